@@ -1,0 +1,277 @@
+import type {
+  Clause,
+  Flag,
+  JsonValue,
+  Rollout,
+  Segment,
+  SegmentRule,
+  Target,
+  VariationOrRollout,
+} from "../document/types.js";
+import { compileAttribute, targetsUsers, type AttributeGetter } from "./attributes.js";
+import { compileOperator, type ValueMatcher } from "./operators.js";
+import type { EvaluationReason, EvaluationResult } from "./types.js";
+
+/*
+ * A flag is compiled once per snapshot into a shape that evaluates without
+ * allocating: targets become one Map from user key to a frozen result,
+ * clause values become precompiled matchers (regexes, CIDR ranges, dates,
+ * semvers, Sets), rollout thresholds are summed ahead, and every result a
+ * fixed variation can produce is built once and shared.
+ */
+
+export interface CompiledClause {
+  /** `null` for an invalid attribute reference: evaluating it is a MALFORMED_FLAG error. */
+  readonly attribute: AttributeGetter | null;
+  readonly match: ValueMatcher;
+  readonly negate: boolean;
+  /** For `segmentMatch`: the segment keys. */
+  readonly segments: readonly string[] | null;
+}
+
+export interface FixedOutcome {
+  readonly type: "fixed";
+  readonly result: EvaluationResult;
+}
+
+export interface RolloutOutcome {
+  readonly type: "rollout";
+  /** `prefix + "." ` ready to be hashed with the bucketing value. */
+  readonly hashPrefix: string;
+  readonly bucketBy: AttributeGetter;
+  /** Whether the rollout's context kind is `user` (the only kind a flat context has). */
+  readonly forUsers: boolean;
+  /** Cumulative weights, summed exactly as LaunchDarkly sums them (floats, weight / 1e5). */
+  readonly thresholds: Float64Array;
+  /** Result per slot when the context counts in the experiment, and when it does not. */
+  readonly counted: readonly EvaluationResult[];
+  readonly uncounted: readonly EvaluationResult[];
+  /** Past the last threshold LaunchDarkly marks the experiment without checking the context. */
+  readonly last: EvaluationResult;
+}
+
+export type Outcome = FixedOutcome | RolloutOutcome;
+
+export interface CompiledRule {
+  /** `null` when the rule has no clauses list: it never matches. */
+  readonly clauses: readonly CompiledClause[] | null;
+  readonly outcome: Outcome;
+}
+
+export interface CompiledPrerequisite {
+  readonly key: string;
+  readonly variation: number;
+  readonly failed: EvaluationResult;
+}
+
+export interface CompiledFlag {
+  readonly key: string;
+  readonly flag: Flag;
+  readonly on: boolean;
+  readonly off: EvaluationResult;
+  readonly prerequisites: readonly CompiledPrerequisite[];
+  readonly targets: ReadonlyMap<string, EvaluationResult> | null;
+  readonly rules: readonly CompiledRule[];
+  readonly fallthrough: Outcome;
+  /** True when the result can differ between contexts (targets, rules, rollouts, prerequisites). */
+  readonly contextual: boolean;
+}
+
+export interface CompiledSegmentRule {
+  readonly clauses: readonly CompiledClause[];
+  /** `null` when every matching context is in; else the bucket must be below this. */
+  readonly weight: number | null;
+  readonly hashPrefix: string;
+  readonly bucketBy: AttributeGetter | null;
+  readonly forUsers: boolean;
+}
+
+export interface CompiledSegment {
+  readonly key: string;
+  readonly unbounded: boolean;
+  readonly unboundedForUsers: boolean;
+  readonly generation: boolean;
+  readonly included: ReadonlySet<string>;
+  readonly excluded: ReadonlySet<string>;
+  readonly rules: readonly CompiledSegmentRule[];
+}
+
+const malformed: EvaluationResult = Object.freeze({
+  value: null,
+  variationIndex: null,
+  reason: Object.freeze({ kind: "ERROR", errorKind: "MALFORMED_FLAG" }),
+});
+
+export const MALFORMED_RESULT = malformed;
+
+function freezeReason(reason: EvaluationReason): EvaluationReason {
+  return Object.freeze(reason);
+}
+
+function variationResult(flag: Flag, index: unknown, reason: EvaluationReason): EvaluationResult {
+  const variations = Array.isArray(flag.variations) ? flag.variations : [];
+  if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= variations.length) {
+    return malformed;
+  }
+  return Object.freeze({ value: variations[index] as JsonValue, variationIndex: index, reason });
+}
+
+function offResult(flag: Flag, reason: EvaluationReason): EvaluationResult {
+  if (typeof flag.offVariation !== "number") return Object.freeze({ value: null, variationIndex: null, reason });
+  return variationResult(flag, flag.offVariation, reason);
+}
+
+function compileClause(clause: Clause): CompiledClause {
+  const values = Array.isArray(clause.values) ? clause.values : [];
+  const negate = clause.negate === true;
+  if (clause.op === "segmentMatch") {
+    return { attribute: null, match: () => false, negate, segments: values.filter((v): v is string => typeof v === "string") };
+  }
+  const attribute = typeof clause.attribute === "string" && clause.attribute ? compileAttribute(clause.attribute, clause.contextKind || undefined) : null;
+  return { attribute, match: compileOperator(clause.op, values), negate, segments: null };
+}
+
+function hashPrefix(key: string, salt: string | undefined, seed: unknown): string {
+  // A seed of 0 counts as no seed, as in the LaunchDarkly SDK.
+  return `${seed ? Number(seed) : `${key}.${salt || ""}`}.`;
+}
+
+const KEY_ATTRIBUTE = compileAttribute("key", undefined)!;
+
+function bucketGetter(bucketBy: string | undefined, contextKind: string | undefined): AttributeGetter | null {
+  if (!bucketBy) return KEY_ATTRIBUTE;
+  return compileAttribute(bucketBy, contextKind || undefined);
+}
+
+function compileRollout(flag: Flag, rollout: Rollout, reason: EvaluationReason): Outcome {
+  const slots = Array.isArray(rollout.variations) ? rollout.variations : [];
+  if (slots.length === 0) return { type: "fixed", result: malformed };
+  const experiment = rollout.kind === "experiment";
+  const bucketBy = experiment ? KEY_ATTRIBUTE : bucketGetter(rollout.bucketBy, rollout.contextKind);
+  if (!bucketBy) return { type: "fixed", result: malformed };
+  const inExperiment = freezeReason({ ...reason, inExperiment: true } as EvaluationReason);
+  const thresholds = new Float64Array(slots.length);
+  let sum = 0;
+  slots.forEach((slot, i) => {
+    sum += slot.weight / 1e5;
+    thresholds[i] = sum;
+  });
+  const counted = slots.map((slot) =>
+    variationResult(flag, slot.variation, experiment && !slot.untracked ? inExperiment : reason),
+  );
+  const uncounted = slots.map((slot) => variationResult(flag, slot.variation, reason));
+  return {
+    type: "rollout",
+    hashPrefix: hashPrefix(flag.key, flag.salt, rollout.seed),
+    bucketBy,
+    forUsers: targetsUsers(rollout.contextKind),
+    thresholds,
+    counted,
+    uncounted,
+    last: counted[counted.length - 1]!,
+  };
+}
+
+function compileOutcome(flag: Flag, source: VariationOrRollout | undefined, reason: EvaluationReason): Outcome {
+  if (source === undefined || source === null) return { type: "fixed", result: malformed };
+  if (source.variation !== undefined && source.variation !== null) {
+    return { type: "fixed", result: variationResult(flag, source.variation, reason) };
+  }
+  if (source.rollout) return compileRollout(flag, source.rollout, reason);
+  return { type: "fixed", result: malformed };
+}
+
+function compileTargets(flag: Flag): Map<string, EvaluationResult> | null {
+  const targets: Target[] = Array.isArray(flag.targets) ? flag.targets : [];
+  const contextTargets: Target[] = Array.isArray(flag.contextTargets) ? flag.contextTargets : [];
+  const map = new Map<string, EvaluationResult>();
+  const add = (target: Target | undefined) => {
+    if (!target || !Array.isArray(target.values)) return;
+    const result = variationResult(flag, target.variation, TARGET_MATCH);
+    for (const value of target.values) if (!map.has(value)) map.set(value, result);
+  };
+  if (contextTargets.length === 0) {
+    for (const target of targets) if (targetsUsers(target.contextKind)) add(target);
+  } else {
+    // User-kind context targets stand for the user targets of the same variation, in their order.
+    for (const target of contextTargets) {
+      if (targetsUsers(target.contextKind)) add(targets.find((t) => t.variation === target.variation));
+    }
+  }
+  return map.size > 0 ? map : null;
+}
+
+const TARGET_MATCH: EvaluationReason = freezeReason({ kind: "TARGET_MATCH" });
+const FALLTHROUGH: EvaluationReason = freezeReason({ kind: "FALLTHROUGH" });
+const OFF: EvaluationReason = freezeReason({ kind: "OFF" });
+
+export function compileFlag(flag: Flag): CompiledFlag {
+  const rules = (Array.isArray(flag.rules) ? flag.rules : []).map((rule, ruleIndex): CompiledRule => {
+    const reason = freezeReason(
+      rule.id === undefined
+        ? { kind: "RULE_MATCH", ruleIndex }
+        : { kind: "RULE_MATCH", ruleIndex, ruleId: rule.id },
+    );
+    return {
+      clauses: Array.isArray(rule.clauses) ? rule.clauses.map(compileClause) : null,
+      outcome: compileOutcome(flag, rule, reason),
+    };
+  });
+  const prerequisites = (Array.isArray(flag.prerequisites) ? flag.prerequisites : []).map((p) => ({
+    key: p.key,
+    variation: p.variation,
+    failed: offResult(flag, freezeReason({ kind: "PREREQUISITE_FAILED", prerequisiteKey: p.key })),
+  }));
+  const targets = compileTargets(flag);
+  const fallthrough = compileOutcome(flag, flag.fallthrough, FALLTHROUGH);
+  return {
+    key: flag.key,
+    flag,
+    on: flag.on === true,
+    off: offResult(flag, OFF),
+    prerequisites,
+    targets,
+    rules,
+    fallthrough,
+    contextual: prerequisites.length > 0 || targets !== null || rules.length > 0 || fallthrough.type === "rollout",
+  };
+}
+
+/** `flagValues` shorthand: what the LaunchDarkly file data source makes of `key: value`. */
+export function flagFromValue(key: string, value: JsonValue): Flag {
+  return { key, on: true, fallthrough: { variation: 0 }, variations: [value], version: 1 };
+}
+
+function compileSegmentRule(segment: Segment, rule: SegmentRule): CompiledSegmentRule {
+  const weighted = typeof rule.weight === "number";
+  return {
+    clauses: (Array.isArray(rule.clauses) ? rule.clauses : []).map(compileClause),
+    weight: weighted ? rule.weight! / 1e5 : null,
+    hashPrefix: hashPrefix(segment.key, segment.salt, undefined),
+    bucketBy: weighted ? bucketGetter(rule.bucketBy, rule.rolloutContextKind) : null,
+    forUsers: targetsUsers(rule.rolloutContextKind),
+  };
+}
+
+function userKeys(plain: unknown, contextual: unknown): Set<string> {
+  const keys = new Set<string>();
+  for (const target of Array.isArray(contextual) ? contextual : []) {
+    if (target && targetsUsers(target.contextKind) && Array.isArray(target.values)) {
+      for (const value of target.values) keys.add(value);
+    }
+  }
+  for (const value of Array.isArray(plain) ? plain : []) keys.add(value);
+  return keys;
+}
+
+export function compileSegment(segment: Segment): CompiledSegment {
+  return {
+    key: segment.key,
+    unbounded: segment.unbounded === true,
+    unboundedForUsers: targetsUsers(segment.unboundedContextKind as string | undefined),
+    generation: typeof segment.generation === "number" && segment.generation !== 0,
+    included: userKeys(segment.included, segment.includedContexts),
+    excluded: userKeys(segment.excluded, segment.excludedContexts),
+    rules: (Array.isArray(segment.rules) ? segment.rules : []).map((rule) => compileSegmentRule(segment, rule)),
+  };
+}

@@ -1,0 +1,218 @@
+import type { Flag, FlagDocument, Segment } from "../document/types.js";
+import {
+  compileFlag,
+  compileSegment,
+  MALFORMED_RESULT,
+  type CompiledClause,
+  type CompiledFlag,
+  type CompiledSegment,
+  type Outcome,
+  type RolloutOutcome,
+} from "./compile.js";
+import { sha1High60 } from "./sha1.js";
+import type { EvaluationContext, EvaluationResult } from "./types.js";
+
+/** Where prerequisites and segments are looked up during an evaluation. */
+export interface FlagLookup {
+  flag(key: string): CompiledFlag | undefined;
+  segment(key: string): CompiledSegment | undefined;
+}
+
+const BUCKET_SCALE = 1152921504606847e3; // 0xFFFFFFFFFFFFFFF as LaunchDarkly writes it
+
+/** A bucketing value: strings as they are, integers in decimal, anything else none. */
+function bucketable(value: unknown): string | null {
+  if (typeof value === "string") return value;
+  if (Number.isInteger(value)) return String(value);
+  return null;
+}
+
+/** The context's bucket in [0, 1) for a rollout, or -1 when it has no bucketing value. */
+export function bucketFor(hashPrefix: string, value: unknown): number {
+  const key = bucketable(value);
+  if (key === null) return -1;
+  return sha1High60(hashPrefix, key) / BUCKET_SCALE;
+}
+
+function rollout(outcome: RolloutOutcome, context: EvaluationContext): EvaluationResult {
+  const value = outcome.forUsers ? outcome.bucketBy(context) : undefined;
+  let bucket = bucketFor(outcome.hashPrefix, value);
+  // No bucketing value: bucket 0, and only a user rollout still counts in an experiment.
+  const counts = bucket >= 0 || outcome.forUsers;
+  if (bucket < 0) bucket = 0;
+  const thresholds = outcome.thresholds;
+  for (let i = 0; i < thresholds.length; i++) {
+    if (bucket < thresholds[i]!) return counts ? outcome.counted[i]! : outcome.uncounted[i]!;
+  }
+  return outcome.last;
+}
+
+function resolve(outcome: Outcome, context: EvaluationContext): EvaluationResult {
+  return outcome.type === "fixed" ? outcome.result : rollout(outcome, context);
+}
+
+/** Clause result: true/false, or `null` for an error (malformed flag). */
+function matchClause(
+  clause: CompiledClause,
+  context: EvaluationContext,
+  lookup: FlagLookup,
+  visitedSegments: readonly string[],
+): boolean | null {
+  if (clause.segments !== null) {
+    let matched = false;
+    for (const key of clause.segments) {
+      const segment = lookup.segment(key);
+      if (!segment) continue;
+      if (visitedSegments.includes(segment.key)) return null;
+      const inside = matchSegment(segment, context, lookup, [...visitedSegments, segment.key]);
+      if (inside === null) return null;
+      if (inside) {
+        matched = true;
+        break;
+      }
+    }
+    return clause.negate ? !matched : matched;
+  }
+  if (clause.attribute === null) return null;
+  const value = clause.attribute(context);
+  if (value === null || value === undefined) return false;
+  let matched = false;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      if (clause.match(item)) {
+        matched = true;
+        break;
+      }
+    }
+  } else {
+    matched = clause.match(value);
+  }
+  return clause.negate ? !matched : matched;
+}
+
+/**
+ * All clauses must match. Mirrors the LaunchDarkly SDK exactly, quirk
+ * included: a clause error does not stop the loop, and only an error in the
+ * last clause evaluated makes the whole rule an error (`null`).
+ */
+function matchClauses(
+  clauses: readonly CompiledClause[],
+  context: EvaluationContext,
+  lookup: FlagLookup,
+  visitedSegments: readonly string[],
+): boolean | null {
+  let error = false;
+  for (const clause of clauses) {
+    const matched = matchClause(clause, context, lookup, visitedSegments);
+    error = matched === null;
+    if (matched === false) return false;
+  }
+  return error ? null : true;
+}
+
+function matchSegment(
+  segment: CompiledSegment,
+  context: EvaluationContext,
+  lookup: FlagLookup,
+  visited: readonly string[],
+): boolean | null {
+  if (segment.unbounded) {
+    // Big segments need a membership store Detour does not have: not configured, no match.
+    if (!segment.unboundedForUsers || !segment.generation) return false;
+  } else if (context.key) {
+    if (segment.included.has(context.key)) return true;
+    if (segment.excluded.has(context.key)) return false;
+  }
+  for (const rule of segment.rules) {
+    const matched = matchClauses(rule.clauses, context, lookup, visited);
+    if (matched === null) return null;
+    if (!matched) continue;
+    if (rule.weight === null) return true;
+    if (rule.bucketBy === null) return null;
+    const bucket = bucketFor(rule.hashPrefix, rule.forUsers ? rule.bucketBy(context) : undefined);
+    if (Math.max(bucket, 0) < rule.weight) return true;
+  }
+  return false;
+}
+
+/**
+ * Evaluates a compiled flag. `visited` holds the prerequisite chain (for
+ * cycle detection); top-level calls pass `null`.
+ */
+export function evaluateCompiled(
+  flag: CompiledFlag,
+  context: EvaluationContext,
+  lookup: FlagLookup,
+  visited: readonly string[] | null = null,
+): EvaluationResult {
+  if (!flag.on) return flag.off;
+  if (flag.prerequisites.length > 0) {
+    const chain = visited ?? [];
+    for (const prerequisite of flag.prerequisites) {
+      if (chain.includes(prerequisite.key)) return MALFORMED_RESULT;
+      const target = lookup.flag(prerequisite.key);
+      if (!target) return prerequisite.failed;
+      const result = evaluateCompiled(target, context, lookup, [...chain, prerequisite.key]);
+      if (result.reason.kind === "ERROR") return result;
+      if (result.reason.kind === "OFF" || result.variationIndex !== prerequisite.variation) {
+        return prerequisite.failed;
+      }
+    }
+  }
+  if (flag.targets !== null) {
+    const targeted = flag.targets.get(context.key);
+    if (targeted !== undefined) return targeted;
+  }
+  const rules = flag.rules;
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i]!;
+    if (rule.clauses === null) continue;
+    const matched = matchClauses(rule.clauses, context, lookup, []);
+    if (matched === null) return MALFORMED_RESULT;
+    if (matched) return resolve(rule.outcome, context);
+  }
+  return resolve(flag.fallthrough, context);
+}
+
+const compiledFlags = new WeakMap<Flag, CompiledFlag>();
+const compiledSegments = new WeakMap<Segment, CompiledSegment>();
+
+function compiledFlag(flag: Flag): CompiledFlag {
+  let compiled = compiledFlags.get(flag);
+  if (!compiled) {
+    compiled = compileFlag(flag);
+    compiledFlags.set(flag, compiled);
+  }
+  return compiled;
+}
+
+function compiledSegment(segment: Segment): CompiledSegment {
+  let compiled = compiledSegments.get(segment);
+  if (!compiled) {
+    compiled = compileSegment(segment);
+    compiledSegments.set(segment, compiled);
+  }
+  return compiled;
+}
+
+/**
+ * Evaluates one flag for one context, exactly as the LaunchDarkly server SDK
+ * would: a pure, synchronous function. `rest` supplies the other flags (for
+ * prerequisites) and segments of the document. Flags are compiled on first
+ * use and the compiled form is cached per flag object, so pass the same
+ * (unchanged) objects to evaluate repeatedly at full speed; a snapshot's
+ * `evaluate()` does this for you.
+ */
+export function evaluate(
+  flag: Flag,
+  context: EvaluationContext,
+  rest: Pick<FlagDocument, "flags" | "segments"> = {},
+): EvaluationResult {
+  const flags = rest.flags ?? {};
+  const segments = rest.segments ?? {};
+  const lookup: FlagLookup = {
+    flag: (key) => (Object.prototype.hasOwnProperty.call(flags, key) ? compiledFlag(flags[key]!) : undefined),
+    segment: (key) => (Object.prototype.hasOwnProperty.call(segments, key) ? compiledSegment(segments[key]!) : undefined),
+  };
+  return evaluateCompiled(compiledFlag(flag), context, lookup);
+}

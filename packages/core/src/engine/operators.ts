@@ -1,0 +1,174 @@
+import ipaddr from "ipaddr.js";
+import type { ClauseOp, JsonValue } from "../document/types.js";
+import { parseSemver } from "./semver.js";
+
+/** Tests one context value (never an array) against all of a clause's values. */
+export type ValueMatcher = (value: unknown) => boolean;
+
+const DATE = /^\d\d\d\d-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d\d*)?(Z|[-+]\d\d(:\d\d)?)/;
+
+const never: ValueMatcher = () => false;
+
+function isNumber(v: unknown): v is number {
+  return typeof v === "number";
+}
+
+function isString(v: unknown): v is string {
+  return typeof v === "string";
+}
+
+/** LaunchDarkly dates: epoch milliseconds, or an RFC 3339 string; `null` when neither. */
+export function toDate(v: unknown): number | null {
+  if (typeof v === "number") return v;
+  if (typeof v === "string" && DATE.test(v)) return Date.parse(v);
+  return null;
+}
+
+function stringOp(values: readonly JsonValue[], test: (value: string, operand: string) => boolean): ValueMatcher {
+  const operands = values.filter(isString);
+  if (operands.length === 0) return never;
+  return (value) => {
+    if (typeof value !== "string") return false;
+    for (const operand of operands) if (test(value, operand)) return true;
+    return false;
+  };
+}
+
+function numberOp(values: readonly JsonValue[], test: (value: number, operand: number) => boolean): ValueMatcher {
+  const operands = values.filter(isNumber);
+  if (operands.length === 0) return never;
+  return (value) => {
+    if (typeof value !== "number") return false;
+    for (const operand of operands) if (test(value, operand)) return true;
+    return false;
+  };
+}
+
+function dateOp(values: readonly JsonValue[], test: (value: number, operand: number) => boolean): ValueMatcher {
+  const operands = values.map(toDate).filter((d): d is number => d !== null);
+  if (operands.length === 0) return never;
+  return (value) => {
+    const date = toDate(value);
+    if (date === null) return false;
+    for (const operand of operands) if (test(date, operand)) return true;
+    return false;
+  };
+}
+
+function semverOp(values: readonly JsonValue[], test: (order: number) => boolean): ValueMatcher {
+  const operands = values.map(parseSemver).filter((v) => v !== null);
+  if (operands.length === 0) return never;
+  return (value) => {
+    const version = parseSemver(value);
+    if (!version) return false;
+    for (const operand of operands) if (test(version.compare(operand))) return true;
+    return false;
+  };
+}
+
+function inOp(values: readonly JsonValue[]): ValueMatcher {
+  // Strict equality: objects and arrays in `values` can never equal a context value.
+  const primitives = values.filter((v) => v === null || typeof v !== "object");
+  if (primitives.length === 0) return never;
+  if (primitives.length === 1) {
+    const only = primitives[0];
+    return (value) => value === only;
+  }
+  const set = new Set<unknown>(primitives);
+  return (value) => set.has(value);
+}
+
+function matchesOp(values: readonly JsonValue[]): ValueMatcher {
+  const patterns: RegExp[] = [];
+  for (const v of values) {
+    if (typeof v !== "string") continue;
+    try {
+      patterns.push(new RegExp(v));
+    } catch {
+      // An invalid pattern never matches, as in the LaunchDarkly SDK.
+    }
+  }
+  if (patterns.length === 0) return never;
+  return (value) => {
+    if (typeof value !== "string") return false;
+    for (const pattern of patterns) if (pattern.test(value)) return true;
+    return false;
+  };
+}
+
+/** Parses an address or CIDR range (`10.0.0.0/8`, `::1`, `2001:db8::/32`); `null` when invalid. */
+export function parseCidr(text: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | null {
+  try {
+    if (text.includes("/")) {
+      const [address, bits] = ipaddr.parseCIDR(text);
+      return [normalizeAddress(address), address.kind() === "ipv6" && normalizeAddress(address).kind() === "ipv4" ? bits - 96 : bits];
+    }
+    const address = normalizeAddress(ipaddr.parse(text));
+    return [address, address.kind() === "ipv4" ? 32 : 128];
+  } catch {
+    return null;
+  }
+}
+
+/** IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`, as Node reports on dual-stack sockets) become IPv4. */
+function normalizeAddress(address: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipaddr.IPv6 {
+  return address.kind() === "ipv6" && (address as ipaddr.IPv6).isIPv4MappedAddress()
+    ? (address as ipaddr.IPv6).toIPv4Address()
+    : address;
+}
+
+/** Parses a client address; `null` when it is not one. */
+export function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+  if (!ipaddr.isValid(text)) return null;
+  return normalizeAddress(ipaddr.parse(text));
+}
+
+/** Compiles a list of CIDR ranges into one membership test. */
+export function cidrMatcher(ranges: readonly (readonly [ipaddr.IPv4 | ipaddr.IPv6, number])[]): (address: string) => boolean {
+  if (ranges.length === 0) return () => false;
+  return (text) => {
+    const address = parseAddress(text);
+    if (!address) return false;
+    for (const [range, bits] of ranges) {
+      if (range.kind() === address.kind() && address.match(range as never, bits)) return true;
+    }
+    return false;
+  };
+}
+
+function inCidrOp(values: readonly JsonValue[]): ValueMatcher {
+  const ranges = values.flatMap((v) => {
+    const parsed = typeof v === "string" ? parseCidr(v) : null;
+    return parsed ? [parsed] : [];
+  });
+  const test = cidrMatcher(ranges);
+  return (value) => typeof value === "string" && test(value);
+}
+
+const compilers: Record<Exclude<ClauseOp, "segmentMatch">, (values: readonly JsonValue[]) => ValueMatcher> = {
+  in: inOp,
+  startsWith: (values) => stringOp(values, (v, o) => v.startsWith(o)),
+  endsWith: (values) => stringOp(values, (v, o) => v.endsWith(o)),
+  contains: (values) => stringOp(values, (v, o) => v.includes(o)),
+  matches: matchesOp,
+  lessThan: (values) => numberOp(values, (v, o) => v < o),
+  lessThanOrEqual: (values) => numberOp(values, (v, o) => v <= o),
+  greaterThan: (values) => numberOp(values, (v, o) => v > o),
+  greaterThanOrEqual: (values) => numberOp(values, (v, o) => v >= o),
+  before: (values) => dateOp(values, (v, o) => v < o),
+  after: (values) => dateOp(values, (v, o) => v > o),
+  semVerEqual: (values) => semverOp(values, (order) => order === 0),
+  semVerLessThan: (values) => semverOp(values, (order) => order < 0),
+  semVerGreaterThan: (values) => semverOp(values, (order) => order > 0),
+  inCidr: inCidrOp,
+};
+
+export const CLAUSE_OPS: readonly ClauseOp[] = [...Object.keys(compilers), "segmentMatch"] as ClauseOp[];
+
+/** Compiles a clause's operator and values; an unknown operator never matches. */
+export function compileOperator(op: string, values: readonly JsonValue[]): ValueMatcher {
+  const compile = Object.prototype.hasOwnProperty.call(compilers, op)
+    ? compilers[op as keyof typeof compilers]
+    : undefined;
+  return compile ? compile(values) : never;
+}

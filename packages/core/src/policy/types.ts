@@ -1,0 +1,61 @@
+import type { JsonValue, Mode } from "../document/types.js";
+import type { EvaluationReason } from "../engine/types.js";
+
+export type Scope = "site" | "feature" | "user";
+
+/**
+ * Why a decision came out as it did.
+ * - `NOT_IN_FORCE`: no flag puts this request in maintenance or read-only.
+ * - `FLAG`: a flag's mode applies (see `evaluation` for how the flag chose it).
+ * - `SAFE_METHOD`: read-only mode, and the method only reads.
+ * - `ALLOWED_PATH`, `ALLOWED_IP`, `BYPASS_COOKIE`, `BYPASS_TOKEN`: a bypass let it through.
+ * - `BYPASS_SECRET`: the secret URL was visited; the answer is a redirect setting the cookie.
+ * - `FAIL_OPEN`, `FAIL_CLOSED`: the store never loaded; the fail mode decided.
+ */
+export type DecisionReason =
+  | "NOT_IN_FORCE"
+  | "FLAG"
+  | "SAFE_METHOD"
+  | "ALLOWED_PATH"
+  | "ALLOWED_IP"
+  | "BYPASS_COOKIE"
+  | "BYPASS_TOKEN"
+  | "BYPASS_SECRET"
+  | "FAIL_OPEN"
+  | "FAIL_CLOSED";
+
+export type DecisionAction = "pass" | "block" | "redirect";
+
+export interface Decision {
+  readonly action: DecisionAction;
+  /** The mode in force for this request, even when it passes. */
+  readonly mode: Mode;
+  /** Where the mode came from; `null` when nothing is in force. */
+  readonly scope: Scope | null;
+  /** The flag that set the mode; `null` when none did. */
+  readonly flag: string | null;
+  readonly reason: DecisionReason;
+  /** How the flag was evaluated, when one was. */
+  readonly evaluation: EvaluationReason | null;
+  readonly message: string | null;
+  /** Seconds until the client should retry, when known. */
+  readonly retryAfter: number | null;
+  /** When maintenance is scheduled to end (the window end), when known. */
+  readonly until: Date | null;
+  /** HTTP status for a blocked request. */
+  readonly status: number;
+}
+
+/** The decision attached to a request, with access to any flag for that request. */
+export interface RequestDecision extends Decision {
+  /** Evaluates any flag for this request's context, synchronously; `defaultValue` when it cannot. */
+  variation<T extends JsonValue>(flagKey: string, defaultValue: T): T | JsonValue;
+}
+
+/** What adapters write back: a complete HTTP response. */
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | readonly string[]>>;
+  /** `null` for HEAD and redirects. */
+  readonly body: string | null;
+}

@@ -1,0 +1,33 @@
+import { existsSync, readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const root = fileURLToPath(new URL(".", import.meta.url));
+const packages = readdirSync(`${root}packages`).filter((name) =>
+  existsSync(`${root}packages/${name}/src/index.ts`),
+);
+
+// Tests import package sources, never dist/: no build is needed to run them.
+const alias = Object.fromEntries(
+  packages.map((name) => [`@detour/${name}`, `${root}packages/${name}/src/index.ts`]),
+);
+
+const suites = [
+  ...packages.map((name) => ({ name: `@detour/${name}`, dir: `packages/${name}/test` })),
+  ...["conformance", "packages"].map((name) => ({ name, dir: `test/${name}` })),
+  ...(existsSync(`${root}examples`) ? readdirSync(`${root}examples`) : [])
+    .filter((name) => existsSync(`${root}examples/${name}/test`))
+    .map((name) => ({ name: `example-${name}`, dir: `examples/${name}/test` })),
+].filter((suite) => existsSync(`${root}${suite.dir}`));
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    projects: suites.map((suite) => ({
+      extends: true,
+      test: { name: suite.name, include: [`${suite.dir}/**/*.test.ts`] },
+    })),
+  },
+});
