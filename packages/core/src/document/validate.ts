@@ -1,0 +1,352 @@
+import { ValidationError, type ValidationIssue } from "../errors.js";
+import { attributeComponents } from "../engine/attributes.js";
+import { CLAUSE_OPS } from "../engine/operators.js";
+import { parseCidr } from "../engine/operators.js";
+import type { FlagDocument, JsonValue } from "./types.js";
+
+/*
+ * Validation refuses what would make a flag evaluate differently from what
+ * its author meant: unknown operators, weights outside 0..100000, variation
+ * indexes out of range, unknown modes in Detour flags, broken dates. It is
+ * deliberately no stricter than LaunchDarkly where LaunchDarkly data could be
+ * affected (an invalid regex, say, just never matches there, and here).
+ */
+
+type Obj = Record<string, unknown>;
+
+const TOP_LEVEL = new Set(["flags", "flagValues", "segments", "audit", "revision"]);
+const MODES = new Set(["available", "read-only", "maintenance"]);
+const OPS = new Set<string>(CLAUSE_OPS);
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+
+function isObject(v: unknown): v is Obj {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === "object") return "an object";
+  return String(v);
+}
+
+function keyPath(base: string, key: string): string {
+  return /^[A-Za-z_$][\w$-]*$/.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`;
+}
+
+class Checker {
+  readonly issues: ValidationIssue[] = [];
+  flag: string | undefined;
+
+  fail(path: string, message: string): void {
+    this.issues.push(this.flag === undefined ? { path, message } : { path, flag: this.flag, message });
+  }
+
+  /** Optional fields may be absent or null (LaunchDarkly exports write nulls). */
+  present(o: Obj, key: string): boolean {
+    return o[key] !== undefined && o[key] !== null;
+  }
+
+  object(v: unknown, path: string): v is Obj {
+    if (isObject(v)) return true;
+    this.fail(path, `expected an object, got ${describe(v)}`);
+    return false;
+  }
+
+  array(v: unknown, path: string): v is unknown[] {
+    if (Array.isArray(v)) return true;
+    this.fail(path, `expected an array, got ${describe(v)}`);
+    return false;
+  }
+
+  string(v: unknown, path: string, nonEmpty = false): v is string {
+    if (typeof v === "string" && (!nonEmpty || v.length > 0)) return true;
+    this.fail(path, nonEmpty ? `expected a non-empty string, got ${describe(v)}` : `expected a string, got ${describe(v)}`);
+    return false;
+  }
+
+  boolean(v: unknown, path: string): v is boolean {
+    if (typeof v === "boolean") return true;
+    this.fail(path, `expected true or false, got ${describe(v)}`);
+    return false;
+  }
+
+  integer(v: unknown, path: string, min: number, max = Number.MAX_SAFE_INTEGER): v is number {
+    if (typeof v === "number" && Number.isInteger(v) && v >= min && v <= max) return true;
+    const range = max === Number.MAX_SAFE_INTEGER ? (min === 0 ? "a non-negative integer" : `an integer >= ${min}`) : `integer ${min}..${max}`;
+    this.fail(path, `expected ${range}, got ${describe(v)}`);
+    return false;
+  }
+
+  number(v: unknown, path: string, min: number): v is number {
+    if (typeof v === "number" && Number.isFinite(v) && v >= min) return true;
+    this.fail(path, `expected a number >= ${min}, got ${describe(v)}`);
+    return false;
+  }
+
+  date(v: unknown, path: string): v is string {
+    if (typeof v === "string" && RFC3339.test(v) && !Number.isNaN(Date.parse(v))) return true;
+    this.fail(path, `expected an RFC 3339 date-time like "2026-12-01T02:00:00Z", got ${describe(v)}`);
+    return false;
+  }
+
+  strings(v: unknown, path: string): void {
+    if (!this.array(v, path)) return;
+    v.forEach((item, i) => this.string(item, `${path}[${i}]`));
+  }
+
+  variationIndex(v: unknown, path: string, count: number): void {
+    if (count === 0) this.fail(path, "the flag has no variations to refer to");
+    else this.integer(v, path, 0, count - 1);
+  }
+}
+
+function checkAttribute(c: Checker, clause: Obj, path: string): void {
+  if (!c.string(clause.attribute, `${path}.attribute`, true)) return;
+  const literal = !c.present(clause, "contextKind");
+  if (!attributeComponents(clause.attribute, literal)) {
+    c.fail(`${path}.attribute`, `${describe(clause.attribute)} is not a valid attribute reference`);
+  }
+}
+
+function checkClause(c: Checker, clause: unknown, path: string): void {
+  if (!c.object(clause, path)) return;
+  const op = clause.op;
+  if (typeof op !== "string" || !OPS.has(op)) {
+    c.fail(`${path}.op`, `unknown operator ${describe(op)}; expected one of ${[...OPS].join(", ")}`);
+  }
+  if (op !== "segmentMatch") checkAttribute(c, clause, path);
+  if (c.present(clause, "contextKind")) c.string(clause.contextKind, `${path}.contextKind`, true);
+  if (c.present(clause, "negate")) c.boolean(clause.negate, `${path}.negate`);
+  if (!c.array(clause.values, `${path}.values`)) return;
+  clause.values.forEach((value, i) => {
+    const at = `${path}.values[${i}]`;
+    if (op === "segmentMatch") c.string(value, at, true);
+    if (op === "inCidr" && (typeof value !== "string" || !parseCidr(value))) {
+      c.fail(at, `${describe(value)} is not an IP address or CIDR range`);
+    }
+  });
+}
+
+function checkRollout(c: Checker, rollout: unknown, path: string, variations: number): void {
+  if (!c.object(rollout, path)) return;
+  if (!c.array(rollout.variations, `${path}.variations`)) return;
+  if (rollout.variations.length === 0) c.fail(`${path}.variations`, "expected at least one weighted variation");
+  rollout.variations.forEach((slot, i) => {
+    const at = `${path}.variations[${i}]`;
+    if (!c.object(slot, at)) return;
+    c.variationIndex(slot.variation, `${at}.variation`, variations);
+    c.integer(slot.weight, `${at}.weight`, 0, 100000);
+    if (c.present(slot, "untracked")) c.boolean(slot.untracked, `${at}.untracked`);
+  });
+  if (c.present(rollout, "bucketBy") && c.string(rollout.bucketBy, `${path}.bucketBy`, true)) {
+    if (!attributeComponents(rollout.bucketBy, !c.present(rollout, "contextKind"))) {
+      c.fail(`${path}.bucketBy`, `${describe(rollout.bucketBy)} is not a valid attribute reference`);
+    }
+  }
+  if (c.present(rollout, "seed")) c.integer(rollout.seed, `${path}.seed`, Number.MIN_SAFE_INTEGER);
+  if (c.present(rollout, "kind") && rollout.kind !== "rollout" && rollout.kind !== "experiment") {
+    c.fail(`${path}.kind`, `expected "rollout" or "experiment", got ${describe(rollout.kind)}`);
+  }
+  if (c.present(rollout, "contextKind")) c.string(rollout.contextKind, `${path}.contextKind`, true);
+}
+
+function checkOutcome(c: Checker, source: Obj, path: string, variations: number, required: boolean): void {
+  if (c.present(source, "variation")) c.variationIndex(source.variation, `${path}.variation`, variations);
+  else if (c.present(source, "rollout")) checkRollout(c, source.rollout, `${path}.rollout`, variations);
+  else if (required) c.fail(path, "expected a variation or a rollout");
+}
+
+function checkTargets(c: Checker, targets: unknown, path: string, variations: number, contextual: boolean): void {
+  if (!c.array(targets, path)) return;
+  targets.forEach((target, i) => {
+    const at = `${path}[${i}]`;
+    if (!c.object(target, at)) return;
+    c.variationIndex(target.variation, `${at}.variation`, variations);
+    c.strings(target.values, `${at}.values`);
+    if (contextual || c.present(target, "contextKind")) c.string(target.contextKind, `${at}.contextKind`, true);
+  });
+}
+
+function checkDetour(c: Checker, settings: unknown, path: string, variations: unknown[]): void {
+  if (!c.object(settings, path)) return;
+  for (const key of Object.keys(settings)) {
+    if (!["message", "retryAfter", "window", "failMode", "ttl", "status", "since", "by"].includes(key)) {
+      c.fail(`${path}.${key}`, "unknown setting; expected message, retryAfter, window, failMode, ttl, status, since or by");
+    }
+  }
+  if (c.present(settings, "message")) c.string(settings.message, `${path}.message`);
+  if (c.present(settings, "retryAfter")) c.integer(settings.retryAfter, `${path}.retryAfter`, 0);
+  if (c.present(settings, "ttl")) c.number(settings.ttl, `${path}.ttl`, 0);
+  if (c.present(settings, "status")) c.integer(settings.status, `${path}.status`, 400, 599);
+  if (c.present(settings, "since")) c.date(settings.since, `${path}.since`);
+  if (c.present(settings, "by")) c.string(settings.by, `${path}.by`);
+  if (c.present(settings, "failMode") && settings.failMode !== "open" && settings.failMode !== "closed") {
+    c.fail(`${path}.failMode`, `expected "open" or "closed", got ${describe(settings.failMode)}`);
+  }
+  if (c.present(settings, "window") && c.object(settings.window, `${path}.window`)) {
+    const { start, end } = settings.window;
+    const okStart = start === undefined || start === null || c.date(start, `${path}.window.start`);
+    const okEnd = end === undefined || end === null || c.date(end, `${path}.window.end`);
+    if (okStart && okEnd && typeof start === "string" && typeof end === "string" && Date.parse(end) <= Date.parse(start)) {
+      c.fail(`${path}.window.end`, "must be after window.start");
+    }
+  }
+  // A flag with Detour settings is a mode flag: its variations must be modes.
+  variations.forEach((value, i) => {
+    if (typeof value !== "boolean" && !(typeof value === "string" && MODES.has(value))) {
+      c.fail(`${path.replace(/\.detour$/, "")}.variations[${i}]`, `unknown mode ${describe(value)}; expected "available", "read-only", "maintenance" or a boolean`);
+    }
+  });
+}
+
+function checkFlag(c: Checker, key: string, flag: unknown, path: string): void {
+  if (!c.object(flag, path)) return;
+  if (c.present(flag, "key")) {
+    if (flag.key !== key) c.fail(`${path}.key`, `must equal the flag's key ${describe(key)}, got ${describe(flag.key)}`);
+  }
+  if (c.present(flag, "on")) c.boolean(flag.on, `${path}.on`);
+  const variations = c.array(flag.variations, `${path}.variations`) ? flag.variations : [];
+  const count = variations.length;
+  if (c.present(flag, "offVariation")) c.variationIndex(flag.offVariation, `${path}.offVariation`, count);
+  if (c.present(flag, "version")) c.integer(flag.version, `${path}.version`, 0);
+  if (c.present(flag, "salt")) c.string(flag.salt, `${path}.salt`);
+  if (c.present(flag, "fallthrough")) {
+    if (c.object(flag.fallthrough, `${path}.fallthrough`)) {
+      checkOutcome(c, flag.fallthrough, `${path}.fallthrough`, count, flag.on === true);
+    }
+  } else if (flag.on === true) {
+    c.fail(`${path}.fallthrough`, "required when the flag is on: expected a variation or a rollout");
+  }
+  if (c.present(flag, "targets")) checkTargets(c, flag.targets, `${path}.targets`, count, false);
+  if (c.present(flag, "contextTargets")) checkTargets(c, flag.contextTargets, `${path}.contextTargets`, count, true);
+  if (c.present(flag, "rules") && c.array(flag.rules, `${path}.rules`)) {
+    flag.rules.forEach((rule, i) => {
+      const at = `${path}.rules[${i}]`;
+      if (!c.object(rule, at)) return;
+      if (c.present(rule, "id")) c.string(rule.id, `${at}.id`);
+      if (c.array(rule.clauses, `${at}.clauses`)) rule.clauses.forEach((clause, j) => checkClause(c, clause, `${at}.clauses[${j}]`));
+      checkOutcome(c, rule, at, count, true);
+    });
+  }
+  if (c.present(flag, "prerequisites") && c.array(flag.prerequisites, `${path}.prerequisites`)) {
+    flag.prerequisites.forEach((p, i) => {
+      const at = `${path}.prerequisites[${i}]`;
+      if (!c.object(p, at)) return;
+      c.string(p.key, `${at}.key`, true);
+      c.integer(p.variation, `${at}.variation`, 0);
+    });
+  }
+  if (c.present(flag, "detour")) checkDetour(c, flag.detour, `${path}.detour`, variations);
+}
+
+function checkSegment(c: Checker, key: string, segment: unknown, path: string): void {
+  if (!c.object(segment, path)) return;
+  if (c.present(segment, "key") && segment.key !== key) {
+    c.fail(`${path}.key`, `must equal the segment's key ${describe(key)}, got ${describe(segment.key)}`);
+  }
+  for (const list of ["included", "excluded"]) if (c.present(segment, list)) c.strings(segment[list], `${path}.${list}`);
+  for (const list of ["includedContexts", "excludedContexts"]) {
+    if (c.present(segment, list) && c.array(segment[list], `${path}.${list}`)) {
+      (segment[list] as unknown[]).forEach((target, i) => {
+        const at = `${path}.${list}[${i}]`;
+        if (!c.object(target, at)) return;
+        c.string(target.contextKind, `${at}.contextKind`, true);
+        c.strings(target.values, `${at}.values`);
+      });
+    }
+  }
+  if (c.present(segment, "salt")) c.string(segment.salt, `${path}.salt`);
+  if (c.present(segment, "rules") && c.array(segment.rules, `${path}.rules`)) {
+    segment.rules.forEach((rule, i) => {
+      const at = `${path}.rules[${i}]`;
+      if (!c.object(rule, at)) return;
+      if (c.array(rule.clauses, `${at}.clauses`)) rule.clauses.forEach((clause, j) => checkClause(c, clause, `${at}.clauses[${j}]`));
+      if (c.present(rule, "weight")) c.integer(rule.weight, `${at}.weight`, 0, 100000);
+      if (c.present(rule, "bucketBy")) c.string(rule.bucketBy, `${at}.bucketBy`, true);
+    });
+  }
+}
+
+function checkAudit(c: Checker, audit: unknown): void {
+  if (!c.array(audit, "audit")) return;
+  audit.forEach((entry, i) => {
+    const at = `audit[${i}]`;
+    if (!c.object(entry, at)) return;
+    c.string(entry.at, `${at}.at`, true);
+    c.string(entry.actor, `${at}.actor`);
+    c.string(entry.action, `${at}.action`, true);
+    if (entry.flag !== null) c.string(entry.flag, `${at}.flag`);
+    if (c.present(entry, "details")) c.object(entry.details, `${at}.details`);
+  });
+}
+
+/** Removes null-valued optional fields (LaunchDarkly writes them), keeping `variations` and values intact. */
+function withoutNulls<T>(value: T, keep: boolean): T {
+  if (keep || value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map((v) => withoutNulls(v, false)) as T;
+  const out: Obj = {};
+  for (const [key, v] of Object.entries(value as Obj)) {
+    if (v === null) continue;
+    out[key] = withoutNulls(v, key === "variations" || key === "values" || key === "details" || key === "flagValues");
+  }
+  return out as T;
+}
+
+/**
+ * Checks a whole flag document and returns a normalised copy (nulls in
+ * optional fields dropped, flag and segment keys filled in). Throws a
+ * `ValidationError` listing every problem, each with its path, e.g.
+ * `flags.site.fallthrough.rollout.variations[1].weight: expected integer 0..100000`.
+ */
+export function validateDocument(input: unknown, source?: string): FlagDocument {
+  const c = new Checker();
+  if (!isObject(input)) {
+    c.fail("(document)", `expected a JSON object with "flags", got ${describe(input)}`);
+    throw new ValidationError(c.issues, source);
+  }
+  for (const key of Object.keys(input)) {
+    if (!TOP_LEVEL.has(key)) c.fail(key, `unknown top-level field; expected flags, flagValues, segments, audit or revision`);
+  }
+  const doc = withoutNulls(input, false) as Obj;
+  const flags = doc.flags ?? {};
+  if (c.object(flags, "flags")) {
+    for (const [key, flag] of Object.entries(flags)) {
+      c.flag = key;
+      checkFlag(c, key, flag, keyPath("flags", key));
+    }
+    c.flag = undefined;
+  }
+  const flagValues = doc.flagValues ?? {};
+  if (c.object(flagValues, "flagValues") && isObject(flags)) {
+    for (const key of Object.keys(flagValues)) {
+      if (Object.prototype.hasOwnProperty.call(flags, key)) {
+        c.fail(keyPath("flagValues", key), "also defined under flags; a key may appear in only one of them");
+      }
+    }
+  }
+  const segments = doc.segments ?? {};
+  if (c.object(segments, "segments")) {
+    for (const [key, segment] of Object.entries(segments)) checkSegment(c, key, segment, keyPath("segments", key));
+  }
+  if (doc.audit !== undefined) checkAudit(c, doc.audit);
+  if (doc.revision !== undefined) c.integer(doc.revision, "revision", 0);
+  if (c.issues.length > 0) throw new ValidationError(c.issues, source);
+
+  const out: FlagDocument = {};
+  if (doc.flags) {
+    out.flags = {};
+    for (const [key, flag] of Object.entries(doc.flags as Obj)) {
+      out.flags[key] = { ...(flag as Obj), key, on: (flag as Obj).on === true } as never;
+    }
+  }
+  if (doc.flagValues) out.flagValues = doc.flagValues as Record<string, JsonValue>;
+  if (doc.segments) {
+    out.segments = {};
+    for (const [key, segment] of Object.entries(doc.segments as Obj)) out.segments[key] = { ...(segment as Obj), key } as never;
+  }
+  if (doc.audit) out.audit = doc.audit as FlagDocument["audit"];
+  if (doc.revision !== undefined) out.revision = doc.revision as number;
+  return out;
+}

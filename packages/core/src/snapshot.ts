@@ -1,0 +1,88 @@
+import { validateDocument } from "./document/validate.js";
+import type { Flag, FlagDocument } from "./document/types.js";
+import { compileFlag, compileSegment, flagFromValue, type CompiledFlag, type CompiledSegment } from "./engine/compile.js";
+import { evaluateCompiled, type FlagLookup } from "./engine/evaluate.js";
+import type { EvaluationContext, EvaluationResult } from "./engine/types.js";
+
+const NOT_FOUND: EvaluationResult = Object.freeze({
+  value: null,
+  variationIndex: null,
+  reason: Object.freeze({ kind: "ERROR", errorKind: "FLAG_NOT_FOUND" }),
+});
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}
+
+/**
+ * An immutable, validated and compiled flag document. Stores replace their
+ * snapshot whole when the document changes; evaluation reads one snapshot
+ * and never does I/O.
+ */
+export class Snapshot implements FlagLookup {
+  /** The validated document, deeply frozen. */
+  readonly document: Readonly<FlagDocument>;
+  /** The document's revision (incremented by every write through Detour; 0 when never written). */
+  readonly revision: number;
+  /** When this snapshot was built (epoch milliseconds). */
+  readonly createdAt: number;
+  readonly #flags = new Map<string, CompiledFlag>();
+  readonly #segments = new Map<string, CompiledSegment>();
+
+  private constructor(document: FlagDocument, createdAt: number) {
+    this.document = deepFreeze(document);
+    this.revision = document.revision ?? 0;
+    this.createdAt = createdAt;
+    for (const [key, flag] of Object.entries(document.flags ?? {})) this.#flags.set(key, compileFlag(flag));
+    for (const [key, value] of Object.entries(document.flagValues ?? {})) {
+      this.#flags.set(key, compileFlag(flagFromValue(key, value)));
+    }
+    for (const [key, segment] of Object.entries(document.segments ?? {})) this.#segments.set(key, compileSegment(segment));
+  }
+
+  /**
+   * Validates `input` (a parsed JSON document) and compiles it. Throws a
+   * `ValidationError` naming every problem; nothing is half-built.
+   */
+  static from(input: unknown, options: { source?: string; now?: number } = {}): Snapshot {
+    return new Snapshot(validateDocument(input, options.source), options.now ?? Date.now());
+  }
+
+  /** An empty document: no flags, nothing in force. */
+  static empty(now = Date.now()): Snapshot {
+    return new Snapshot({}, now);
+  }
+
+  flag(key: string): CompiledFlag | undefined {
+    return this.#flags.get(key);
+  }
+
+  segment(key: string): CompiledSegment | undefined {
+    return this.#segments.get(key);
+  }
+
+  /** The raw flag definition (`flagValues` entries appear as the flag they stand for). */
+  definition(key: string): Readonly<Flag> | undefined {
+    return this.#flags.get(key)?.flag;
+  }
+
+  /** Every flag key, `flags` and `flagValues` alike. */
+  keys(): string[] {
+    return [...this.#flags.keys()];
+  }
+
+  /** Evaluates a flag of this document for a context; FLAG_NOT_FOUND when it has none. */
+  evaluate(key: string, context: EvaluationContext): EvaluationResult {
+    const flag = this.#flags.get(key);
+    return flag === undefined ? NOT_FOUND : evaluateCompiled(flag, context, this);
+  }
+
+  /** A mutable deep copy of the document, for writers. */
+  draft(): FlagDocument {
+    return structuredClone(this.document) as FlagDocument;
+  }
+}
