@@ -1,0 +1,344 @@
+import { readFile, readdir, rename, stat, writeFile, chmod } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { StoreClosedError, StoreUnavailableError, ValidationError } from "../../src/errors.js";
+import { fileStore, type FileStore, type FileStoreOptions } from "../../src/stores/index.js";
+import type { FlagDocument } from "../../src/document/types.js";
+import { isError, isSnapshot, recordEvents, sampleDocument, temporaryDirectory } from "./helpers.js";
+
+const FAST: FileStoreOptions = { debounceMs: 10, pollIntervalMs: 100 };
+
+let dir: string;
+let cleanup: () => Promise<void>;
+const open: FileStore[] = [];
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await temporaryDirectory());
+});
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((store) => store.close()));
+  await cleanup();
+});
+
+function store(path: string, options: FileStoreOptions = FAST): FileStore {
+  const created = fileStore(path, options);
+  open.push(created);
+  return created;
+}
+
+async function writeDocument(path: string, doc: unknown): Promise<void> {
+  await writeFile(path, `${JSON.stringify(doc, null, 2)}\n`);
+}
+
+/** Replaces the file the way editors and other writers do: write a sibling, rename over. */
+async function replaceDocument(path: string, doc: FlagDocument): Promise<void> {
+  const temporary = `${path}.editor-${Math.random().toString(36).slice(2)}`;
+  await writeDocument(temporary, doc);
+  await rename(temporary, path);
+}
+
+describe("fileStore: loading", () => {
+  it("loads, exposes the path and reports health", async () => {
+    const path = join(dir, "detour.json");
+    await writeDocument(path, { ...sampleDocument(), revision: 4 });
+    const s = store(path);
+    expect(s.path).toBe(path);
+    expect(s.kind).toBe("file");
+    expect(s.snapshot()).toBeUndefined();
+    expect(s.health()).toMatchObject({ kind: "file", revision: null, ageMs: null, stale: false, error: null });
+    const snapshot = await s.load();
+    expect(snapshot.revision).toBe(4);
+    expect(snapshot.definition("site")?.detour?.message).toBe("Back soon");
+    expect(await s.load()).toBe(snapshot);
+    const health = s.health();
+    expect(health).toMatchObject({ kind: "file", revision: 4, stale: false, error: null });
+    expect(health.ageMs).toBeGreaterThanOrEqual(0);
+    expect(health.ageMs).toBeLessThan(1_000);
+  });
+
+  it("rejects a missing file with an error naming the path, and can create it", async () => {
+    const path = join(dir, "missing.json");
+    const missing = store(path);
+    const failure = missing.load();
+    await expect(failure).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(failure).rejects.toThrow(path);
+    expect(missing.health().error).toContain(path);
+    await expect(missing.write(() => {})).rejects.toThrow(path);
+
+    const created = store(path, { ...FAST, create: true });
+    const snapshot = await created.load();
+    expect(snapshot.keys()).toEqual([]);
+    expect(JSON.parse(await readFile(path, "utf8"))).toEqual({ flags: {} });
+    // No temporary or lock files left behind.
+    expect(await readdir(dir)).toEqual(["missing.json"]);
+  });
+
+  it("reports a directory that does not exist clearly, even with create", async () => {
+    const path = join(dir, "no-such-dir", "detour.json");
+    const failure = store(path, { ...FAST, create: true }).load();
+    await expect(failure).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(failure).rejects.toThrow(`cannot create lock file ${path}.lock`);
+  });
+
+  it("a store whose first load failed picks the file up when it appears", async () => {
+    const path = join(dir, "later.json");
+    const s = store(path);
+    await expect(s.load()).rejects.toThrow(/does not exist/);
+    const events = recordEvents(s);
+    await replaceDocument(path, sampleDocument());
+    await events.next(isSnapshot);
+    expect(s.snapshot()?.keys()).toContain("site");
+    expect(s.health().error).toBeNull();
+  });
+
+  it("rejects garbage and invalid documents, naming the path, flag and field", async () => {
+    const path = join(dir, "bad.json");
+    await writeFile(path, '{ "flags": ');
+    await expect(store(path).load()).rejects.toThrow(new RegExp(`${path} is not valid JSON`));
+
+    const doc = sampleDocument();
+    doc.flags!.site!.variations = ["available", "down-for-lunch"];
+    await writeDocument(path, doc);
+    const failure = store(path).load();
+    await expect(failure).rejects.toBeInstanceOf(ValidationError);
+    await expect(failure).rejects.toThrow(path);
+    const error = (await failure.catch((e: unknown) => e)) as ValidationError;
+    expect(error.issues.some((issue) => issue.flag === "site" && issue.path.startsWith("flags.site.variations"))).toBe(true);
+  });
+});
+
+describe("fileStore: watching", () => {
+  it("picks up a file replaced by rename (another writer, an editor)", async () => {
+    const path = join(dir, "detour.json");
+    await writeDocument(path, sampleDocument());
+    const s = store(path);
+    await s.load();
+    const events = recordEvents(s);
+    const doc = sampleDocument();
+    doc.flags!.site!.on = true;
+    doc.revision = 10;
+    await replaceDocument(path, doc);
+    const event = await events.next(isSnapshot);
+    expect(event.type === "snapshot" && event.snapshot.revision).toBe(10);
+    expect(s.snapshot()?.definition("site")?.on).toBe(true);
+  });
+
+  it("picks up a file rewritten in place", async () => {
+    const path = join(dir, "detour.json");
+    await writeDocument(path, sampleDocument());
+    const s = store(path);
+    await s.load();
+    const events = recordEvents(s);
+    await writeDocument(path, { ...sampleDocument(), revision: 3 });
+    await events.next((e) => e.type === "snapshot" && e.snapshot.revision === 3);
+  });
+
+  it("picks up changes by polling alone when watching is off", async () => {
+    const path = join(dir, "detour.json");
+    await writeDocument(path, sampleDocument());
+    const s = store(path, { watch: false, pollIntervalMs: 30 });
+    await s.load();
+    const events = recordEvents(s);
+    await replaceDocument(path, { ...sampleDocument(), revision: 8 });
+    await events.next((e) => e.type === "snapshot" && e.snapshot.revision === 8);
+  });
+
+  it("keeps the last good snapshot on a truncated, garbage or invalid file, reports it, and recovers", async () => {
+    const path = join(dir, "detour.json");
+    await writeDocument(path, { ...sampleDocument(), revision: 1 });
+    const s = store(path);
+    const good = await s.load();
+    const events = recordEvents(s);
+
+    // Half-written: the first bytes of a valid document.
+    const full = JSON.stringify({ ...sampleDocument(), revision: 2 });
+    await writeFile(path, full.slice(0, 40));
+    const truncated = await events.next(isError);
+    expect(truncated.type === "error" && truncated.error.message).toMatch(/not valid JSON/);
+    expect(s.snapshot()).toBe(good);
+    expect(s.health()).toMatchObject({ revision: 1, stale: true });
+    expect(s.health().error).toContain(path);
+
+    // Garbage, then an empty file.
+    await writeFile(path, "\u0000\u0001 not json at all");
+    await events.next(isError);
+    await writeFile(path, "");
+    const empty = await events.next(isError);
+    expect(empty.type === "error" && empty.error.message).toMatch(/is empty/);
+    expect(s.snapshot()).toBe(good);
+
+    // Valid JSON, invalid document: the error names the flag and field.
+    const invalid = sampleDocument();
+    invalid.flags!.site!.fallthrough = { variation: 9 };
+    await replaceDocument(path, invalid);
+    const refused = await events.next(isError);
+    expect(refused.type === "error" && refused.error).toBeInstanceOf(ValidationError);
+    expect(refused.type === "error" && refused.error.message).toContain("flags.site.fallthrough");
+    expect(s.snapshot()).toBe(good);
+    expect(s.snapshot()?.evaluate("site", { key: "u" }).value).toBe("available");
+
+    // Unchanged bad bytes are not reported again on every poll.
+    const errorsSoFar = events.events.filter(isError).length;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(events.events.filter(isError).length).toBe(errorsSoFar);
+    expect(s.health().stale).toBe(true);
+
+    // Recovery.
+    await writeFile(path, full);
+    const recovered = await events.next(isSnapshot);
+    expect(recovered.type === "snapshot" && recovered.snapshot.revision).toBe(2);
+    expect(s.health()).toMatchObject({ revision: 2, stale: false, error: null });
+  });
+
+  it("reports a removed file and recovers when it comes back", async () => {
+    const path = join(dir, "detour.json");
+    await writeDocument(path, sampleDocument());
+    const s = store(path);
+    const good = await s.load();
+    const events = recordEvents(s);
+    await rename(path, `${path}.moved`);
+    await events.next(isError);
+    expect(s.snapshot()).toBe(good);
+    expect(s.health().stale).toBe(true);
+    await rename(`${path}.moved`, path);
+    await events.next(isSnapshot);
+    expect(s.health().error).toBeNull();
+  });
+
+  it("confirms an unchanged file: ageMs stays small while the file is readable", async () => {
+    const path = join(dir, "detour.json");
+    await writeDocument(path, sampleDocument());
+    const s = store(path, { watch: false, pollIntervalMs: 20 });
+    await s.load();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Without confirmations ageMs would be >= 500.
+    expect(s.health().ageMs).toBeLessThan(300);
+  });
+});
+
+describe("fileStore: writing", () => {
+  it("writes atomically, bumps revision, swaps the snapshot and notifies", async () => {
+    const path = join(dir, "detour.json");
+    await writeDocument(path, sampleDocument());
+    await chmod(path, 0o640);
+    const s = store(path);
+    await s.load();
+    const events = recordEvents(s);
+    const written = await s.write((draft) => {
+      draft.flags!.site!.on = true;
+    });
+    expect(written.revision).toBe(1);
+    expect(s.snapshot()).toBe(written);
+    expect(events.events[0]).toEqual({ type: "snapshot", snapshot: written });
+    const onDisk = JSON.parse(await readFile(path, "utf8")) as FlagDocument;
+    expect(onDisk.revision).toBe(1);
+    expect(onDisk.flags?.site?.on).toBe(true);
+    expect((await stat(path)).mode & 0o777).toBe(0o640);
+    expect((await readdir(dir)).sort()).toEqual(["detour.json"]);
+    // Our own write, seen again by the watcher, is not announced twice.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(events.events.filter(isSnapshot)).toHaveLength(1);
+  });
+
+  it("reads the file under the lock rather than trusting its snapshot", async () => {
+    const path = join(dir, "detour.json");
+    await writeDocument(path, sampleDocument());
+    const s = store(path, { watch: false, pollIntervalMs: 0 });
+    await s.load();
+    // Another writer changes the file; this store never notices (no watching).
+    await replaceDocument(path, { ...sampleDocument(), flagValues: { banner: true }, revision: 5 });
+    const written = await s.write((draft) => {
+      draft.flags!.site!.on = true;
+    });
+    expect(written.revision).toBe(6);
+    expect(written.keys()).toContain("banner");
+    expect(written.definition("site")?.on).toBe(true);
+  });
+
+  it("a mutator that throws leaves the file byte-identical", async () => {
+    const path = join(dir, "detour.json");
+    await writeFile(path, '{"flags":{},   "flagValues": {"x": 1}}');
+    const before = await readFile(path);
+    const s = store(path);
+    await s.load();
+    await expect(
+      s.write((draft) => {
+        draft.flagValues = {};
+        throw new Error("abort");
+      }),
+    ).rejects.toThrow("abort");
+    expect((await readFile(path)).equals(before)).toBe(true);
+    expect(await readdir(dir)).toEqual(["detour.json"]);
+  });
+
+  it("an invalid result is refused naming the flag and field; the file is untouched", async () => {
+    const path = join(dir, "detour.json");
+    await writeDocument(path, sampleDocument());
+    const before = await readFile(path);
+    const s = store(path);
+    await s.load();
+    const write = s.write((draft) => {
+      draft.flags!.counter!.variations = [];
+      draft.flags!.site!.detour = { retryAfter: -5 };
+    });
+    const error = (await write.catch((e: unknown) => e)) as ValidationError;
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.message).toContain(path);
+    expect(error.issues.map((issue) => issue.flag)).toEqual(expect.arrayContaining(["counter", "site"]));
+    expect(error.issues.some((issue) => issue.path === "flags.site.detour.retryAfter")).toBe(true);
+    expect((await readFile(path)).equals(before)).toBe(true);
+    expect(s.snapshot()?.revision).toBe(0);
+  });
+
+  it("refuses to read-modify-write a file that is not a valid document", async () => {
+    const path = join(dir, "detour.json");
+    await writeFile(path, "{ oops");
+    const s = store(path);
+    await expect(s.write(() => ({ flags: {} }))).rejects.toThrow(/not valid JSON/);
+    expect(await readFile(path, "utf8")).toBe("{ oops");
+  });
+
+  it("creates the file on write when asked to", async () => {
+    const path = join(dir, "new.json");
+    const s = store(path, { create: true });
+    const written = await s.write((draft) => {
+      draft.flagValues = { banner: true };
+    });
+    expect(written.revision).toBe(1);
+    expect(JSON.parse(await readFile(path, "utf8"))).toEqual({ flags: {}, flagValues: { banner: true }, revision: 1 });
+  });
+
+  it("serialises concurrent writes from one process", async () => {
+    const path = join(dir, "detour.json");
+    await writeDocument(path, sampleDocument());
+    const a = store(path);
+    const b = store(path);
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        (i % 2 ? a : b).write((draft) => {
+          const counter = draft.flags!.counter!;
+          counter.version = (counter.version ?? 0) + 1;
+        }),
+      ),
+    );
+    const doc = JSON.parse(await readFile(path, "utf8")) as FlagDocument;
+    expect(doc.flags?.counter?.version).toBe(40);
+    expect(doc.revision).toBe(40);
+  });
+
+  it("closes cleanly and refuses work afterwards", async () => {
+    const path = join(dir, "detour.json");
+    await writeDocument(path, sampleDocument());
+    const s = store(path);
+    await s.load();
+    const pending = s.write((draft) => {
+      draft.flags!.site!.on = true;
+    });
+    await s.close();
+    await expect(pending).resolves.toMatchObject({ revision: 1 }); // close waits for writes in progress
+    await expect(s.write(() => {})).rejects.toBeInstanceOf(StoreClosedError);
+    await expect(s.load()).rejects.toBeInstanceOf(StoreClosedError);
+    await s.close();
+  });
+});
