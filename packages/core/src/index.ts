@@ -6,3 +6,25 @@ export { evaluate } from "./engine/evaluate.js";
 export { Snapshot } from "./snapshot.js";
 export type * from "./stores/types.js";
 export type * from "./policy/types.js";
+export { Detour, createDetour, type ChangeOptions } from "./detour.js";
+export { Decision } from "./policy/decision.js";
+export type { DetourOptions, AllowOptions, BypassSecretOptions } from "./policy/options.js";
+export type { RequestAccessor, DetourRequest } from "./policy/request.js";
+export type { EnableOptions, DisableOptions } from "./policy/operations.js";
+export { MODE_VARIATIONS } from "./policy/operations.js";
+export type { DetourStatus, FlagStatus } from "./policy/status.js";
+export { toMode, isSafeMethod } from "./policy/modes.js";
+export {
+  respond,
+  negotiate,
+  escapeHtml,
+  renderPage,
+  type Renderer,
+  type PageTemplate,
+  type PageView,
+  type RespondOptions,
+  type RespondRequest,
+  type PartialResponse,
+} from "./respond/index.js";
+export { memoryStore, fileStore, type MemoryStore, type FileStore, type FileStoreOptions } from "./stores/index.js";
+export { StoreState, SerialQueue, applyMutation } from "./stores/index.js";

@@ -289,7 +289,7 @@ function withoutNulls<T>(value: T, keep: boolean): T {
   const out: Obj = {};
   for (const [key, v] of Object.entries(value as Obj)) {
     if (v === null) continue;
-    out[key] = withoutNulls(v, key === "variations" || key === "values" || key === "details" || key === "flagValues");
+    out[key] = withoutNulls(v, key === "variations" || key === "values" || key === "audit" || key === "flagValues");
   }
   return out as T;
 }

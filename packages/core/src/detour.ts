@@ -1,0 +1,225 @@
+import type { FlagDocument, JsonValue } from "./document/types.js";
+import { validateDocument } from "./document/validate.js";
+import { ArgumentError } from "./errors.js";
+import type { EvaluationContext, EvaluationResult } from "./engine/types.js";
+import type { Decision } from "./policy/decision.js";
+import { Policy } from "./policy/engine.js";
+import {
+  appendAudit,
+  disableFlag,
+  enableFlag,
+  setRollout,
+  type DisableOptions,
+  type EnableOptions,
+  type OperationContext,
+} from "./policy/operations.js";
+import { isStore, normalizeOptions, type DetourOptions, type NormalizedOptions } from "./policy/options.js";
+import { plainRequest, type DetourRequest, type RequestAccessor } from "./policy/request.js";
+import { statusOf, type DetourStatus } from "./policy/status.js";
+import type { HttpResponse } from "./policy/types.js";
+import type { Snapshot } from "./snapshot.js";
+import { fileStore, memoryStore } from "./stores/index.js";
+import type { AuditEntry } from "./document/types.js";
+import type { Store, StoreListener } from "./stores/types.js";
+
+const NOT_LOADED: EvaluationResult = Object.freeze({
+  value: null,
+  variationIndex: null,
+  reason: Object.freeze({ kind: "ERROR", errorKind: "STORE_UNAVAILABLE" }),
+});
+
+/** Who made a change, for the audit log. */
+export interface ChangeOptions {
+  /** Default `"api"`. The CLI uses `cli:<user>@<host>`, the admin its authenticated actor. */
+  actor?: string;
+}
+
+/**
+ * One Detour instance: a store, the policy built from your options, and the
+ * operations that change flags. Adapters wrap it; you can also use it directly.
+ */
+export class Detour<Req = DetourRequest> {
+  readonly store: Store;
+  /** Resolves once the store has loaded (or failed to: the fail mode then applies). Never rejects. */
+  readonly ready: Promise<void>;
+  readonly #options: NormalizedOptions<Req>;
+  readonly #policy: Policy<Req>;
+  readonly #unsubscribe: () => void;
+  #stale = false;
+  #loaded = false;
+  readonly #reported = new Set<string>();
+
+  constructor(options?: DetourOptions<Req>) {
+    this.#options = normalizeOptions(options);
+    const store = options?.store;
+    this.store = store === undefined ? fileStore("./detour.json", { create: true }) : isStore(store) ? store : memoryStore(store as FlagDocument);
+    this.#policy = new Policy(this.#options, () => this.store.snapshot(), () => this.#stale);
+    this.#unsubscribe = this.store.subscribe((event) => {
+      if (event.type === "snapshot") {
+        this.#stale = false;
+        this.#loaded = true;
+      } else {
+        this.#stale = true;
+        this.#report(event.error);
+      }
+    });
+    this.ready = this.store.load().then(
+      () => {
+        this.#loaded = true;
+      },
+      (error: unknown) => this.#report(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
+  #report(error: Error): void {
+    if (this.#options.onStoreError) {
+      this.#options.onStoreError(error);
+    } else if (!this.#reported.has(error.message)) {
+      this.#reported.add(error.message);
+      console.warn(`[detour] store error: ${error.message}`);
+    }
+  }
+
+  /** True once a snapshot is in force. */
+  get isReady(): boolean {
+    return this.#loaded || this.store.snapshot() !== undefined;
+  }
+
+  /** The site flag's key. */
+  get siteFlag(): string {
+    return this.#options.siteFlag;
+  }
+
+  /** Decides a framework-free request (see `DetourRequest`). Synchronous; never does I/O. */
+  decide(this: Detour<DetourRequest>, request: DetourRequest, options: { feature?: string | readonly string[] } = {}): Decision<DetourRequest> {
+    return this.#policy.decide(plainRequest, request, options.feature);
+  }
+
+  /** Adapters: decides a framework request through the adapter's accessor. */
+  decideWith(accessor: RequestAccessor<Req>, req: Req, feature?: string | readonly string[]): Decision<Req> {
+    return this.#policy.decide(accessor, req, feature);
+  }
+
+  /** The HTTP answer for a `block` or `redirect` decision (maintenance page, problem+json, bypass redirect). */
+  respond(decision: Decision<Req>, accessor: RequestAccessor<Req>, req: Req): HttpResponse {
+    return this.#policy.respond(decision, accessor, req);
+  }
+
+  /** `respond()` for a framework-free request. */
+  respondTo(this: Detour<DetourRequest>, decision: Decision<DetourRequest>, request: DetourRequest): HttpResponse {
+    return this.#policy.respond(decision, plainRequest, request);
+  }
+
+  /** Makes a route-guard feature known, so its flag is watched. Adapters call it once per guard. */
+  registerFeature(name: string): void {
+    if (typeof name !== "string" || name === "") throw new ArgumentError("feature", "expected a non-empty feature name");
+    this.#policy.registerFeature(name);
+  }
+
+  /** The evaluation context Detour builds for a framework request. */
+  contextOf(accessor: RequestAccessor<Req>, req: Req): EvaluationContext {
+    return this.#policy.context(accessor, req);
+  }
+
+  /** Evaluates any flag for a context, with the reason. */
+  explain(flagKey: string, context: EvaluationContext): EvaluationResult {
+    const snapshot = this.store.snapshot();
+    return snapshot ? snapshot.evaluate(flagKey, context) : NOT_LOADED;
+  }
+
+  /** Evaluates any flag for a context; `defaultValue` when missing, off without a value, or broken. */
+  variation<T extends JsonValue>(flagKey: string, context: EvaluationContext, defaultValue: T): T | JsonValue {
+    const value = this.explain(flagKey, context).value;
+    return value === null ? defaultValue : value;
+  }
+
+  #context(change: ChangeOptions | undefined): OperationContext {
+    const actor = change?.actor ?? "api";
+    if (typeof actor !== "string" || actor === "") throw new ArgumentError("actor", "expected a non-empty string");
+    return { actor, now: this.#options.now() };
+  }
+
+  async #write(change: ChangeOptions | undefined, edit: (doc: FlagDocument, context: OperationContext) => void): Promise<DetourStatus> {
+    const context = this.#context(change);
+    await this.store.write((doc) => edit(doc, context));
+    return this.status();
+  }
+
+  /** Turns a mode on (whole flag, users, or a percentage); the audit entry is written with it. */
+  enable(flag: string, options: EnableOptions = {}, change?: ChangeOptions): Promise<DetourStatus> {
+    return this.#write(change, (doc, context) => {
+      enableFlag(doc, flag, options, context);
+      appendAudit(doc, context, "enable", flag, {
+        mode: options.mode ?? (options.users || options.percent !== undefined ? "read-only" : "maintenance"),
+        users: options.users ? [...options.users] : undefined,
+        percent: options.percent,
+        message: options.message,
+        ttl: options.ttl,
+      });
+    });
+  }
+
+  /** Turns a flag off, or takes some users out of it. */
+  disable(flag: string, options: DisableOptions = {}, change?: ChangeOptions): Promise<DetourStatus> {
+    return this.#write(change, (doc, context) => {
+      disableFlag(doc, flag, options, context);
+      appendAudit(doc, context, "disable", flag, { users: options.users ? [...options.users] : undefined });
+    });
+  }
+
+  /** Sets a percentage split between a flag's variations, e.g. `{ old: 75, new: 25 }`. */
+  rollout(flag: string, split: Readonly<Record<string, number>>, change?: ChangeOptions): Promise<DetourStatus> {
+    return this.#write(change, (doc, context) => {
+      setRollout(doc, flag, split);
+      appendAudit(doc, context, "rollout", flag, { split: { ...split } });
+    });
+  }
+
+  /** Replaces the whole document (validated first; nothing changes when it is refused). The audit log is kept. */
+  async replace(document: unknown, change?: ChangeOptions): Promise<DetourStatus> {
+    const next = validateDocument(document);
+    return this.#write(change, (doc, context) => {
+      const audit = doc.audit;
+      for (const key of Object.keys(doc) as (keyof FlagDocument)[]) delete doc[key];
+      Object.assign(doc, next);
+      doc.audit = audit;
+      appendAudit(doc, context, "replace", null, { flags: Object.keys(next.flags ?? {}).length });
+    });
+  }
+
+  /** Every maintenance flag in force, and the store's health. */
+  status(): DetourStatus {
+    return statusOf(this.store.snapshot(), this.store.health(), this.#options.siteFlag, this.#options.now());
+  }
+
+  /** The audit log, newest first. */
+  audit(limit = 100): AuditEntry[] {
+    return (this.store.snapshot()?.document.audit ?? []).slice(0, limit) as AuditEntry[];
+  }
+
+  /** The current document (frozen), or `undefined` before the store loads. */
+  document(): Readonly<FlagDocument> | undefined {
+    return this.store.snapshot()?.document;
+  }
+
+  /** Snapshot changes and store errors. */
+  subscribe(listener: StoreListener): () => void {
+    return this.store.subscribe(listener);
+  }
+
+  /** The snapshot in force. */
+  snapshot(): Snapshot | undefined {
+    return this.store.snapshot();
+  }
+
+  /** Stops listening and closes the store. */
+  async close(): Promise<void> {
+    this.#unsubscribe();
+    await this.store.close();
+  }
+}
+
+/** Creates a Detour instance. Options are checked here; errors name the option. */
+export function createDetour<Req = DetourRequest>(options?: DetourOptions<Req>): Detour<Req> {
+  return new Detour<Req>(options);
+}

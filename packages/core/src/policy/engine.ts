@@ -1,0 +1,261 @@
+import { LRUCache } from "lru-cache";
+import {
+  compileIpMatcher,
+  compilePathMatcher,
+  issueBypassCookie,
+  matchesSecretPath,
+  normalizePath,
+  tokenMatcher,
+  verifyBypassCookie,
+} from "../bypass/index.js";
+import type { DetourFlagSettings, Mode } from "../document/types.js";
+import type { EvaluationContext, EvaluationReason } from "../engine/types.js";
+import { respond } from "../respond/index.js";
+import type { Snapshot } from "../snapshot.js";
+import { Decision, type ContextFactory } from "./decision.js";
+import { isSafeMethod, stricter } from "./modes.js";
+import type { NormalizedOptions } from "./options.js";
+import type { RequestAccessor } from "./request.js";
+import type { DecisionAction, DecisionReason, HttpResponse, Scope } from "./types.js";
+import { buildView, type ModeFlag, type PolicyView } from "./view.js";
+
+const ANONYMOUS = "anonymous";
+const NO_CONTEXT: EvaluationContext = Object.freeze({ key: ANONYMOUS });
+
+/** What the strictest flag so far says for this request. */
+interface Verdict {
+  readonly mode: Mode;
+  readonly scope: Scope;
+  readonly flag: ModeFlag | null;
+  readonly key: string;
+  readonly evaluation: EvaluationReason | null;
+  readonly reason: DecisionReason;
+}
+
+/** Per-request state while deciding; lives on the stack of `decide`. */
+interface Pending<Req> {
+  readonly accessor: RequestAccessor<Req>;
+  readonly req: Req;
+  readonly snapshot: Snapshot;
+  readonly view: PolicyView;
+  readonly stale: boolean;
+  context: EvaluationContext | undefined;
+  verdict: Verdict | null;
+}
+
+/**
+ * The decision engine: all maintenance policy, for every adapter. Synchronous
+ * and free of I/O: it reads the store's in-memory snapshot only.
+ */
+export class Policy<Req> implements ContextFactory<Req> {
+  readonly #options: NormalizedOptions<Req>;
+  readonly #snapshot: () => Snapshot | undefined;
+  readonly #stale: () => boolean;
+  readonly #featureNames = new Set<string>();
+  readonly #pathFeatures: { name: string; match: (path: string) => boolean }[] = [];
+  readonly #featuresByPath = new LRUCache<string, readonly string[]>({ max: 2000 });
+  readonly #allowPath: ((path: string) => boolean) | null;
+  readonly #allowIp: ((ip: string | undefined) => boolean) | null;
+  readonly #token: ((token: string) => boolean) | null;
+  #view: PolicyView | undefined;
+
+  constructor(options: NormalizedOptions<Req>, snapshot: () => Snapshot | undefined, stale: () => boolean) {
+    this.#options = options;
+    this.#snapshot = snapshot;
+    this.#stale = stale;
+    for (const [name, patterns] of options.features) {
+      this.#featureNames.add(name);
+      if (patterns.length > 0) this.#pathFeatures.push({ name, match: compilePathMatcher(patterns, `features.${name}`) });
+    }
+    this.#allowPath = options.allowPaths.length > 0 ? compilePathMatcher(options.allowPaths, "allow.paths") : null;
+    this.#allowIp = options.allowIps.length > 0 ? compileIpMatcher(options.allowIps, "allow.ips") : null;
+    this.#token = options.tokens.length > 0 ? tokenMatcher(options.tokens) : null;
+  }
+
+  /** Makes a feature known (route guards call this once, at setup). */
+  registerFeature(name: string): void {
+    if (!this.#featureNames.has(name)) {
+      this.#featureNames.add(name);
+      this.#view = undefined;
+    }
+  }
+
+  #register(features: string | readonly string[]): void {
+    if (typeof features === "string") {
+      if (!this.#featureNames.has(features)) this.registerFeature(features);
+    } else {
+      for (const name of features) if (!this.#featureNames.has(name)) this.registerFeature(name);
+    }
+  }
+
+  #currentView(snapshot: Snapshot): PolicyView {
+    let view = this.#view;
+    if (view === undefined || view.snapshot !== snapshot || (view.expires !== Infinity && this.#options.now() >= view.expires)) {
+      view = buildView(snapshot, this.#options.siteFlag, this.#featureNames, this.#options.now());
+      this.#view = view;
+    }
+    return view;
+  }
+
+  /** The context of a request: `{ key, ip, path, method, ...custom }`. */
+  context(accessor: RequestAccessor<Req>, req: Req): EvaluationContext {
+    const options = this.#options;
+    const user = options.user ? options.user(req) : undefined;
+    const context: EvaluationContext = {
+      key: user === undefined || user === null || user === "" ? ANONYMOUS : String(user),
+      ip: accessor.ip(req),
+      path: accessor.path(req),
+      method: accessor.method(req),
+    };
+    if (options.context) {
+      const extra = options.context(req);
+      if (extra) for (const [name, value] of Object.entries(extra)) if (name !== "key") context[name] = value;
+    }
+    return context;
+  }
+
+  /**
+   * Decides one request. `features` are a route guard's features; the global
+   * middleware passes none, and features then come from path patterns.
+   */
+  decide(accessor: RequestAccessor<Req>, req: Req, features?: string | readonly string[]): Decision<Req> {
+    if (features !== undefined) this.#register(features);
+    const snapshot = this.#snapshot();
+    if (snapshot === undefined) return this.#failMode(accessor, req);
+    const view = this.#currentView(snapshot);
+    const stale = view.failClosed.size > 0 && this.#stale();
+    if (view.quiet && !stale) return this.#finish(this.#pass(snapshot, accessor, req, undefined), req);
+
+    const pending: Pending<Req> = { accessor, req, snapshot, view, stale, context: undefined, verdict: null };
+    this.#consider(pending, view.site, this.#options.siteFlag, "site");
+    if (view.features.size > 0 || stale) {
+      if (features !== undefined) {
+        if (typeof features === "string") this.#consider(pending, view.features.get(features) ?? null, features, "feature");
+        else for (const name of features) this.#consider(pending, view.features.get(name) ?? null, name, "feature");
+      } else if (this.#pathFeatures.length > 0) {
+        for (const name of this.#featuresFor(accessor.path(req))) {
+          this.#consider(pending, view.features.get(name) ?? null, name, "feature");
+        }
+      }
+    }
+    const verdict = pending.verdict;
+    if (verdict === null) return this.#finish(this.#pass(snapshot, accessor, req, pending.context), req);
+
+    const period = periodOf(verdict.key, verdict.flag?.settings);
+    if (verdict.mode === "read-only" && isSafeMethod(accessor.method(req))) {
+      return this.#finish(this.#decision("pass", verdict, "SAFE_METHOD", period, pending), req);
+    }
+    const bypass = this.#bypass(accessor, req, period);
+    const action: DecisionAction = bypass === null ? "block" : bypass === "BYPASS_SECRET" ? "redirect" : "pass";
+    return this.#finish(this.#decision(action, verdict, bypass ?? verdict.reason, period, pending), req);
+  }
+
+  #consider(pending: Pending<Req>, flag: ModeFlag | null, key: string, scope: Scope): void {
+    const current = pending.verdict;
+    if (pending.stale && pending.view.failClosed.has(key)) {
+      if (current === null || current.mode !== "maintenance") {
+        pending.verdict = { mode: "maintenance", scope, flag, key, evaluation: null, reason: "FAIL_CLOSED" };
+      }
+      return;
+    }
+    if (flag === null) return;
+    let context = NO_CONTEXT;
+    if (flag.contextual) context = pending.context ??= this.context(pending.accessor, pending.req);
+    const result = pending.snapshot.evaluate(key, context);
+    const index = result.variationIndex;
+    const mode = index === null ? null : flag.modes[index];
+    if (!mode || mode === "available" || (current !== null && !stricter(mode, current.mode))) return;
+    const kind = result.reason.kind;
+    const picked = kind === "TARGET_MATCH" || kind === "RULE_MATCH" || (kind === "FALLTHROUGH" && flag.splitRollout);
+    pending.verdict = { mode, scope: picked ? "user" : scope, flag, key, evaluation: result.reason, reason: "FLAG" };
+  }
+
+  #featuresFor(rawPath: string): readonly string[] {
+    const path = normalizePath(rawPath);
+    if (path === null) return [];
+    let names = this.#featuresByPath.get(path);
+    if (names === undefined) {
+      names = this.#pathFeatures.filter((feature) => feature.match(path)).map((feature) => feature.name);
+      this.#featuresByPath.set(path, names);
+    }
+    return names;
+  }
+
+  #bypass(accessor: RequestAccessor<Req>, req: Req, period: string): DecisionReason | null {
+    if (this.#allowPath !== null && this.#allowPath(accessor.path(req))) return "ALLOWED_PATH";
+    if (this.#allowIp !== null && this.#allowIp(accessor.ip(req))) return "ALLOWED_IP";
+    const secret = this.#options.secret;
+    if (secret !== null) {
+      const cookie = accessor.header(req, "cookie");
+      if (cookie && verifyBypassCookie(cookie, { secret: secret.value, period, now: this.#options.now() })) return "BYPASS_COOKIE";
+    }
+    if (this.#token !== null) {
+      const token = accessor.header(req, "detour-bypass");
+      if (token && this.#token(token)) return "BYPASS_TOKEN";
+    }
+    if (secret !== null && matchesSecretPath(accessor.path(req), secret.path)) return "BYPASS_SECRET";
+    return null;
+  }
+
+  #pass(snapshot: Snapshot, accessor: RequestAccessor<Req>, req: Req, context: EvaluationContext | undefined): Decision<Req> {
+    return new Decision("pass", "available", null, null, "NOT_IN_FORCE", null, null, null, null, this.#options.status, null, snapshot, this, accessor, req, context);
+  }
+
+  #decision(action: DecisionAction, verdict: Verdict, reason: DecisionReason, period: string, pending: Pending<Req>): Decision<Req> {
+    const settings = verdict.flag?.settings;
+    const until = verdict.flag?.until ?? null;
+    const retryAfter =
+      until !== null
+        ? Math.max(0, Math.ceil((until.getTime() - this.#options.now()) / 1000))
+        : (settings?.retryAfter ?? this.#options.retryAfter);
+    return new Decision(
+      action, verdict.mode, verdict.scope, verdict.key, reason, verdict.evaluation,
+      settings?.message ?? null, retryAfter, until, settings?.status ?? this.#options.status,
+      period, pending.snapshot, this, pending.accessor, pending.req, pending.context,
+    );
+  }
+
+  #failMode(accessor: RequestAccessor<Req>, req: Req): Decision<Req> {
+    const options = this.#options;
+    if (options.failMode === "open") {
+      return this.#finish(new Decision("pass", "available", null, null, "FAIL_OPEN", null, null, null, null, options.status, null, undefined, this, accessor, req, undefined), req);
+    }
+    const period = "fail-closed";
+    const bypass = this.#bypass(accessor, req, period);
+    const action: DecisionAction = bypass === null ? "block" : bypass === "BYPASS_SECRET" ? "redirect" : "pass";
+    return this.#finish(
+      new Decision(action, "maintenance", "site", options.siteFlag, bypass ?? "FAIL_CLOSED", null, null, options.retryAfter, null, options.status, period, undefined, this, accessor, req, undefined),
+      req,
+    );
+  }
+
+  #finish(decision: Decision<Req>, req: Req): Decision<Req> {
+    if (this.#options.onDecision) this.#options.onDecision(decision, req);
+    return decision;
+  }
+
+  /** The complete HTTP answer for a `block` or `redirect` decision. */
+  respond(decision: Decision<Req>, accessor: RequestAccessor<Req>, req: Req): HttpResponse {
+    const options = this.#options;
+    if (decision.action === "redirect" && options.secret !== null) {
+      const cookie = issueBypassCookie({
+        secret: options.secret.value,
+        period: decision.period ?? "",
+        now: options.now(),
+        ttlSeconds: options.secret.ttl,
+        secure: accessor.secure(req),
+      });
+      return { status: 302, headers: { location: options.secret.redirectTo, "set-cookie": cookie, "cache-control": "no-store" }, body: null };
+    }
+    return respond(
+      decision,
+      { method: accessor.method(req), accept: accessor.header(req, "accept") },
+      { render: options.render, template: options.template, refresh: options.refresh, now: options.now },
+    );
+  }
+}
+
+/** Identifies the current maintenance period of a flag: bypass cookies die with it. */
+function periodOf(key: string, settings: DetourFlagSettings | undefined): string {
+  return `${key}@${settings?.window?.start ?? settings?.since ?? ""}`;
+}

@@ -1,0 +1,271 @@
+import type { AuditEntry, DetourFlagSettings, Flag, FlagDocument, JsonValue, Mode } from "../document/types.js";
+import { ArgumentError } from "../errors.js";
+import { isMode, stricter, toMode } from "./modes.js";
+
+/*
+ * The operations an operator performs (CLI, admin API, programmatic), as pure
+ * edits of a draft document. Stores run them inside their atomic write, so
+ * every caller gets the same semantics and the audit entry lands in the same
+ * write as the change.
+ */
+
+export const MODE_VARIATIONS: readonly Mode[] = ["available", "read-only", "maintenance"];
+export const AUDIT_LIMIT = 1000;
+
+export interface EnableOptions {
+  /** Default `maintenance`; with `users` or `percent` and no mode, `read-only`. */
+  mode?: "read-only" | "maintenance";
+  /** Put these users (context keys) in the mode; others are untouched. */
+  users?: readonly string[];
+  /** Put this percentage (0..100) of users in the mode, by a stable hash of their key. */
+  percent?: number;
+  message?: string;
+  retryAfter?: number;
+  /** In force only from `start` until `end` (RFC 3339 or Date). */
+  window?: { start?: string | Date; end?: string | Date };
+  /** Ends by itself this many seconds from now. */
+  ttl?: number;
+  /** HTTP status for blocked requests. */
+  status?: number;
+}
+
+export interface DisableOptions {
+  /** Take only these users out of the mode; without it the whole flag is turned off. */
+  users?: readonly string[];
+}
+
+export interface OperationContext {
+  actor: string;
+  now: number;
+}
+
+function iso(value: string | Date, name: string): string {
+  const date = value instanceof Date ? value : new Date(value);
+  if (typeof value === "string" && !/^\d{4}-\d{2}-\d{2}T/.test(value)) {
+    throw new ArgumentError(name, `expected an RFC 3339 date-time, got ${JSON.stringify(value)}`);
+  }
+  if (Number.isNaN(date.getTime())) throw new ArgumentError(name, `not a valid date: ${String(value)}`);
+  return date.toISOString();
+}
+
+export function checkFlagKey(key: unknown): string {
+  if (typeof key !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(key)) {
+    throw new ArgumentError("flag", `expected a flag key of letters, digits, ".", "_", ":" or "-", got ${JSON.stringify(key)}`);
+  }
+  return key;
+}
+
+function checkUsers(users: unknown): string[] {
+  if (!Array.isArray(users) || users.some((u) => typeof u !== "string" || u === "")) {
+    throw new ArgumentError("users", "expected a list of non-empty user ids");
+  }
+  return [...new Set(users as string[])];
+}
+
+function newModeFlag(key: string): Flag {
+  return {
+    key,
+    on: false,
+    variations: [...MODE_VARIATIONS],
+    offVariation: 0,
+    fallthrough: { variation: 0 },
+    targets: [],
+    salt: key,
+    detour: {},
+  };
+}
+
+/** The flag as a mode flag, created when missing; refuses flags whose values are not modes. */
+function modeFlag(doc: FlagDocument, key: string): Flag {
+  if (doc.flagValues && Object.prototype.hasOwnProperty.call(doc.flagValues, key)) {
+    throw new ArgumentError("flag", `"${key}" is a fixed flagValues entry; move it under "flags" to toggle it`);
+  }
+  doc.flags ??= {};
+  const flag = (doc.flags[key] ??= newModeFlag(key));
+  if (!Array.isArray(flag.variations) || flag.variations.some((v) => toMode(v as JsonValue) === null)) {
+    throw new ArgumentError("flag", `"${key}" is not a mode flag: its variations are not modes (${JSON.stringify(flag.variations)})`);
+  }
+  flag.detour ??= {};
+  return flag;
+}
+
+/** Index of the variation meaning `mode`, added when the flag has none. */
+function variationFor(flag: Flag, mode: Mode): number {
+  const exact = flag.variations.indexOf(mode);
+  if (exact >= 0) return exact;
+  const equivalent = flag.variations.findIndex((v) => toMode(v as JsonValue) === mode);
+  if (equivalent >= 0) return equivalent;
+  flag.variations.push(mode);
+  return flag.variations.length - 1;
+}
+
+function removeUsers(flag: Flag, users: readonly string[]): void {
+  const drop = new Set(users);
+  for (const target of flag.targets ?? []) target.values = target.values.filter((v) => !drop.has(v));
+  flag.targets = (flag.targets ?? []).filter((t) => t.values.length > 0);
+  for (const target of flag.contextTargets ?? []) {
+    if (target.contextKind === "user" || !target.contextKind) {
+      // User context targets mirror `targets`; keep them pointing at variations that still have users.
+      target.values = [];
+    }
+  }
+  if (flag.contextTargets) {
+    flag.contextTargets = flag.contextTargets.filter((t) => (t.contextKind && t.contextKind !== "user") || flag.targets!.some((u) => u.variation === t.variation));
+  }
+}
+
+function addUsers(flag: Flag, users: readonly string[], variation: number): void {
+  removeUsers(flag, users);
+  flag.targets ??= [];
+  let target = flag.targets.find((t) => t.variation === variation);
+  if (!target) {
+    target = { variation, values: [] };
+    flag.targets.push(target);
+  }
+  target.values.push(...users);
+  if (flag.contextTargets?.length && !flag.contextTargets.some((t) => (!t.contextKind || t.contextKind === "user") && t.variation === variation)) {
+    flag.contextTargets.push({ contextKind: "user", variation, values: [] });
+  }
+}
+
+function wasInForce(flag: Flag): boolean {
+  return flag.on || toMode(flag.variations[flag.offVariation ?? -1] as JsonValue) !== "available";
+}
+
+function applySettings(flag: Flag, options: EnableOptions, context: OperationContext): void {
+  const settings: DetourFlagSettings = flag.detour!;
+  if (options.message !== undefined) {
+    if (typeof options.message !== "string") throw new ArgumentError("message", "expected a string");
+    settings.message = options.message;
+  }
+  if (options.retryAfter !== undefined) {
+    if (!Number.isInteger(options.retryAfter) || options.retryAfter < 0) throw new ArgumentError("retryAfter", "expected whole seconds >= 0");
+    settings.retryAfter = options.retryAfter;
+  }
+  if (options.status !== undefined) {
+    if (!Number.isInteger(options.status) || options.status < 400 || options.status > 599) throw new ArgumentError("status", "expected 400..599");
+    settings.status = options.status;
+  }
+  if (options.window !== undefined) {
+    const window: { start?: string; end?: string } = {};
+    if (options.window.start !== undefined) window.start = iso(options.window.start, "window.start");
+    if (options.window.end !== undefined) window.end = iso(options.window.end, "window.end");
+    if (window.start && window.end && window.end <= window.start) throw new ArgumentError("window.end", "must be after window.start");
+    settings.window = window;
+  }
+  if (options.ttl !== undefined) {
+    if (typeof options.ttl !== "number" || !(options.ttl > 0)) throw new ArgumentError("ttl", "expected seconds > 0");
+    settings.ttl = options.ttl;
+  }
+  settings.by = context.actor;
+}
+
+/** Turns a mode on for the whole flag, some users, or a percentage of users. */
+export function enableFlag(doc: FlagDocument, key: string, options: EnableOptions, context: OperationContext): Flag {
+  checkFlagKey(key);
+  const users = options.users === undefined ? undefined : checkUsers(options.users);
+  // Per-user maintenance (by id or by percentage) is read-only maintenance unless said otherwise.
+  const mode = options.mode ?? (users || options.percent !== undefined ? "read-only" : "maintenance");
+  if (!isMode(mode) || (mode as Mode) === "available") throw new ArgumentError("mode", `expected "read-only" or "maintenance", got ${JSON.stringify(mode)}`);
+  if (options.percent !== undefined && (typeof options.percent !== "number" || !(options.percent >= 0 && options.percent <= 100))) {
+    throw new ArgumentError("percent", "expected a number from 0 to 100");
+  }
+  const flag = modeFlag(doc, key);
+  const before = wasInForce(flag);
+  const index = variationFor(flag, mode);
+  const available = variationFor(flag, "available");
+  flag.offVariation ??= available;
+  if (users) {
+    addUsers(flag, users, index);
+    // Users alone never put everyone else in a mode left over from before.
+    if (!before || !flag.fallthrough) flag.fallthrough = { variation: available };
+  }
+  if (options.percent !== undefined) {
+    const weight = Math.round(options.percent * 1000);
+    flag.fallthrough = {
+      rollout: { variations: [{ variation: index, weight }, { variation: available, weight: 100000 - weight }], bucketBy: "key" },
+    };
+  }
+  if (!users && options.percent === undefined) flag.fallthrough = { variation: index };
+  flag.on = true;
+  applySettings(flag, options, context);
+  const settings = flag.detour!;
+  if (!before || options.ttl !== undefined || !settings.since) settings.since = new Date(context.now).toISOString();
+  if (options.ttl === undefined && !before) delete settings.ttl;
+  flag.version = (flag.version ?? 0) + 1;
+  return flag;
+}
+
+/** Turns a flag off entirely, or takes some users out of it. */
+export function disableFlag(doc: FlagDocument, key: string, options: DisableOptions, context: OperationContext): Flag | null {
+  checkFlagKey(key);
+  const flag = doc.flags?.[key];
+  if (!flag) return null;
+  if (options.users !== undefined) {
+    removeUsers(flag, checkUsers(options.users));
+  } else {
+    const available = flag.variations.findIndex((v) => toMode(v as JsonValue) === "available");
+    if (available < 0) throw new ArgumentError("flag", `"${key}" has no "available" (or false) variation to fall back to`);
+    flag.on = false;
+    flag.offVariation = available;
+    flag.fallthrough = { variation: available };
+    if (flag.detour) {
+      delete flag.detour.since;
+      delete flag.detour.ttl;
+      delete flag.detour.window;
+      flag.detour.by = context.actor;
+    }
+  }
+  flag.version = (flag.version ?? 0) + 1;
+  return flag;
+}
+
+/**
+ * Sets a multivariate percentage rollout on a flag's fallthrough, e.g.
+ * `{ old: 50, dual: 25, new: 25 }`. Percentages must sum to 100 and name
+ * existing variations (string values).
+ */
+export function setRollout(doc: FlagDocument, key: string, split: Readonly<Record<string, number>>): Flag {
+  checkFlagKey(key);
+  const flag = doc.flags?.[key];
+  if (!flag) throw new ArgumentError("flag", `no flag "${key}"`);
+  const entries = Object.entries(split);
+  if (entries.length === 0) throw new ArgumentError("rollout", "expected at least one variation=percent");
+  let total = 0;
+  const slots = entries.map(([name, percent]) => {
+    const variation = flag.variations.findIndex((v) => v === name || JSON.stringify(v) === name);
+    if (variation < 0) {
+      throw new ArgumentError(`rollout.${name}`, `"${key}" has no variation "${name}"; it has ${flag.variations.map((v) => JSON.stringify(v)).join(", ")}`);
+    }
+    if (typeof percent !== "number" || !(percent >= 0 && percent <= 100)) throw new ArgumentError(`rollout.${name}`, "expected a percentage 0..100");
+    const weight = Math.round(percent * 1000);
+    total += weight;
+    return { variation, weight };
+  });
+  if (total !== 100000) throw new ArgumentError("rollout", `percentages must sum to 100, got ${total / 1000}`);
+  const bucketBy = flag.fallthrough?.rollout?.bucketBy;
+  flag.fallthrough = { rollout: { variations: slots, ...(bucketBy ? { bucketBy } : {}) } };
+  flag.on = true;
+  flag.version = (flag.version ?? 0) + 1;
+  return flag;
+}
+
+/** Prepends an audit entry, keeping the newest `AUDIT_LIMIT`. */
+export function appendAudit(
+  doc: FlagDocument,
+  context: OperationContext,
+  action: string,
+  flag: string | null,
+  details: Record<string, JsonValue | undefined> = {},
+): void {
+  const clean: Record<string, JsonValue> = {};
+  for (const [name, value] of Object.entries(details)) if (value !== undefined) clean[name] = value;
+  const entry: AuditEntry = { at: new Date(context.now).toISOString(), actor: context.actor, action, flag, details: clean };
+  doc.audit = [entry, ...(doc.audit ?? [])].slice(0, AUDIT_LIMIT);
+}
+
+export function strictestMode(modes: Iterable<Mode>): Mode {
+  let result: Mode = "available";
+  for (const mode of modes) if (stricter(mode, result)) result = mode;
+  return result;
+}

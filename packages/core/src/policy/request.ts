@@ -1,0 +1,47 @@
+/**
+ * How Detour reads a request. Adapters implement this once for their
+ * framework's request object, so deciding needs no per-request translation
+ * object and reads only what the flags in force need (the client address,
+ * for instance, is often expensive to compute behind a proxy).
+ */
+export interface RequestAccessor<Req> {
+  method(req: Req): string;
+  /** The path, with or without the query string. */
+  path(req: Req): string;
+  /** The client address as the framework resolves it (trust-proxy aware). Never parse X-Forwarded-For here. */
+  ip(req: Req): string | undefined;
+  /** A header by lower-case name; the first value when repeated. */
+  header(req: Req, name: string): string | undefined;
+  /** Whether the request came over TLS (as the framework sees it). */
+  secure(req: Req): boolean;
+}
+
+/** A framework-free request, for `detour.decide()` and tests. */
+export interface DetourRequest {
+  method: string;
+  path: string;
+  ip?: string;
+  headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
+  secure?: boolean;
+  /** Anything else your `user()` / `context()` callbacks need. */
+  [extra: string]: unknown;
+}
+
+function first(value: string | readonly string[] | undefined): string | undefined {
+  return typeof value === "string" ? value : value?.[0];
+}
+
+export const plainRequest: RequestAccessor<DetourRequest> = {
+  method: (req) => req.method,
+  path: (req) => req.path,
+  ip: (req) => req.ip,
+  header: (req, name) => {
+    const headers = req.headers;
+    if (!headers) return undefined;
+    const direct = headers[name];
+    if (direct !== undefined) return first(direct);
+    for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return first(headers[key]);
+    return undefined;
+  },
+  secure: (req) => req.secure === true,
+};

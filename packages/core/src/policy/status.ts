@@ -1,0 +1,119 @@
+import type { Flag, JsonValue, Mode } from "../document/types.js";
+import type { Snapshot } from "../snapshot.js";
+import type { StoreHealth } from "../stores/types.js";
+import { toMode } from "./modes.js";
+import { strictestMode } from "./operations.js";
+import { inForce, scheduleOf } from "./schedule.js";
+
+export interface FlagStatus {
+  key: string;
+  on: boolean;
+  /** The strictest mode the flag puts anyone in. */
+  mode: Mode;
+  /** `site`/`feature` when it applies to everyone, `users` when to some users. */
+  scope: "site" | "feature" | "users";
+  /** Whether the flag's window / TTL puts it in force right now. */
+  active: boolean;
+  /** Users targeted into a mode. */
+  users: string[];
+  /** Percentage of users rolled into a mode, when a rollout does it. */
+  percent: number | null;
+  since: string | null;
+  until: string | null;
+  message: string | null;
+  by: string | null;
+}
+
+export interface DetourStatus {
+  store: { kind: string; version: number | null; ageMs: number | null; stale: boolean; error: string | null };
+  flags: FlagStatus[];
+}
+
+function modeOf(flag: Flag, index: number | undefined): Mode | null {
+  return index === undefined ? null : toMode(flag.variations[index] as JsonValue);
+}
+
+/** A flag Detour treats as a maintenance flag: the site flag, a flag with Detour settings, or one whose values are mode names. */
+export function isModeFlag(flag: Flag, siteFlag: string): boolean {
+  const values = Array.isArray(flag.variations) ? (flag.variations as JsonValue[]) : [];
+  if (values.length === 0 || values.some((v) => toMode(v) === null)) return false;
+  return flag.key === siteFlag || flag.detour !== undefined || values.some((v) => typeof v === "string");
+}
+
+/** What a mode flag does right now, for `detour status` and the admin console; `null` when it does nothing. */
+export function flagStatus(flag: Flag, siteFlag: string, now: number): FlagStatus | null {
+  const blocking = (mode: Mode | null): mode is Mode => mode === "read-only" || mode === "maintenance";
+  const modes: Mode[] = [];
+  const users: string[] = [];
+  let percent: number | null = null;
+  let whole = false;
+  if (!flag.on) {
+    const off = modeOf(flag, flag.offVariation);
+    if (blocking(off)) {
+      modes.push(off);
+      whole = true;
+    }
+  } else {
+    for (const target of flag.targets ?? []) {
+      const mode = modeOf(flag, target.variation);
+      if (blocking(mode)) {
+        modes.push(mode);
+        users.push(...target.values);
+      }
+    }
+    const fallthrough = flag.fallthrough;
+    if (fallthrough?.variation !== undefined) {
+      const mode = modeOf(flag, fallthrough.variation);
+      if (blocking(mode)) {
+        modes.push(mode);
+        whole = true;
+      }
+    } else if (fallthrough?.rollout) {
+      let weight = 0;
+      for (const slot of fallthrough.rollout.variations) {
+        const mode = modeOf(flag, slot.variation);
+        if (blocking(mode)) {
+          modes.push(mode);
+          weight += slot.weight;
+        }
+      }
+      if (fallthrough.rollout.variations.some((slot) => blocking(modeOf(flag, slot.variation)))) percent = weight / 1000;
+      if (weight === 100000) whole = true;
+    }
+    for (const rule of flag.rules ?? []) {
+      const mode = rule.variation !== undefined ? modeOf(flag, rule.variation) : null;
+      if (blocking(mode)) modes.push(mode);
+    }
+  }
+  if (modes.length === 0) return null;
+  const settings = flag.detour;
+  const schedule = scheduleOf(settings);
+  return {
+    key: flag.key,
+    on: flag.on,
+    mode: strictestMode(modes),
+    scope: whole ? (flag.key === siteFlag ? "site" : "feature") : "users",
+    active: inForce(schedule, now),
+    users,
+    percent,
+    since: settings?.since ?? null,
+    until: Number.isFinite(schedule.until) ? new Date(schedule.until).toISOString() : null,
+    message: settings?.message ?? null,
+    by: settings?.by ?? null,
+  };
+}
+
+export function statusOf(snapshot: Snapshot | undefined, health: StoreHealth, siteFlag: string, now: number): DetourStatus {
+  const flags: FlagStatus[] = [];
+  for (const key of snapshot?.keys() ?? []) {
+    const flag = snapshot!.definition(key)!;
+    if (!isModeFlag(flag, siteFlag)) continue;
+    const status = flagStatus(flag, siteFlag, now);
+    if (status) flags.push(status);
+  }
+  flags.sort((a, b) => (a.key === siteFlag ? -1 : b.key === siteFlag ? 1 : a.key.localeCompare(b.key)));
+  return {
+    store: { kind: health.kind, version: health.revision, ageMs: health.ageMs, stale: health.stale, error: health.error },
+    flags,
+  };
+}

@@ -1,0 +1,120 @@
+import type { DetourFlagSettings, Flag, Mode } from "../document/types.js";
+import type { CompiledFlag, Outcome } from "../engine/compile.js";
+import type { Snapshot } from "../snapshot.js";
+import { toMode } from "./modes.js";
+import { inForce, scheduleOf } from "./schedule.js";
+
+/*
+ * What a snapshot means for request decisions, worked out once per snapshot
+ * (and again when a window opens or closes), so that deciding a request with
+ * nothing in force is a couple of field reads.
+ */
+
+export interface ModeFlag {
+  readonly key: string;
+  readonly compiled: CompiledFlag;
+  readonly settings: DetourFlagSettings | undefined;
+  /** Mode of each variation (`null` for a value that is not a mode). */
+  readonly modes: readonly (Mode | null)[];
+  /** The result depends on who asks: the context must be built. */
+  readonly contextual: boolean;
+  /** The fallthrough is a rollout that can send different users different ways. */
+  readonly splitRollout: boolean;
+  /** Window end or TTL expiry, when there is one. */
+  readonly until: Date | null;
+}
+
+export interface PolicyView {
+  readonly snapshot: Snapshot;
+  readonly site: ModeFlag | null;
+  readonly features: ReadonlyMap<string, ModeFlag>;
+  /** No flag can put anyone in read-only or maintenance right now. */
+  readonly quiet: boolean;
+  /** When a window opens or closes and the view must be rebuilt (epoch ms; Infinity: never). */
+  readonly expires: number;
+  /** Site or feature flags with `failMode: "closed"`: maintenance while the store is stale. */
+  readonly failClosed: ReadonlySet<string>;
+}
+
+function outcomeVariations(outcome: Outcome, into: Set<number>): void {
+  if (outcome.type === "fixed") {
+    if (outcome.result.variationIndex !== null) into.add(outcome.result.variationIndex);
+    return;
+  }
+  const { thresholds, counted } = outcome;
+  let previous = 0;
+  thresholds.forEach((threshold, i) => {
+    const index = counted[i]!.variationIndex;
+    const reachable = threshold > previous || (i === thresholds.length - 1 && threshold < 1);
+    if (reachable && index !== null) into.add(index);
+    previous = threshold;
+  });
+}
+
+/** The variations a flag can currently produce for someone. */
+function reachableVariations(compiled: CompiledFlag): Set<number> {
+  const reachable = new Set<number>();
+  if (compiled.off.variationIndex !== null && (!compiled.on || compiled.prerequisites.length > 0)) {
+    reachable.add(compiled.off.variationIndex);
+  }
+  if (!compiled.on) return reachable;
+  for (const p of compiled.prerequisites) if (p.failed.variationIndex !== null) reachable.add(p.failed.variationIndex);
+  for (const result of compiled.targets?.values() ?? []) if (result.variationIndex !== null) reachable.add(result.variationIndex);
+  for (const rule of compiled.rules) outcomeVariations(rule.outcome, reachable);
+  outcomeVariations(compiled.fallthrough, reachable);
+  return reachable;
+}
+
+function splits(outcome: Outcome): boolean {
+  if (outcome.type === "fixed") return false;
+  const reachable = new Set<number>();
+  outcomeVariations(outcome, reachable);
+  return reachable.size > 1;
+}
+
+function modeFlag(snapshot: Snapshot, key: string, now: number, boundaries: number[]): ModeFlag | null {
+  const compiled = snapshot.flag(key);
+  if (!compiled) return null;
+  const flag: Flag = compiled.flag;
+  const schedule = scheduleOf(flag.detour);
+  for (const t of [schedule.from, schedule.until]) if (Number.isFinite(t) && t > now) boundaries.push(t);
+  if (!inForce(schedule, now)) return null;
+  const modes = (Array.isArray(flag.variations) ? flag.variations : []).map((v) => toMode(v));
+  const canBlock = [...reachableVariations(compiled)].some((i) => {
+    const mode = modes[i];
+    return mode === "read-only" || mode === "maintenance";
+  });
+  if (!canBlock) return null;
+  return {
+    key,
+    compiled,
+    settings: flag.detour,
+    modes,
+    contextual: compiled.contextual,
+    splitRollout: compiled.on && splits(compiled.fallthrough),
+    until: Number.isFinite(schedule.until) ? new Date(schedule.until) : null,
+  };
+}
+
+export function buildView(snapshot: Snapshot, siteFlag: string, featureNames: Iterable<string>, now: number): PolicyView {
+  const boundaries: number[] = [];
+  const site = modeFlag(snapshot, siteFlag, now, boundaries);
+  const features = new Map<string, ModeFlag>();
+  const failClosed = new Set<string>();
+  const names = new Set(featureNames);
+  for (const name of names) {
+    const flag = modeFlag(snapshot, name, now, boundaries);
+    if (flag) features.set(name, flag);
+  }
+  for (const key of [siteFlag, ...names]) {
+    if (snapshot.definition(key)?.detour?.failMode === "closed") failClosed.add(key);
+  }
+  return {
+    snapshot,
+    site,
+    features,
+    quiet: site === null && features.size === 0,
+    expires: boundaries.length > 0 ? Math.min(...boundaries) : Infinity,
+    failClosed,
+  };
+}

@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import { ArgumentError, ValidationError } from "../../src/index.js";
+import { clock, detourWith, modeFlag, request } from "./helpers.js";
+
+describe("enable / disable / rollout / replace", () => {
+  it("whole-site maintenance on and off, live, with audit entries", async () => {
+    const detour = await detourWith({ flags: {} });
+    await detour.enable("site", { message: "Upgrading" }, { actor: "alice" });
+    expect(detour.decide(request()).action).toBe("block");
+    expect(detour.status().flags).toMatchObject([{ key: "site", mode: "maintenance", scope: "site", message: "Upgrading", by: "alice" }]);
+    await detour.disable("site", {}, { actor: "bob" });
+    expect(detour.decide(request()).action).toBe("pass");
+    expect(detour.status().flags).toEqual([]);
+    expect(detour.audit().map((e) => `${e.actor}:${e.action}:${e.flag}`)).toEqual(["bob:disable:site", "alice:enable:site"]);
+    await detour.close();
+  });
+
+  it("users default to read-only and are added and removed without touching others", async () => {
+    const detour = await detourWith({ flags: {} }, { user: (req) => req.user as string });
+    await detour.enable("site", { users: ["u1", "u2"] });
+    await detour.enable("site", { users: ["u3"] });
+    await detour.disable("site", { users: ["u2"] });
+    expect(detour.status().flags[0]).toMatchObject({ mode: "read-only", scope: "users", users: ["u1", "u3"] });
+    expect(detour.decide(request({ method: "POST", user: "u1" })).action).toBe("block");
+    expect(detour.decide(request({ method: "POST", user: "u2" })).action).toBe("pass");
+    expect(detour.decide(request({ method: "GET", user: "u3" }))).toMatchObject({ action: "pass", mode: "read-only", scope: "user" });
+    await detour.close();
+  });
+
+  it("adding users after a whole-site maintenance was turned off does not bring it back", async () => {
+    const detour = await detourWith({ flags: {} });
+    await detour.enable("site");
+    await detour.disable("site");
+    await detour.enable("site", { users: ["u1"] });
+    expect(detour.decide(request()).action).toBe("pass");
+    await detour.close();
+  });
+
+  it("percent puts that share of users in the mode, stably", async () => {
+    const detour = await detourWith({ flags: {} }, { user: (req) => req.user as string });
+    await detour.enable("site", { percent: 25 });
+    const blocked = (n: number) =>
+      Array.from({ length: n }, (_, i) => detour.decide(request({ method: "POST", user: `user-${i}` }))).filter((d) => d.action === "block").length;
+    const share = blocked(4000) / 4000;
+    expect(share).toBeGreaterThan(0.22);
+    expect(share).toBeLessThan(0.28);
+    await detour.enable("site", { percent: 50 });
+    // Users in at 25% stay in at 50%.
+    for (let i = 0; i < 500; i++) {
+      const user = `user-${i}`;
+      const at50 = detour.decide(request({ method: "POST", user })).action;
+      if (at50 === "pass") {
+        await detour.enable("site", { percent: 25 });
+        expect(detour.decide(request({ method: "POST", user })).action).toBe("pass");
+        await detour.enable("site", { percent: 50 });
+      }
+    }
+    expect(detour.status().flags[0]).toMatchObject({ percent: 50, scope: "users", mode: "read-only" });
+    await detour.close();
+  });
+
+  it("rollout sets a multivariate split and refuses bad splits, naming what is wrong", async () => {
+    const detour = await detourWith({
+      flags: { storage: { key: "storage", on: true, variations: ["old", "dual", "new"], fallthrough: { variation: 0 } } },
+    });
+    await detour.rollout("storage", { old: 50, dual: 25, new: 25 });
+    const doc = detour.document()!;
+    expect(doc.flags!.storage!.fallthrough.rollout!.variations).toEqual([
+      { variation: 0, weight: 50000 },
+      { variation: 1, weight: 25000 },
+      { variation: 2, weight: 25000 },
+    ]);
+    await expect(detour.rollout("storage", { old: 50, new: 40 })).rejects.toThrow(/sum to 100, got 90/);
+    await expect(detour.rollout("storage", { old: 50, newer: 50 })).rejects.toThrow(/no variation "newer"/);
+    await expect(detour.enable("storage")).rejects.toBeInstanceOf(ArgumentError);
+    expect(detour.document()!.revision).toBe(doc.revision);
+    await detour.close();
+  });
+
+  it("replace validates the whole document first and keeps the audit log", async () => {
+    const detour = await detourWith({ flags: modeFlag("site") });
+    await detour.enable("site");
+    const before = detour.document();
+    await expect(
+      detour.replace({ flags: { site: { key: "site", on: true, variations: ["available"], fallthrough: { variation: 3 } } } }),
+    ).rejects.toBeInstanceOf(ValidationError);
+    expect(detour.document()).toBe(before);
+    await detour.replace({ flagValues: { site: false } });
+    expect(detour.decide(request()).action).toBe("pass");
+    expect(detour.audit().map((e) => e.action)).toEqual(["replace", "enable"]);
+    await detour.close();
+  });
+
+  it("invalid arguments are refused with the argument's name", async () => {
+    const time = clock();
+    const detour = await detourWith({ flags: {} }, { now: time.now });
+    await expect(detour.enable("site", { percent: 140 })).rejects.toThrow(/^percent:/);
+    await expect(detour.enable("site", { mode: "off" as never })).rejects.toThrow(/^mode:/);
+    await expect(detour.enable("bad key!")).rejects.toThrow(/^flag:/);
+    await expect(detour.enable("site", { window: { start: "tomorrow" } })).rejects.toThrow(/^window.start:/);
+    expect(detour.document()!.flags).toEqual({});
+    await detour.close();
+  });
+});
