@@ -1,1 +1,109 @@
-export {};
+/**
+ * Detour for Express 5 (and 4): a middleware and route guards that translate
+ * an Express request for `@detour/core` and write its answer back. No policy
+ * lives here.
+ */
+import { createDetour, type Decision, type Detour, type DetourOptions, type HttpResponse, type RequestAccessor } from "@detour/core";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import type { OutgoingHttpHeaders } from "node:http";
+
+declare global {
+  // Express's own augmentation point (express 4 and 5 type packages both merge it into `Request`).
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Detour's decision for this request, set by the `detour()` middleware and by route guards. */
+      detour?: Decision;
+    }
+  }
+}
+
+/** A feature name, or several for a route that belongs to more than one feature. */
+export type FeatureNames = string | readonly string[];
+
+/** The `detour()` middleware, with route guards bound to the same Detour instance. */
+export interface DetourMiddleware extends RequestHandler {
+  /** The Detour instance behind the middleware: toggle flags, read status, share it with other adapters. */
+  readonly instance: Detour<Request>;
+  /**
+   * A route guard for a feature: blocks the route while the feature's flag (or the
+   * site flag) is in force, and replaces `req.detour` with the combined decision.
+   */
+  feature(name: FeatureNames): RequestHandler;
+}
+
+function pathOf(url: string): string {
+  const query = url.indexOf("?");
+  return query === -1 ? url : url.slice(0, query);
+}
+
+/**
+ * How Detour reads an Express request. The path is taken from `originalUrl`, so
+ * allowed paths and path features mean the same inside a mounted router; the client
+ * address is `req.ip`, which honours `app.set("trust proxy", ...)`.
+ */
+export const expressRequest: RequestAccessor<Request> = {
+  method: (req) => req.method,
+  path: (req) => pathOf(req.originalUrl ?? req.url),
+  ip: (req) => req.ip,
+  header: (req, name) => {
+    const value = req.headers[name];
+    return typeof value === "string" ? value : value?.[0];
+  },
+  secure: (req) => req.secure,
+};
+
+function isDetour(value: unknown): value is Detour<Request> {
+  return typeof (value as Detour<Request> | undefined)?.decideWith === "function";
+}
+
+function send(res: Response, response: HttpResponse): void {
+  res.writeHead(response.status, response.headers as OutgoingHttpHeaders);
+  res.end(response.body ?? undefined);
+}
+
+function run(instance: Detour<Request>, features: FeatureNames | undefined, req: Request, res: Response, next: NextFunction): void {
+  try {
+    const decision = instance.decideWith(expressRequest, req, features);
+    req.detour = decision;
+    if (decision.action !== "pass") {
+      send(res, instance.respond(decision, expressRequest, req));
+      return;
+    }
+  } catch (error) {
+    // user()/context() callbacks and custom renderers may throw: Express's error handlers get it.
+    next(error);
+    return;
+  }
+  next();
+}
+
+function handler(instance: Detour<Request>, features: FeatureNames | undefined): RequestHandler {
+  return function detour(req: Request, res: Response, next: NextFunction): void {
+    if (instance.isReady) run(instance, features, req, res, next);
+    else void instance.ready.then(() => run(instance, features, req, res, next));
+  };
+}
+
+/**
+ * Creates the Express middleware. Pass Detour options (the middleware creates the
+ * instance) or an existing Detour instance to share it between middlewares and adapters.
+ *
+ * ```ts
+ * const maintenance = detour({ store: fileStore("./detour.json"), allow: { paths: ["/health"] } });
+ * app.use(maintenance);
+ * app.post("/billing/charge", maintenance.feature("billing"), charge);
+ * ```
+ */
+export function detour(optionsOrInstance?: DetourOptions<Request> | Detour<Request>): DetourMiddleware {
+  const instance = isDetour(optionsOrInstance) ? optionsOrInstance : createDetour<Request>(optionsOrInstance);
+  const middleware = handler(instance, undefined);
+  const feature = (name: FeatureNames): RequestHandler => {
+    const names = typeof name === "string" ? [name] : [...name];
+    for (const one of names) instance.registerFeature(one);
+    return handler(instance, names.length === 1 ? names[0] : names);
+  };
+  return Object.assign(middleware, { instance, feature });
+}
+
+export default detour;

@@ -1,1 +1,144 @@
-export {};
+/**
+ * Detour for Fastify 5: a `fastify-plugin` plugin that decides every request in
+ * `onRequest`, per-route features through `config: { detour: { feature } }`, and
+ * a guard hook. It translates a Fastify request for `@detour/core` and writes
+ * its answer back; no policy lives here.
+ */
+import { createDetour, type Decision, type Detour, type DetourOptions, type HttpResponse, type RequestAccessor } from "@detour/core";
+import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
+import fp from "fastify-plugin";
+
+/** A feature name, or several for a route that belongs to more than one feature. */
+export type FeatureNames = string | readonly string[];
+
+/** Per-route options: `app.get("/invoices", { config: { detour: { feature: "billing" } } }, handler)`. */
+export interface DetourRouteConfig {
+  /** The route belongs to this feature (or these): it is blocked while the feature's flag is in force. */
+  feature?: FeatureNames;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Detour's decision for this request (`null` before the `onRequest` hook ran). */
+    detour: Decision | null;
+  }
+  interface FastifyInstance {
+    /** The Detour instance of the registered `@detour/fastify` plugin. */
+    detour: Detour<FastifyRequest>;
+  }
+  interface FastifyContextConfig {
+    detour?: DetourRouteConfig;
+  }
+}
+
+/** A Fastify hook with the callback signature; usable as `onRequest` or `preHandler`. */
+export type DetourHook = (this: unknown, request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void;
+
+/** The plugin returned by `detour()`, with route guards bound to the same Detour instance. */
+export interface DetourPlugin extends FastifyPluginCallback {
+  /** The Detour instance behind the plugin (also `fastify.detour` once registered). */
+  readonly instance: Detour<FastifyRequest>;
+  /**
+   * A guard hook for a feature, for a route's `preHandler` (or `onRequest`):
+   * answers while the feature's flag (or the site flag) is in force, and
+   * replaces `request.detour` with the combined decision.
+   */
+  feature(name: FeatureNames): DetourHook;
+}
+
+/**
+ * How Detour reads a Fastify request: the path is `request.url` without the
+ * query string; the client address is `request.ip` and TLS is
+ * `request.protocol`, which honour the server's `trustProxy`. Your `user()` and
+ * `context()` callbacks receive the Fastify request.
+ */
+export const fastifyRequest: RequestAccessor<FastifyRequest> = {
+  method: (request) => request.method,
+  path: (request) => {
+    const url = request.url;
+    const query = url.indexOf("?");
+    return query === -1 ? url : url.slice(0, query);
+  },
+  ip: (request) => request.ip,
+  header: (request, name) => {
+    const value = request.headers[name];
+    return typeof value === "string" ? value : value?.[0];
+  },
+  secure: (request) => request.protocol === "https",
+};
+
+function hookFor(instance: Detour<FastifyRequest>, features: FeatureNames | undefined): DetourHook {
+  return function detour(request, reply, done) {
+    let decision: Decision<FastifyRequest>;
+    let response: HttpResponse;
+    try {
+      decision = instance.decideWith(fastifyRequest, request, features);
+      request.detour = decision;
+      if (decision.action === "pass") {
+        done();
+        return;
+      }
+      response = instance.respond(decision, fastifyRequest, request);
+    } catch (error) {
+      // user()/context() callbacks and custom renderers may throw: Fastify's error handler gets it.
+      done(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    // Answering from a hook: Fastify stops the lifecycle; `done` must not be called.
+    void reply.code(response.status).headers(response.headers as Record<string, string | string[]>).send(response.body ?? undefined);
+  };
+}
+
+function isDetour(value: unknown): value is Detour<FastifyRequest> {
+  return typeof (value as Detour<FastifyRequest> | undefined)?.decideWith === "function";
+}
+
+function featureNames(instance: Detour<FastifyRequest>, name: FeatureNames): FeatureNames {
+  const names = typeof name === "string" ? [name] : [...name];
+  for (const one of names) instance.registerFeature(one);
+  return names.length === 1 ? names[0]! : names;
+}
+
+/**
+ * Creates the plugin. Pass Detour options (the plugin creates the instance and
+ * closes its store when Fastify closes) or an existing Detour instance to share it.
+ * Register it before the routes it protects (`await app.register(...)`), so that
+ * route `config.detour` is seen.
+ *
+ * ```ts
+ * const maintenance = detour({ store: fileStore("./detour.json"), allow: { paths: ["/health"] } });
+ * await app.register(maintenance);
+ * app.get("/billing/invoices", { config: { detour: { feature: "billing" } } }, listInvoices);
+ * app.post("/billing/charge", { preHandler: maintenance.feature("billing") }, charge);
+ * ```
+ */
+export function detour(optionsOrInstance?: DetourOptions<FastifyRequest> | Detour<FastifyRequest>): DetourPlugin {
+  const owned = !isDetour(optionsOrInstance);
+  const instance = isDetour(optionsOrInstance) ? optionsOrInstance : createDetour<FastifyRequest>(optionsOrInstance);
+  const everyRequest = hookFor(instance, undefined);
+  let closing: Promise<void> | undefined;
+
+  const plugin: FastifyPluginCallback = (fastify: FastifyInstance, _options, done) => {
+    // Guarded, so that the plugin can be registered in several encapsulated scopes.
+    if (!fastify.hasRequestDecorator("detour")) fastify.decorateRequest("detour", null);
+    if (!fastify.hasDecorator("detour")) fastify.decorate("detour", instance);
+    fastify.addHook("onRequest", everyRequest);
+    fastify.addHook("onRoute", (route: RouteOptions) => {
+      const feature = route.config?.detour?.feature;
+      if (feature === undefined) return;
+      // Runs after the plugin-wide hook, with the route's features.
+      const hooks = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+      route.onRequest = [...hooks, hookFor(instance, featureNames(instance, feature))] as RouteOptions["onRequest"];
+    });
+    if (owned) fastify.addHook("onClose", (_instance, closed) => void (closing ??= instance.close()).then(() => closed(), closed));
+    if (instance.isReady) done();
+    else void instance.ready.then(() => done());
+  };
+
+  return Object.assign(fp(plugin, { fastify: "5.x", name: "@detour/fastify" }), {
+    instance,
+    feature: (name: FeatureNames): DetourHook => hookFor(instance, featureNames(instance, name)),
+  });
+}
+
+export default detour;

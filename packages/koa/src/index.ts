@@ -1,1 +1,98 @@
-export {};
+/**
+ * Detour for Koa 3 (and 2): a middleware and route guards that translate a Koa
+ * context for `@detour/core` and write its answer back. No policy lives here.
+ */
+import { createDetour, type Decision, type Detour, type DetourOptions, type HttpResponse, type RequestAccessor } from "@detour/core";
+import type { Context, Middleware, Next } from "koa";
+
+declare module "koa" {
+  interface DefaultState {
+    /** Detour's decision for this request, set by the `detour()` middleware and by route guards. */
+    detour?: Decision;
+  }
+}
+
+/** A feature name, or several for a route that belongs to more than one feature. */
+export type FeatureNames = string | readonly string[];
+
+/** The `detour()` middleware, with route guards bound to the same Detour instance. */
+export interface DetourMiddleware extends Middleware {
+  /** The Detour instance behind the middleware: toggle flags, read status, share it with other adapters. */
+  readonly instance: Detour<Context>;
+  /**
+   * A route guard for a feature (use it on a router's route): blocks while the
+   * feature's flag (or the site flag) is in force, and replaces
+   * `ctx.state.detour` with the combined decision.
+   */
+  feature(name: FeatureNames): Middleware;
+}
+
+/**
+ * How Detour reads a Koa context. The path comes from `ctx.originalUrl` (so it
+ * is the same under koa-mount); the client address is `ctx.ip`, which honours
+ * `app.proxy`. Your `user()` and `context()` callbacks receive the context.
+ */
+export const koaRequest: RequestAccessor<Context> = {
+  method: (ctx) => ctx.method,
+  path: (ctx) => {
+    const url = ctx.originalUrl;
+    const query = url.indexOf("?");
+    return query === -1 ? url : url.slice(0, query);
+  },
+  ip: (ctx) => ctx.ip,
+  header: (ctx, name) => {
+    const value = ctx.req.headers[name];
+    return typeof value === "string" ? value : value?.[0];
+  },
+  secure: (ctx) => ctx.secure,
+};
+
+/** Writes Detour's answer the Koa way, so upstream middleware (logging, compression) still sees it. */
+function write(ctx: Context, response: HttpResponse): void {
+  ctx.status = response.status;
+  // Koa turns a null body into 204: an empty one keeps the status (HEAD and redirects have no body).
+  ctx.body = response.body ?? "";
+  ctx.set(response.headers as Record<string, string | string[]>);
+}
+
+function run(instance: Detour<Context>, features: FeatureNames | undefined, ctx: Context, next: Next): Promise<unknown> | undefined {
+  // A throwing user()/context() callback rejects this middleware: Koa's error handling gets it.
+  const decision = instance.decideWith(koaRequest, ctx, features);
+  ctx.state.detour = decision;
+  if (decision.action === "pass") return next();
+  write(ctx, instance.respond(decision, koaRequest, ctx));
+  return undefined;
+}
+
+function middlewareFor(instance: Detour<Context>, features: FeatureNames | undefined): Middleware {
+  return function detour(ctx: Context, next: Next): Promise<unknown> | undefined {
+    if (instance.isReady) return run(instance, features, ctx, next);
+    return instance.ready.then(() => run(instance, features, ctx, next));
+  };
+}
+
+function isDetour(value: unknown): value is Detour<Context> {
+  return typeof (value as Detour<Context> | undefined)?.decideWith === "function";
+}
+
+/**
+ * Creates the Koa middleware. Pass Detour options (the middleware creates the
+ * instance) or an existing Detour instance to share it.
+ *
+ * ```ts
+ * const maintenance = detour({ store: fileStore("./detour.json"), allow: { paths: ["/health"] } });
+ * app.use(maintenance);
+ * router.post("/billing/charge", maintenance.feature("billing"), charge);
+ * ```
+ */
+export function detour(optionsOrInstance?: DetourOptions<Context> | Detour<Context>): DetourMiddleware {
+  const instance = isDetour(optionsOrInstance) ? optionsOrInstance : createDetour<Context>(optionsOrInstance);
+  const feature = (name: FeatureNames): Middleware => {
+    const names = typeof name === "string" ? [name] : [...name];
+    for (const one of names) instance.registerFeature(one);
+    return middlewareFor(instance, names.length === 1 ? names[0] : names);
+  };
+  return Object.assign(middlewareFor(instance, undefined), { instance, feature });
+}
+
+export default detour;

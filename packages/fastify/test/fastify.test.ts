@@ -1,0 +1,105 @@
+import { createDetour, type Decision } from "@detour/core";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import { afterEach, describe, expect, it } from "vitest";
+import { detour } from "../src/index.js";
+
+// Everything a framework adapter must do is in test/conformance; these are Fastify specifics.
+
+const apps: FastifyInstance[] = [];
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.close();
+});
+
+function fastify(): FastifyInstance {
+  const app = Fastify();
+  apps.push(app);
+  return app;
+}
+
+const describeRequest = async (request: FastifyRequest) => ({ mode: request.detour?.mode ?? null, flag: request.detour?.flag ?? null });
+
+describe("@detour/fastify", () => {
+  it("exposes the instance as fastify.detour and decorates request.detour", async () => {
+    const app = fastify();
+    const maintenance = detour({ store: { flags: {} } });
+    await app.register(maintenance);
+    app.get("/", describeRequest);
+    expect(app.detour).toBe(maintenance.instance);
+    expect((await app.inject("/")).json()).toEqual({ mode: "available", flag: null });
+  });
+
+  it("guards a route with the preHandler hook", async () => {
+    const app = fastify();
+    const maintenance = detour({ store: { flags: {} } });
+    await app.register(maintenance);
+    app.post("/billing/pay", { preHandler: maintenance.feature("billing") }, describeRequest);
+    app.post("/items", describeRequest);
+    await app.detour.enable("billing");
+    const blocked = await app.inject({ method: "POST", url: "/billing/pay", headers: { accept: "application/problem+json" } });
+    expect(blocked.statusCode).toBe(503);
+    expect(blocked.json()).toMatchObject({ mode: "maintenance", scope: "feature" });
+    expect((await app.inject({ method: "POST", url: "/items" })).statusCode).toBe(200);
+  });
+
+  it("decides a config route once per hook, HEAD included", async () => {
+    const decisions: Decision[] = [];
+    const app = fastify();
+    await app.register(detour({ store: { flags: {} }, onDecision: (decision) => void decisions.push(decision) }));
+    app.get("/billing/invoices", { config: { detour: { feature: ["billing", "payments"] } } }, describeRequest);
+    await app.detour.enable("payments", { mode: "read-only" });
+    expect((await app.inject("/billing/invoices")).json()).toEqual({ mode: "read-only", flag: "payments" });
+    expect(decisions).toHaveLength(2); // the plugin-wide hook, then the route's features
+    decisions.length = 0;
+    await app.detour.enable("billing");
+    expect((await app.inject({ method: "HEAD", url: "/billing/invoices" })).statusCode).toBe(503);
+    expect(decisions).toHaveLength(2);
+  });
+
+  it("registers in several encapsulated scopes, each with its own instance", async () => {
+    const app = fastify();
+    const shop = detour({ store: { flags: {} } });
+    const blog = detour({ store: { flags: {} } });
+    await app.register(async (scope) => {
+      await scope.register(shop);
+      scope.get("/shop", describeRequest);
+    });
+    await app.register(async (scope) => {
+      await scope.register(blog);
+      scope.get("/blog", describeRequest);
+    });
+    app.get("/outside", async (request) => ({ decided: request.detour !== undefined }));
+    await shop.instance.enable("site");
+    expect((await app.inject("/shop")).statusCode).toBe(503);
+    expect((await app.inject("/blog")).statusCode).toBe(200);
+    expect((await app.inject("/outside")).json()).toEqual({ decided: false });
+  });
+
+  it("registers one plugin in two sibling scopes", async () => {
+    const app = fastify();
+    const maintenance = detour({ store: { flags: {} } });
+    for (const prefix of ["/a", "/b"]) {
+      await app.register(async (scope) => {
+        await scope.register(maintenance);
+        scope.get("/", describeRequest);
+      }, { prefix });
+    }
+    await maintenance.instance.enable("site");
+    expect((await app.inject("/a")).statusCode).toBe(503);
+    expect((await app.inject("/b")).statusCode).toBe(503);
+  });
+
+  it("closes the store it created, and only that one", async () => {
+    const shared = createDetour<FastifyRequest>({ store: { flags: {} } });
+    const withShared = Fastify();
+    await withShared.register(detour(shared));
+    await withShared.close();
+    await expect(shared.enable("site")).resolves.toBeDefined();
+
+    const owned = detour({ store: { flags: {} } });
+    const withOwned = Fastify();
+    await withOwned.register(owned);
+    await withOwned.close();
+    await expect(owned.instance.enable("site")).rejects.toMatchObject({ code: "DETOUR_STORE_CLOSED" });
+    await shared.close();
+  });
+});
