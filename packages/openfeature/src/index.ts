@@ -1,1 +1,2 @@
-export {};
+export { DetourProvider, type DetourProviderOptions, type DetourLike } from "./provider.js";
+export { toDetourContext, ANONYMOUS_KEY, type ContextTranslation } from "./context.js";
