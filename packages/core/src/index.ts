@@ -28,3 +28,4 @@ export {
 } from "./respond/index.js";
 export { memoryStore, fileStore, type MemoryStore, type FileStore, type FileStoreOptions } from "./stores/index.js";
 export { StoreState, SerialQueue, applyMutation } from "./stores/index.js";
+export { isStore } from "./policy/options.js";

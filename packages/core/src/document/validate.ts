@@ -158,14 +158,15 @@ function checkOutcome(c: Checker, source: Obj, path: string, variations: number,
   else if (required) c.fail(path, "expected a variation or a rollout");
 }
 
-function checkTargets(c: Checker, targets: unknown, path: string, variations: number, contextual: boolean): void {
+function checkTargets(c: Checker, targets: unknown, path: string, variations: number): void {
   if (!c.array(targets, path)) return;
   targets.forEach((target, i) => {
     const at = `${path}[${i}]`;
     if (!c.object(target, at)) return;
     c.variationIndex(target.variation, `${at}.variation`, variations);
     c.strings(target.values, `${at}.values`);
-    if (contextual || c.present(target, "contextKind")) c.string(target.contextKind, `${at}.contextKind`, true);
+    // A context target without a kind is a user target, as in the LaunchDarkly SDK.
+    if (c.present(target, "contextKind")) c.string(target.contextKind, `${at}.contextKind`, true);
   });
 }
 
@@ -219,8 +220,8 @@ function checkFlag(c: Checker, key: string, flag: unknown, path: string): void {
   } else if (flag.on === true) {
     c.fail(`${path}.fallthrough`, "required when the flag is on: expected a variation or a rollout");
   }
-  if (c.present(flag, "targets")) checkTargets(c, flag.targets, `${path}.targets`, count, false);
-  if (c.present(flag, "contextTargets")) checkTargets(c, flag.contextTargets, `${path}.contextTargets`, count, true);
+  if (c.present(flag, "targets")) checkTargets(c, flag.targets, `${path}.targets`, count);
+  if (c.present(flag, "contextTargets")) checkTargets(c, flag.contextTargets, `${path}.contextTargets`, count);
   if (c.present(flag, "rules") && c.array(flag.rules, `${path}.rules`)) {
     flag.rules.forEach((rule, i) => {
       const at = `${path}.rules[${i}]`;
