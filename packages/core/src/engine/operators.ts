@@ -96,12 +96,58 @@ function matchesOp(values: readonly JsonValue[]): ValueMatcher {
   };
 }
 
+/** A dotted-quad IPv4 address as an unsigned 32-bit number; `null` when it is not one. */
+function ipv4Number(text: string): number | null {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return null;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return null; // no leading zeros: "010" is octal elsewhere
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return null;
+    } else {
+      return null;
+    }
+  }
+  if (dots !== 3 || digits === 0) return null;
+  return value * 256 + part;
+}
+
+const MAPPED = "::ffff:";
+
+/** IPv4 client address (plain or IPv4-mapped IPv6, as Node reports on dual-stack sockets) as a number. */
+function clientIpv4(text: string): number | null {
+  if (text.length > 7 && text.length <= 22 && text.charCodeAt(0) === 58 && text.slice(0, 7).toLowerCase() === MAPPED) {
+    return ipv4Number(text.slice(7));
+  }
+  return text.length <= 15 ? ipv4Number(text) : null;
+}
+
+function bytesToNumber(bytes: readonly number[]): number {
+  return ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
+}
+
 /** Parses an address or CIDR range (`10.0.0.0/8`, `::1`, `2001:db8::/32`); `null` when invalid. */
 export function parseCidr(text: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | null {
   try {
-    if (text.includes("/")) {
+    const slash = text.indexOf("/");
+    if (!text.includes(":")) {
+      // IPv4 without the IPv6 attempt ipaddr.parseCIDR makes first (~6x faster).
+      if (ipv4Number(slash < 0 ? text : text.slice(0, slash)) === null) return null;
+      return slash < 0 ? [ipaddr.IPv4.parse(text), 32] : ipaddr.IPv4.parseCIDR(text);
+    }
+    if (slash >= 0) {
       const [address, bits] = ipaddr.parseCIDR(text);
-      return [normalizeAddress(address), address.kind() === "ipv6" && normalizeAddress(address).kind() === "ipv4" ? bits - 96 : bits];
+      const normalized = normalizeAddress(address);
+      return [normalized, address.kind() === "ipv6" && normalized.kind() === "ipv4" ? bits - 96 : bits];
     }
     const address = normalizeAddress(ipaddr.parse(text));
     return [address, address.kind() === "ipv4" ? 32 : 128];
@@ -119,19 +165,40 @@ function normalizeAddress(address: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipa
 
 /** Parses a client address; `null` when it is not one. */
 export function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
-  if (!ipaddr.isValid(text)) return null;
-  return normalizeAddress(ipaddr.parse(text));
+  const v4 = clientIpv4(text);
+  if (v4 !== null) return ipaddr.fromByteArray([v4 >>> 24, (v4 >>> 16) & 255, (v4 >>> 8) & 255, v4 & 255]);
+  if (!ipaddr.IPv6.isValid(text)) return null;
+  return normalizeAddress(ipaddr.IPv6.parse(text));
 }
 
-/** Compiles a list of CIDR ranges into one membership test. */
+/**
+ * Compiles CIDR ranges into one membership test. IPv4 clients (the common
+ * case) are tested with integer masks and no parsing library; IPv6 through
+ * ipaddr.js.
+ */
 export function cidrMatcher(ranges: readonly (readonly [ipaddr.IPv4 | ipaddr.IPv6, number])[]): (address: string) => boolean {
-  if (ranges.length === 0) return () => false;
-  return (text) => {
-    const address = parseAddress(text);
-    if (!address) return false;
-    for (const [range, bits] of ranges) {
-      if (range.kind() === address.kind() && address.match(range as never, bits)) return true;
+  const v4: number[] = [];
+  const v6: (readonly [ipaddr.IPv6, number])[] = [];
+  for (const [range, bits] of ranges) {
+    if (range.kind() === "ipv4") {
+      const mask = bits <= 0 ? 0 : (0xffffffff << (32 - Math.min(bits, 32))) >>> 0;
+      v4.push((bytesToNumber(range.toByteArray()) & mask) >>> 0, mask);
+    } else {
+      v6.push([range as ipaddr.IPv6, bits]);
     }
+  }
+  if (v4.length === 0 && v6.length === 0) return () => false;
+  const inV4 = (ip: number): boolean => {
+    for (let i = 0; i < v4.length; i += 2) if (((ip & v4[i + 1]!) >>> 0) === v4[i]) return true;
+    return false;
+  };
+  return (text) => {
+    const ip = clientIpv4(text);
+    if (ip !== null) return inV4(ip);
+    if (!ipaddr.IPv6.isValid(text)) return false;
+    const address = normalizeAddress(ipaddr.IPv6.parse(text));
+    if (address.kind() === "ipv4") return inV4(bytesToNumber(address.toByteArray()));
+    for (const [range, bits] of v6) if ((address as ipaddr.IPv6).match(range, bits)) return true;
     return false;
   };
 }
