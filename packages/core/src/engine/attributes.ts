@@ -51,7 +51,11 @@ export function compileAttribute(attribute: string, contextKind: string | undefi
   };
 }
 
-/** The user key a target of `contextKind` compares against: only user contexts exist here. */
-export function targetsUsers(contextKind: string | undefined): boolean {
-  return contextKind === undefined || contextKind === "" || contextKind === "user";
+/**
+ * Whether `contextKind` means the user kind where LaunchDarkly defaults it
+ * (targets, segment lists, rollouts): absent (`undefined`, or `null`, which its
+ * loader strips) or `"user"`. An empty string is a kind no context has.
+ */
+export function targetsUsers(contextKind: string | null | undefined): boolean {
+  return contextKind === undefined || contextKind === null || contextKind === "user";
 }

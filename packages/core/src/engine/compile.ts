@@ -127,7 +127,7 @@ function compileClause(clause: Clause): CompiledClause {
   if (clause.op === "segmentMatch") {
     return { attribute: null, match: () => false, negate, segments: values.filter((v): v is string => typeof v === "string") };
   }
-  const attribute = typeof clause.attribute === "string" && clause.attribute ? compileAttribute(clause.attribute, clause.contextKind || undefined) : null;
+  const attribute = typeof clause.attribute === "string" && clause.attribute ? compileAttribute(clause.attribute, clause.contextKind ?? undefined) : null;
   return { attribute, match: compileOperator(clause.op, values), negate, segments: null };
 }
 
@@ -140,7 +140,7 @@ const KEY_ATTRIBUTE = compileAttribute("key", undefined)!;
 
 function bucketGetter(bucketBy: string | undefined, contextKind: string | undefined): AttributeGetter | null {
   if (!bucketBy) return KEY_ATTRIBUTE;
-  return compileAttribute(bucketBy, contextKind || undefined);
+  return compileAttribute(bucketBy, contextKind ?? undefined);
 }
 
 function compileRollout(flag: Flag, rollout: Rollout, reason: EvaluationReason): Outcome {
@@ -186,16 +186,18 @@ function compileTargets(flag: Flag): Map<string, EvaluationResult> | null {
   const contextTargets: Target[] = Array.isArray(flag.contextTargets) ? flag.contextTargets : [];
   const map = new Map<string, EvaluationResult>();
   const add = (target: Target | undefined) => {
-    if (!target || !Array.isArray(target.values)) return;
+    // A target's own kind counts even when a user context target points at it.
+    if (!target || !Array.isArray(target.values) || !targetsUsers(target.contextKind)) return;
     const result = variationResult(flag, target.variation, TARGET_MATCH);
     for (const value of target.values) if (!map.has(value)) map.set(value, result);
   };
   if (contextTargets.length === 0) {
-    for (const target of targets) if (targetsUsers(target.contextKind)) add(target);
+    for (const target of targets) add(target);
   } else {
     // User-kind context targets stand for the user targets of the same variation, in their order.
     for (const target of contextTargets) {
-      if (targetsUsers(target.contextKind)) add(targets.find((t) => t.variation === target.variation));
+      // LaunchDarkly reads any falsy kind here as `user`.
+      if (!target.contextKind || target.contextKind === "user") add(targets.find((t) => t.variation === target.variation));
     }
   }
   return map.size > 0 ? map : null;
@@ -268,7 +270,7 @@ export function compileSegment(segment: Segment): CompiledSegment {
   return {
     key: segment.key,
     unbounded: segment.unbounded === true,
-    unboundedForUsers: targetsUsers(segment.unboundedContextKind as string | undefined),
+    unboundedForUsers: !segment.unboundedContextKind || segment.unboundedContextKind === "user",
     generation: typeof segment.generation === "number" && segment.generation !== 0,
     included: userKeys(segment.included, segment.includedContexts),
     excluded: userKeys(segment.excluded, segment.excludedContexts),

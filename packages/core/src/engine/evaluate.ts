@@ -148,8 +148,14 @@ export function evaluateCompiled(
   if (!flag.on) return flag.off;
   if (flag.prerequisites.length > 0) {
     const chain = visited ?? [];
+    // LaunchDarkly quirk, mirrored: a cycle does not stop the loop; it is an
+    // error only when no later prerequisite fails (or errs) first.
+    let cycle = false;
     for (const prerequisite of flag.prerequisites) {
-      if (chain.includes(prerequisite.key)) return MALFORMED_RESULT;
+      if (chain.includes(prerequisite.key)) {
+        cycle = true;
+        continue;
+      }
       const target = lookup.flag(prerequisite.key);
       if (!target) return prerequisite.failed;
       const result = evaluateCompiled(target, context, lookup, [...chain, prerequisite.key]);
@@ -158,6 +164,7 @@ export function evaluateCompiled(
         return prerequisite.failed;
       }
     }
+    if (cycle) return MALFORMED_RESULT;
   }
   if (flag.targets !== null) {
     const targeted = flag.targets.get(context.key);
