@@ -1,0 +1,215 @@
+import { Command, CommanderError, Option } from "commander";
+import { collectUsers, percent, seconds, timeArgument } from "./args.js";
+import { exportCommand } from "./commands/export.js";
+import { guardCommand } from "./commands/guard.js";
+import { importCommand } from "./commands/import.js";
+import { offCommand } from "./commands/off.js";
+import { onCommand } from "./commands/on.js";
+import { rolloutCommand } from "./commands/rollout.js";
+import { statusCommand } from "./commands/status.js";
+import { Context, type CliIO, type StoreOptions } from "./context.js";
+import { CliError, EXIT, exitCodeOf, messageOf } from "./errors.js";
+import { DEFAULT_STORE } from "./store-url.js";
+
+export type { CliIO } from "./context.js";
+
+/** Set by the build from package.json (see tsup.config.ts). */
+declare const __DETOUR_CLI_VERSION__: string | undefined;
+const VERSION = typeof __DETOUR_CLI_VERSION__ === "string" ? __DETOUR_CLI_VERSION__ : "0.0.0-dev";
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  success
+  1  usage error, bad argument, or a document that does not validate
+  2  the store could not be read or written (unreachable Redis, unwritable file...)
+  guard: the guarded command's own exit status (128+N when it, or detour, got signal N)`;
+
+const STORE_HELP = `
+Store:
+  --store file:./detour.json (default) | redis://HOST:6379/0?prefix=NAME,
+  or the DETOUR_STORE environment variable.`;
+
+function addStoreOptions(command: Command): Command {
+  return command
+    .option("--store <url>", `where the flags live: file:PATH or redis://HOST:PORT/DB[?prefix=NAME] (env DETOUR_STORE; default ${DEFAULT_STORE})`)
+    .option("--prefix <name>", "Redis key prefix (default detour; overrides ?prefix= in the URL)")
+    .option("--debug", "print stack traces and store diagnostics");
+}
+
+function modeOption(): Option {
+  return new Option("--mode <mode>", "read-only or maintenance (default: maintenance; read-only with --user)").choices(["read-only", "maintenance"]);
+}
+
+/** Builds the commander program; each action runs through `execute`, which records its exit code. */
+function buildProgram(io: CliIO, record: (code: number) => void, debugFlag: { value: boolean }): Command {
+  const program = new Command("detour");
+  const execute = (task: (context: Context) => Promise<number>) => (command: Command) => {
+    const options = command.optsWithGlobals() as StoreOptions;
+    if (options.debug) debugFlag.value = true;
+    const context = new Context(io, options);
+    if (context.debug) debugFlag.value = true;
+    return task(context).then(record);
+  };
+
+  program
+    .description("Turn maintenance modes and operational flags on and off, and guard scripts with them.")
+    .version(VERSION, "-V, --version")
+    .enablePositionalOptions()
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => void io.stdout.write(text),
+      writeErr: (text) => void io.stderr.write(text),
+      outputError: (text, write) => write(`detour: ${text.replace(/^error: /, "")}`),
+    })
+    .addHelpText("after", `${STORE_HELP}\n${EXIT_CODES_HELP}\n`);
+  addStoreOptions(program);
+
+  addStoreOptions(
+    program
+      .command("status")
+      .summary("show the flags in force and the store's health")
+      .description("show every flag in force (mode, scope, users/percent, since, until, message, who) and the store's health")
+      .option("--json", "machine-readable JSON: { store, flags: [...] }"),
+  ).action((options: { json?: boolean }, command: Command) => execute((context) => statusCommand(context, options))(command));
+
+  addStoreOptions(
+    program
+      .command("on")
+      .summary("turn a mode on for everyone, some users, or a percentage")
+      .description("turn a mode on: for everyone, for some users (--user), or for a percentage of users (--percent)")
+      .argument("<flag>", "the flag, e.g. site or billing")
+      .addOption(modeOption())
+      .option("-u, --user <id>", "only this user (repeat, or separate ids with commas); other users are untouched", collectUsers)
+      .option("--percent <n>", "put this percentage of users in the mode", percent)
+      .option("--message <text>", "message shown to blocked users")
+      .option("--retry-after <seconds>", "Retry-After for blocked requests, in seconds", seconds(0))
+      .option("--from <time>", "in force from this time (RFC 3339, now, or +30m)", timeArgument())
+      .option("--until <time>", "in force until this time (RFC 3339, or +2h)", timeArgument())
+      .option("--ttl <seconds>", "turns itself off after this many seconds", seconds(1))
+      .addHelpText("after", "\nExamples:\n  detour on site --message 'Upgrading the database' --until +30m\n  detour on billing --user u17,u42\n  detour on checkout --percent 10 --mode read-only\n"),
+  ).action((flag: string, options, command: Command) => execute((context) => onCommand(context, flag, options))(command));
+
+  addStoreOptions(
+    program
+      .command("off")
+      .description("turn a flag off, or take some users out of it (--user)")
+      .argument("<flag>", "the flag")
+      .option("-u, --user <id>", "only remove this user (repeat, or separate ids with commas)", collectUsers),
+  ).action((flag: string, options, command: Command) => execute((context) => offCommand(context, flag, options))(command));
+
+  addStoreOptions(
+    program
+      .command("rollout")
+      .summary("split a flag between its variations (percentages sum to 100)")
+      .description("set a percentage rollout between a flag's variations; percentages must sum to 100")
+      .argument("<flag>", "the flag, which must exist")
+      .argument("<variation=percent...>", "e.g. old=50 dual=25 new=25")
+      .addHelpText("after", "\nExample:\n  detour rollout storage-cluster old=50 dual=25 new=25\n"),
+  ).action((flag: string, split: string[], _options, command: Command) => execute((context) => rolloutCommand(context, flag, split))(command));
+
+  addStoreOptions(
+    program
+      .command("guard")
+      .summary("turn a flag on around a command; off only if it exits 0")
+      .description(
+        "turn a flag on, run a command, and turn the flag off only if it exits 0; on failure the flag stays on and detour exits with the command's status",
+      )
+      .usage("-f <flag> [-u <user> | --users-from <file|->] [options] -- <command> [args...]")
+      .requiredOption("-f, --flag <flag>", "the flag to turn on around the command")
+      .option("-u, --user <id>", "turn it on for this user only, and append the id as the command's last argument")
+      .addOption(modeOption())
+      .option("--message <text>", "message shown to blocked users while the command runs")
+      .option("--retry-after <seconds>", "Retry-After for blocked requests, in seconds", seconds(0))
+      .option("--users-from <file>", "run once per user id listed in FILE (one per line; - for stdin), stopping at the first failure")
+      .option("--resume-from <id>", "with --users-from: start with this user (it is run again)")
+      .argument("<command...>", "the command and its arguments (after --)")
+      .passThroughOptions()
+      .addHelpText(
+        "after",
+        "\nSIGINT/SIGTERM/SIGHUP are passed to the command; the flag is then left on and detour exits 128+signal.\n\nExamples:\n  detour guard -f site -- ./migrate.sh --apply\n  detour guard -f billing -u u17 -- ./fix-invoices.sh      # runs ./fix-invoices.sh u17\n  detour guard -f billing --users-from users.txt -- ./fix-invoices.sh\n",
+      ),
+  ).action((command: string[], options, cmd: Command) =>
+    execute((context) =>
+      guardCommand(
+        context,
+        {
+          flag: options.flag,
+          user: options.user,
+          mode: options.mode,
+          message: options.message,
+          retryAfter: options.retryAfter,
+          usersFrom: options.usersFrom,
+          resumeFrom: options.resumeFrom,
+        },
+        command,
+      ),
+    )(cmd),
+  );
+
+  addStoreOptions(
+    program
+      .command("export")
+      .description("print the whole flag document as JSON, or write it to --out FILE")
+      .option("-o, --out <file>", "write to FILE (atomically) instead of stdout"),
+  ).action((options, command: Command) => execute((context) => exportCommand(context, options))(command));
+
+  addStoreOptions(
+    program
+      .command("import")
+      .summary("replace the whole flag document with a validated JSON file")
+      .description(
+        "replace the whole flag document with FILE (- for stdin) after validating it; every problem is reported and nothing changes unless it is all valid. LaunchDarkly flag-data files import as they are.",
+      )
+      .argument("<file>", "a JSON flag document")
+      .option("--dry-run", "validate and show what would change, without changing anything"),
+  ).action((file: string, options, command: Command) => execute((context) => importCommand(context, file, options))(command));
+
+  return program;
+}
+
+/**
+ * Runs `detour` with `argv` (the arguments after the program name) and
+ * resolves with the exit code. Nothing here calls `process.exit`: `io`
+ * defaults to the process's streams, environment, cwd and signals.
+ */
+export async function run(argv: readonly string[], overrides: Partial<CliIO> = {}): Promise<number> {
+  const io: CliIO = {
+    stdout: overrides.stdout ?? process.stdout,
+    stderr: overrides.stderr ?? process.stderr,
+    stdin: overrides.stdin ?? process.stdin,
+    env: overrides.env ?? process.env,
+    cwd: overrides.cwd ?? process.cwd(),
+    signals: overrides.signals ?? process,
+  };
+  let code: number = EXIT.OK;
+  const debug = { value: argv.includes("--debug") };
+  const program = buildProgram(io, (result) => (code = result), debug);
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    return EXIT.USAGE;
+  }
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; parse errors were already printed as one line.
+      return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    io.stderr.write(`detour: ${messageOf(error)}\n`);
+    if (error instanceof CliError) for (const line of error.details) io.stderr.write(`  ${line}\n`);
+    if (debug.value && error instanceof Error && error.stack) io.stderr.write(`${stackOf(error)}\n`);
+    return exitCodeOf(error);
+  }
+}
+
+function stackOf(error: Error): string {
+  let text = error.stack ?? String(error);
+  let cause = error.cause;
+  while (cause instanceof Error) {
+    text += `\ncaused by: ${cause.stack ?? cause.message}`;
+    cause = cause.cause;
+  }
+  return text;
+}
