@@ -210,9 +210,8 @@ export function disableFlag(doc: FlagDocument, key: string, options: DisableOpti
     flag.offVariation = available;
     flag.fallthrough = { variation: available };
     if (flag.detour) {
-      delete flag.detour.since;
-      delete flag.detour.ttl;
-      delete flag.detour.window;
+      // What described this maintenance period ends with it: a later `enable` starts afresh.
+      for (const field of ["since", "ttl", "window", "message", "retryAfter"] as const) delete flag.detour[field];
       flag.detour.by = context.actor;
     }
   }

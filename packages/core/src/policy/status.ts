@@ -14,11 +14,15 @@ export interface FlagStatus {
   scope: "site" | "feature" | "users";
   /** Whether the flag's window / TTL puts it in force right now. */
   active: boolean;
+  /** `active`, `scheduled` (its window has not started) or `ended` (window over or TTL expired). */
+  state: "active" | "scheduled" | "ended";
   /** Users targeted into a mode. */
   users: string[];
   /** Percentage of users rolled into a mode, when a rollout does it. */
   percent: number | null;
   since: string | null;
+  /** When the window starts, if it has one. */
+  from: string | null;
   until: string | null;
   message: string | null;
   by: string | null;
@@ -94,9 +98,11 @@ export function flagStatus(flag: Flag, siteFlag: string, now: number): FlagStatu
     mode: strictestMode(modes),
     scope: whole ? (flag.key === siteFlag ? "site" : "feature") : "users",
     active: inForce(schedule, now),
+    state: inForce(schedule, now) ? "active" : now < schedule.from ? "scheduled" : "ended",
     users,
     percent,
     since: settings?.since ?? null,
+    from: Number.isFinite(schedule.from) ? new Date(schedule.from).toISOString() : null,
     until: Number.isFinite(schedule.until) ? new Date(schedule.until).toISOString() : null,
     message: settings?.message ?? null,
     by: settings?.by ?? null,

@@ -12,6 +12,9 @@ describe("enable / disable / rollout / replace", () => {
     expect(detour.decide(request()).action).toBe("pass");
     expect(detour.status().flags).toEqual([]);
     expect(detour.audit().map((e) => `${e.actor}:${e.action}:${e.flag}`)).toEqual(["bob:disable:site", "alice:enable:site"]);
+    // The next maintenance does not inherit the last one's message.
+    await detour.enable("site");
+    expect(detour.decide(request()).message).toBeNull();
     await detour.close();
   });
 

@@ -34,7 +34,7 @@ describe("windows and self-expiring maintenance", () => {
     expect(detour.decide(request()).action).toBe("block");
     time.advance(1_000);
     expect(detour.decide(request()).action).toBe("pass");
-    expect(detour.status().flags[0]).toMatchObject({ key: "site", active: false });
+    expect(detour.status().flags[0]).toMatchObject({ key: "site", active: false, state: "ended" });
     await detour.close();
   });
 
@@ -42,7 +42,9 @@ describe("windows and self-expiring maintenance", () => {
     const time = clock();
     const detour = await detourWith({ flags: {} }, { now: time.now });
     await detour.enable("billing", { window: { start: new Date(T0 + HOUR), end: new Date(T0 + 2 * HOUR) } });
-    expect(detour.status().flags).toMatchObject([{ key: "billing", scope: "feature", active: false }]);
+    expect(detour.status().flags).toMatchObject([
+      { key: "billing", scope: "feature", active: false, state: "scheduled", from: new Date(T0 + HOUR).toISOString() },
+    ]);
     expect(detour.decide(request(), { feature: "billing" }).action).toBe("pass");
     time.advance(HOUR);
     expect(detour.decide(request(), { feature: "billing" }).action).toBe("block");
