@@ -1,0 +1,21 @@
+// @ts-check
+/**
+ * Runs the Koa example: `npm start` (or `node src/server.js`).
+ * PORT (default 3000; 0 picks a free port), DETOUR_STORE (default this
+ * example's `detour.json`; `file:PATH` or `redis://HOST:PORT/DB`).
+ */
+import { fileURLToPath } from "node:url";
+import { exampleServer, isMain, listenHttp, serve } from "@detour/example-shared";
+import { buildApp } from "./app.js";
+
+/** Starts the app (options default to PORT and DETOUR_STORE) and resolves once it listens. */
+export const listen = exampleServer({
+  defaultStore: fileURLToPath(new URL("../detour.json", import.meta.url)),
+  start: async (store, port) => {
+    const app = buildApp({ store });
+    const server = await listenHttp(app.callback(), port);
+    return { port: server.port, close: () => server.close().finally(() => app.detour.close()) };
+  },
+});
+
+if (isMain(import.meta.url)) await serve("Koa", listen);
