@@ -1,97 +1,261 @@
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, hash, timingSafeEqual } from "node:crypto";
+import { OptionsError } from "../errors.js";
+import { normalizePath } from "./paths.js";
+
+/**
+ * Laravel-style bypass cookie.
+ *
+ * Value: `base64url(payload) "." base64url(HMAC-SHA256(key, base64url(payload)))`
+ * with payload `1.<expiry, unix seconds>.<base64url(SHA-256(period))>`. The MAC
+ * covers the encoded payload exactly as sent, so any change to any character
+ * of the cookie invalidates it. The key is `HMAC-SHA256(secret,
+ * "detour-bypass-cookie-v1")`: the secret that appears in the bypass URL never
+ * signs anything itself. The period (the caller's identifier of the current
+ * maintenance period: window start, or when the flag was turned on) is bound
+ * by its hash, so a cookie issued in one period is worthless in the next.
+ */
 
 export const BYPASS_COOKIE = "detour_bypass";
+/** Default cookie lifetime: 12 hours, as Laravel's. */
+export const DEFAULT_BYPASS_TTL = 12 * 60 * 60;
+/** Longest lifetime honoured (browsers cap cookies at 400 days); longer ones are shortened to it. */
+export const MAX_BYPASS_TTL = 400 * 24 * 60 * 60;
+
+const KEY_LABEL = "detour-bypass-cookie-v1";
+const VERSION = "1";
+const MAC_LENGTH = 43; // base64url of 32 bytes, unpadded
+const MAX_VALUE_LENGTH = 256;
+const MAX_CANDIDATES = 4;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const EXPIRY = /^\d{1,15}$/;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/; // RFC 6265 cookie-name (RFC 7230 token)
+const COOKIE_PATH = /^\/[\x21-\x3a\x3c-\x7e]*$/; // visible ASCII but ";"
 
 export interface IssueCookieOptions {
+  /** The configured bypass secret. */
   secret: string;
-  /** Identifies the maintenance period the cookie is good for. */
+  /** Identifies the maintenance period the cookie is good for (any string; the caller computes it). */
   period: string;
-  now: number;
-  ttlSeconds: number;
+  /** The current time, epoch milliseconds (or a Date). */
+  now: number | Date;
+  /** Lifetime in seconds; default 12 hours. Fractions are rounded down (minimum 1), anything over 400 days is cut to 400 days. */
+  ttlSeconds?: number;
+  /** Whether the request came over TLS: adds `Secure`. */
   secure: boolean;
+  /** Cookie name; default `detour_bypass`. */
   name?: string;
+  /** Cookie path; default `/`. */
   path?: string;
 }
 
 export interface VerifyCookieOptions {
   secret: string;
   period: string;
-  now: number;
+  now: number | Date;
   name?: string;
 }
 
+export type IssueBypassCookieOptions = IssueCookieOptions;
+export type VerifyBypassCookieOptions = VerifyCookieOptions;
+
 const keys = new Map<string, Buffer>();
 
-/** The MAC key: derived from the secret with a label, so the URL secret never signs anything itself. */
+/** The MAC key for a secret (memoised: a process has one or a few secrets). */
 function macKey(secret: string): Buffer {
   let key = keys.get(secret);
-  if (!key) {
-    key = createHmac("sha256", secret).update("detour-bypass-cookie-v1").digest();
-    if (keys.size > 16) keys.clear();
+  if (key === undefined) {
+    key = createHmac("sha256", secret).update(KEY_LABEL).digest();
+    if (keys.size >= 16) keys.clear();
     keys.set(secret, key);
   }
   return key;
 }
 
-function sign(secret: string, payload: string): Buffer {
-  return createHmac("sha256", macKey(secret)).update(payload).digest();
+function mac(key: Buffer, payload: string): string {
+  return createHmac("sha256", key).update(payload).digest("base64url");
 }
 
+let lastPeriod: string | undefined;
+let lastTag = "";
+
+/** The period's tag in the payload (memoised: one period is in force at a time). */
 function periodTag(period: string): string {
-  return createHash("sha256").update(period).digest("base64url").slice(0, 16);
-}
-
-/** A `Set-Cookie` value for the bypass cookie: expiry and period, HMAC-SHA256-signed. */
-export function issueBypassCookie(options: IssueCookieOptions): string {
-  const expires = Math.floor(options.now / 1000) + Math.max(1, Math.floor(options.ttlSeconds));
-  const payload = Buffer.from(JSON.stringify({ e: expires, p: periodTag(options.period) })).toString("base64url");
-  const value = `${payload}.${sign(options.secret, payload).toString("base64url")}`;
-  const attributes = [
-    `${options.name ?? BYPASS_COOKIE}=${value}`,
-    `Path=${options.path ?? "/"}`,
-    `Expires=${new Date(expires * 1000).toUTCString()}`,
-    `Max-Age=${expires - Math.floor(options.now / 1000)}`,
-    "HttpOnly",
-    "SameSite=Lax",
-  ];
-  if (options.secure) attributes.push("Secure");
-  return attributes.join("; ");
-}
-
-/** Finds a cookie's value in a Cookie header; never throws. */
-export function readCookie(header: string, name: string): string | undefined {
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
-    let value = part.slice(eq + 1).trim();
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    return value;
+  if (period !== lastPeriod) {
+    lastTag = hash("sha256", period, "base64url");
+    lastPeriod = period;
   }
-  return undefined;
+  return lastTag;
 }
 
-/** True when the header carries a bypass cookie that is authentic, unexpired and for this period. */
-export function verifyBypassCookie(header: string, options: VerifyCookieOptions): boolean {
-  const value = readCookie(header, options.name ?? BYPASS_COOKIE);
-  if (!value) return false;
+function checkSecret(secret: unknown): asserts secret is string {
+  if (typeof secret !== "string" || secret === "") throw new OptionsError("allow.secret", "must be a non-empty string");
+}
+
+function checkPeriod(period: unknown): asserts period is string {
+  if (typeof period !== "string") throw new OptionsError("period", `must be a string, got ${typeof period}`);
+}
+
+function millis(now: unknown): number {
+  const ms = now instanceof Date ? now.getTime() : now;
+  if (typeof ms !== "number" || !Number.isFinite(ms)) throw new OptionsError("now", "must be epoch milliseconds or a valid Date");
+  return ms;
+}
+
+function cookieName(name: unknown): string {
+  if (name === undefined) return BYPASS_COOKIE;
+  if (typeof name !== "string" || !TOKEN.test(name)) throw new OptionsError("name", `${JSON.stringify(name)} is not a valid cookie name`);
+  return name;
+}
+
+/**
+ * A `Set-Cookie` header value for the bypass cookie, e.g.
+ * `detour_bypass=…; HttpOnly; SameSite=Lax; Path=/; Expires=…; Max-Age=43200; Secure`.
+ * Throws `OptionsError` for an empty secret, a bad name, path, ttl or clock.
+ */
+export function issueBypassCookie(options: IssueCookieOptions): string {
+  const { secret, period, secure } = options;
+  checkSecret(secret);
+  checkPeriod(period);
+  const now = millis(options.now);
+  const name = cookieName(options.name);
+  const path = options.path ?? "/";
+  if (typeof path !== "string" || !COOKIE_PATH.test(path)) throw new OptionsError("path", `${JSON.stringify(path)} is not a valid cookie path`);
+  const ttl = options.ttlSeconds ?? DEFAULT_BYPASS_TTL;
+  if (typeof ttl !== "number" || !(ttl > 0)) throw new OptionsError("ttlSeconds", "must be a number of seconds > 0");
+  const seconds = Math.min(MAX_BYPASS_TTL, Math.max(1, Math.floor(ttl)));
+
+  const expires = Math.floor(now / 1000) + seconds;
+  const payload = Buffer.from(`${VERSION}.${expires}.${periodTag(period)}`, "latin1").toString("base64url");
+  const value = `${payload}.${mac(macKey(secret), payload)}`;
+  let cookie = `${name}=${value}; HttpOnly; SameSite=Lax; Path=${path}; Expires=${new Date(expires * 1000).toUTCString()}; Max-Age=${seconds}`;
+  if (secure === true) cookie += "; Secure";
+  return cookie;
+}
+
+/**
+ * Every value of cookie `name` in a Cookie header (several headers may be
+ * given), in order. Tolerates spaces, empty pairs, pairs without `=`, and
+ * double-quoted values (the quotes are removed). Never throws.
+ */
+export function readCookies(header: string | readonly string[] | null | undefined, name: string): string[] {
+  const values: string[] = [];
+  if (typeof header !== "string") {
+    if (Array.isArray(header)) for (const one of header) values.push(...readCookies(one as unknown as string, name));
+    return values;
+  }
+  let start = 0;
+  while (start < header.length) {
+    let end = header.indexOf(";", start);
+    if (end < 0) end = header.length;
+    const eq = header.indexOf("=", start);
+    if (eq >= 0 && eq < end && header.slice(start, eq).trim() === name) {
+      let value = header.slice(eq + 1, end).trim();
+      if (value.length >= 2 && value.charCodeAt(0) === 34 && value.charCodeAt(value.length - 1) === 34) value = value.slice(1, -1);
+      values.push(value);
+    }
+    start = end + 1;
+  }
+  return values;
+}
+
+/** The first value of cookie `name` in a Cookie header, or `undefined`. Never throws. */
+export function readCookie(header: string | readonly string[] | null | undefined, name: string): string | undefined {
+  return readCookies(header, name)[0];
+}
+
+function verifyValue(value: string, key: Buffer, tag: string, now: number): boolean {
+  if (value.length > MAX_VALUE_LENGTH) return false;
   const dot = value.indexOf(".");
-  if (dot <= 0) return false;
+  if (dot <= 0 || value.length - dot - 1 !== MAC_LENGTH) return false;
   const payload = value.slice(0, dot);
-  const mac = Buffer.from(value.slice(dot + 1), "base64url");
-  const expected = sign(options.secret, payload);
-  if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) return false;
+  const signature = value.slice(dot + 1);
+  if (!BASE64URL.test(payload) || !BASE64URL.test(signature)) return false;
+  // Both sides are 43 ASCII characters, hence 43-byte buffers: equal lengths, as timingSafeEqual requires.
+  if (!timingSafeEqual(Buffer.from(signature, "latin1"), Buffer.from(mac(key, payload), "latin1"))) return false;
+  const claims = Buffer.from(payload, "base64url").toString("latin1").split(".");
+  if (claims.length !== 3 || claims[0] !== VERSION || !EXPIRY.test(claims[1]!)) return false;
+  if (!(Number(claims[1]) * 1000 > now)) return false;
+  return claims[2] === tag; // the tag is no secret: the MAC already vouched for it
+}
+
+/**
+ * Whether the Cookie header carries a bypass cookie that is authentic
+ * (constant-time HMAC check), unexpired at `now` and issued for `period`.
+ * Garbage of any kind is `false`, never an exception; only programming errors
+ * (empty secret, non-string period, invalid clock) throw.
+ */
+export function verifyBypassCookie(
+  header: string | readonly string[] | null | undefined,
+  options: VerifyCookieOptions,
+): boolean {
+  checkSecret(options.secret);
+  checkPeriod(options.period);
+  const now = millis(options.now);
+  const name = cookieName(options.name);
+  let values: string[];
   try {
-    const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { e?: unknown; p?: unknown };
-    return typeof claims.e === "number" && claims.e * 1000 > options.now && claims.p === periodTag(options.period);
+    values = readCookies(header, name);
   } catch {
     return false;
   }
+  if (values.length === 0) return false;
+  const key = macKey(options.secret);
+  const tag = periodTag(options.period);
+  const count = Math.min(values.length, MAX_CANDIDATES);
+  for (let i = 0; i < count; i++) if (verifyValue(values[i]!, key, tag, now)) return true;
+  return false;
 }
 
-/** True when `path` is the secret URL (compared in constant time). */
+// ---------------------------------------------------------------------------
+// The secret URL
+
+function digest(text: string): Buffer {
+  return hash("sha256", text, "buffer");
+}
+
+function secretDigest(secretPath: string): Buffer | null {
+  if (typeof secretPath !== "string") return null;
+  const normal = normalizePath(secretPath.startsWith("/") ? secretPath : `/${secretPath}`);
+  // A secret path that is "/" would hand the cookie to every visitor of the home page.
+  if (normal === null || normal === "/") return null;
+  return digest(normal);
+}
+
+/**
+ * Compiles the secret URL (`/<secret>`, or a configured path; a bare secret
+ * gets its `/`) into a test of request paths. Paths are compared in normal
+ * form (query string, trailing slash and duplicate slashes ignored;
+ * case-sensitive), by SHA-256 digest and `timingSafeEqual`, so the time taken
+ * says nothing about how much of the secret a guess got right.
+ * Throws `OptionsError` naming `option` when the secret path is empty, `/` or
+ * has no normal form.
+ */
+export function compileSecretPathMatcher(secretPath: string, option = "allow.secret.path"): (path: string) => boolean {
+  const expected = secretDigest(secretPath);
+  if (expected === null) throw new OptionsError(option, `${JSON.stringify(secretPath)} is not a usable secret path`);
+  return (path) => {
+    const normal = typeof path === "string" ? normalizePath(path) : null;
+    if (normal === null) return false;
+    return timingSafeEqual(digest(normal), expected);
+  };
+}
+
+const secretDigests = new Map<string, Buffer | null>();
+
+/**
+ * Whether `path` is the secret URL `secretPath` (see `compileSecretPathMatcher`;
+ * this one-shot form memoises the secret's digest). An unusable secret path
+ * (`""`, `/`) matches nothing.
+ */
 export function matchesSecretPath(path: string, secretPath: string): boolean {
-  const query = path.indexOf("?");
-  const candidate = Buffer.from(query >= 0 ? path.slice(0, query) : path);
-  const expected = Buffer.from(secretPath);
-  return candidate.length === expected.length && timingSafeEqual(candidate, expected);
+  let expected = secretDigests.get(secretPath);
+  if (expected === undefined) {
+    expected = secretDigest(secretPath);
+    if (secretDigests.size >= 16) secretDigests.clear();
+    secretDigests.set(secretPath, expected);
+  }
+  if (expected === null) return false;
+  const normal = typeof path === "string" ? normalizePath(path) : null;
+  if (normal === null) return false;
+  return timingSafeEqual(digest(normal), expected);
 }

@@ -1,12 +1,18 @@
-export { compilePathMatcher, normalizePath } from "./paths.js";
+export { compilePathMatcher, normalizePath, type PathMatcherOptions } from "./paths.js";
 export { compileIpMatcher } from "./ips.js";
 export { tokenMatcher } from "./token.js";
 export {
   BYPASS_COOKIE,
+  DEFAULT_BYPASS_TTL,
+  MAX_BYPASS_TTL,
   issueBypassCookie,
-  matchesSecretPath,
-  readCookie,
   verifyBypassCookie,
+  readCookie,
+  readCookies,
+  matchesSecretPath,
+  compileSecretPathMatcher,
   type IssueCookieOptions,
   type VerifyCookieOptions,
+  type IssueBypassCookieOptions,
+  type VerifyBypassCookieOptions,
 } from "./cookie.js";
