@@ -116,6 +116,17 @@ export class Detour<Req = DetourRequest> {
     this.#policy.registerFeature(name);
   }
 
+  /**
+   * Never blocks this path: an exact path or anchored glob, like `allow.paths`
+   * (`/_detour/**` is `/_detour` and everything under it). For code that
+   * mounts its own routes, such as `@detour/admin`, which exempts its base path
+   * so that a site in maintenance can still be brought back from its console.
+   */
+  allowPath(pattern: string): void {
+    if (typeof pattern !== "string" || !pattern.startsWith("/")) throw new ArgumentError("pattern", 'expected a path or glob starting with "/"');
+    this.#policy.allowPath(pattern);
+  }
+
   /** The evaluation context Detour builds for a framework request. */
   contextOf(accessor: RequestAccessor<Req>, req: Req): EvaluationContext {
     return this.#policy.context(accessor, req);

@@ -1,20 +1,8 @@
 import { isIP } from "node:net";
 import { OptionsError } from "../errors.js";
-import { cidrMatcher, parseCidr } from "../engine/operators.js";
+import { cidrMatcher, parseCidr, unambiguousAddress } from "../engine/operators.js";
 
 const PREFIX = /^(?:0|[1-9]\d{0,2})$/;
-/** `::a.b.c.d`, the deprecated IPv4-compatible form (glibc's inet_ntop prints `::a00:1` so). */
-const COMPATIBLE = /^::\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?:%[^/]*)?(?:\/|$)/;
-
-/**
- * ipaddr.js reads `::a.b.c.d` as the IPv4-mapped `::ffff:a.b.c.d`, so an IPv6
- * client at `::a00:1` would pass for 10.0.0.1. `0::a.b.c.d` is the same
- * address and ipaddr.js reads it right.
- */
-function unambiguous(text: string): string {
-  return COMPATIBLE.test(text) ? `0${text}` : text;
-}
-
 type Range = NonNullable<ReturnType<typeof parseCidr>>;
 
 /**
@@ -33,7 +21,7 @@ function parseEntry(entry: string): Range | null {
     const bits = entry.slice(slash + 1);
     if (!PREFIX.test(bits) || Number(bits) > (family === 4 ? 32 : 128)) return null;
   }
-  return parseCidr(unambiguous(entry));
+  return parseCidr(unambiguousAddress(entry));
 }
 
 /**
@@ -76,7 +64,7 @@ export function compileIpMatcher(entries: readonly string[], option: string): (a
   return (address) => {
     if (typeof address !== "string" || address === "") return false;
     if (exact.has(address)) return true;
-    return inRanges(unambiguous(address));
+    return inRanges(unambiguousAddress(address));
   };
 }
 

@@ -122,6 +122,17 @@ function ipv4Number(text: string): number | null {
 }
 
 const MAPPED = "::ffff:";
+/** `::a.b.c.d`, the deprecated IPv4-compatible form (glibc's inet_ntop prints `::a00:1` so). */
+const COMPATIBLE = /^::\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?:%[^/]*)?(?:\/|$)/;
+
+/**
+ * ipaddr.js reads `::a.b.c.d` as the IPv4-mapped `::ffff:a.b.c.d`, so an IPv6
+ * client at `::a00:1` would pass for 10.0.0.1. `0::a.b.c.d` is the same
+ * address and ipaddr.js reads it right.
+ */
+export function unambiguousAddress(text: string): string {
+  return COMPATIBLE.test(text) ? `0${text}` : text;
+}
 
 /** IPv4 client address (plain or IPv4-mapped IPv6, as Node reports on dual-stack sockets) as a number. */
 function clientIpv4(text: string): number | null {
@@ -195,8 +206,9 @@ export function cidrMatcher(ranges: readonly (readonly [ipaddr.IPv4 | ipaddr.IPv
   return (text) => {
     const ip = clientIpv4(text);
     if (ip !== null) return inV4(ip);
-    if (!ipaddr.IPv6.isValid(text)) return false;
-    const address = normalizeAddress(ipaddr.IPv6.parse(text));
+    const v6text = unambiguousAddress(text);
+    if (!ipaddr.IPv6.isValid(v6text)) return false;
+    const address = normalizeAddress(ipaddr.IPv6.parse(v6text));
     if (address.kind() === "ipv4") return inV4(bytesToNumber(address.toByteArray()));
     for (const [range, bits] of v6) if ((address as ipaddr.IPv6).match(range, bits)) return true;
     return false;

@@ -3,8 +3,7 @@ import {
   compileIpMatcher,
   compilePathMatcher,
   issueBypassCookie,
-  matchesSecretPath,
-  normalizePath,
+  compileSecretPathMatcher,
   tokenMatcher,
   verifyBypassCookie,
 } from "../bypass/index.js";
@@ -54,9 +53,11 @@ export class Policy<Req> implements ContextFactory<Req> {
   readonly #featureNames = new Set<string>();
   readonly #pathFeatures: { name: string; match: (path: string) => boolean }[] = [];
   readonly #featuresByPath = new LRUCache<string, readonly string[]>({ max: 2000 });
-  readonly #allowPath: ((path: string) => boolean) | null;
+  readonly #allowPaths: string[];
+  #allowPath: ((path: string) => boolean) | null;
   readonly #allowIp: ((ip: string | undefined) => boolean) | null;
   readonly #token: ((token: string) => boolean) | null;
+  readonly #secretPath: ((path: string) => boolean) | null;
   #view: PolicyView | undefined;
 
   constructor(options: NormalizedOptions<Req>, snapshot: () => Snapshot | undefined, stale: () => boolean) {
@@ -65,11 +66,28 @@ export class Policy<Req> implements ContextFactory<Req> {
     this.#stale = stale;
     for (const [name, patterns] of options.features) {
       this.#featureNames.add(name);
-      if (patterns.length > 0) this.#pathFeatures.push({ name, match: compilePathMatcher(patterns, `features.${name}`) });
+      if (patterns.length > 0) {
+        // Guard mode: a path belongs to a feature under any reading a router could give it (case, encoding).
+        this.#pathFeatures.push({ name, match: compilePathMatcher(patterns, `features.${name}`, { mode: "guard" }) });
+      }
     }
+    this.#allowPaths = [...options.allowPaths];
     this.#allowPath = options.allowPaths.length > 0 ? compilePathMatcher(options.allowPaths, "allow.paths") : null;
     this.#allowIp = options.allowIps.length > 0 ? compileIpMatcher(options.allowIps, "allow.ips") : null;
     this.#token = options.tokens.length > 0 ? tokenMatcher(options.tokens) : null;
+    this.#secretPath = options.secret !== null ? compileSecretPathMatcher(options.secret.path) : null;
+  }
+
+  /**
+   * Adds an allowed path (exact or anchored glob, as in `allow.paths`) after
+   * construction: mounts such as the admin console exempt their own paths.
+   * The pattern is checked before anything changes.
+   */
+  allowPath(pattern: string): void {
+    if (this.#allowPaths.includes(pattern)) return;
+    const patterns = [...this.#allowPaths, pattern];
+    this.#allowPath = compilePathMatcher(patterns, "allow.paths");
+    this.#allowPaths.push(pattern);
   }
 
   /** Makes a feature known (route guards call this once, at setup). */
@@ -170,9 +188,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     pending.verdict = { mode, scope: picked ? "user" : scope, flag, key, evaluation: result.reason, reason: "FLAG" };
   }
 
-  #featuresFor(rawPath: string): readonly string[] {
-    const path = normalizePath(rawPath);
-    if (path === null) return [];
+  #featuresFor(path: string): readonly string[] {
     let names = this.#featuresByPath.get(path);
     if (names === undefined) {
       names = this.#pathFeatures.filter((feature) => feature.match(path)).map((feature) => feature.name);
@@ -193,7 +209,7 @@ export class Policy<Req> implements ContextFactory<Req> {
       const token = accessor.header(req, "detour-bypass");
       if (token && this.#token(token)) return "BYPASS_TOKEN";
     }
-    if (secret !== null && matchesSecretPath(accessor.path(req), secret.path)) return "BYPASS_SECRET";
+    if (this.#secretPath !== null && this.#secretPath(accessor.path(req))) return "BYPASS_SECRET";
     return null;
   }
 

@@ -176,6 +176,25 @@ describe("decide: resolution", () => {
     await detour.close();
   });
 
+  it("a feature's paths match however a router could read the path (case, encoding)", async () => {
+    const detour = await detourWith({ flags: modeFlag("billing", { fallthrough: { variation: 2 } }) }, { features: { billing: ["/billing/*"] } });
+    for (const path of ["/billing/x", "/BILLING/x", "/billing/%78", "//billing/x"]) {
+      expect(detour.decide(request({ path })).action, path).toBe("block");
+    }
+    expect(detour.decide(request({ path: "/billings/x" })).action).toBe("pass");
+    await detour.close();
+  });
+
+  it("an IPv4-compatible IPv6 client (::a.b.c.d) is not the IPv4 address in an inCidr rule", async () => {
+    const detour = await detourWith({
+      flags: modeFlag("site", { rules: [{ clauses: [{ attribute: "ip", op: "inCidr", values: ["10.0.0.0/8"] }], variation: 2 }] }),
+    });
+    expect(detour.decide(request({ ip: "10.1.2.3" })).action).toBe("block");
+    expect(detour.decide(request({ ip: "::ffff:10.1.2.3" })).action).toBe("block");
+    expect(detour.decide(request({ ip: "::10.1.2.3" })).action).toBe("pass");
+    await detour.close();
+  });
+
   it("a boolean flag means true = maintenance", async () => {
     const detour = await detourWith({ flagValues: { site: true } });
     expect(detour.decide(request()).action).toBe("block");
