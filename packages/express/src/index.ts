@@ -107,3 +107,4 @@ export function detour(optionsOrInstance?: DetourOptions<Request> | Detour<Reque
 }
 
 export default detour;
+export * from "./admin.js";

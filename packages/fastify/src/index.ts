@@ -142,3 +142,4 @@ export function detour(optionsOrInstance?: DetourOptions<FastifyRequest> | Detou
 }
 
 export default detour;
+export * from "./admin.js";

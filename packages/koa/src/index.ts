@@ -96,3 +96,4 @@ export function detour(optionsOrInstance?: DetourOptions<Context> | Detour<Conte
 }
 
 export default detour;
+export * from "./admin.js";
