@@ -10,7 +10,8 @@
  * - `req.detour.mode` is `read-only` for a read-only user's reads: pages then
  *   show a banner and leave out their forms; writes get a 503.
  */
-import { detour } from "@detour/express";
+import { bearerToken, createAdmin } from "@detour/admin";
+import { detour, expressAdmin } from "@detour/express";
 import { accountPage, homePage, invoicesPage } from "@detour/example-shared";
 import { NOT_SIGNED_IN, PROBLEM_JSON, createBilling, createNotes, problem, readNote } from "@detour/example-shared";
 import { userCookie, userName, userOf } from "@detour/example-shared";
@@ -21,13 +22,14 @@ import express from "express";
  * @property {import("@detour/core").Store | import("@detour/core").FlagDocument} [store] where the flags live; default `./detour.json`
  * @property {import("@detour/example-shared").Notes} [notes]
  * @property {import("@detour/example-shared").Billing} [billing]
+ * @property {string} [adminToken] bearer token of the admin console and API at /_detour; unset or empty: they refuse every request
  */
 
 /**
  * Builds the app. Its Detour instance is `app.locals.detour` (to toggle flags from code, and to close it).
  * @param {AppOptions} [options]
  */
-export function buildApp({ store, notes = createNotes(), billing = createBilling() } = {}) {
+export function buildApp({ store, notes = createNotes(), billing = createBilling(), adminToken } = {}) {
   const maintenance = detour({
     store,
     user: (req) => userOf(req.headers),
@@ -36,6 +38,12 @@ export function buildApp({ store, notes = createNotes(), billing = createBilling
   const app = express();
   app.locals.detour = maintenance.instance;
   app.use(maintenance); // first: a blocked request never reaches the body parsers or the routes
+
+  // Admin console and JSON API at /_detour (always exempt from maintenance), for whoever sends
+  // `Authorization: Bearer <adminToken>`. `app.locals.admin.close()` ends its live-update streams.
+  const admin = createAdmin({ detour: maintenance.instance, auth: (req) => (bearerToken(req, adminToken) ? "admin" : null) });
+  app.locals.admin = admin;
+  app.use(expressAdmin(admin));
   app.use(express.json(), express.urlencoded({ extended: false }));
 
   /** @param {express.Request} req */
