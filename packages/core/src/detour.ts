@@ -14,7 +14,7 @@ import {
   type OperationContext,
 } from "./policy/operations.js";
 import { isStore, normalizeOptions, type DetourOptions, type NormalizedOptions } from "./policy/options.js";
-import { plainRequest, type DetourRequest, type RequestAccessor } from "./policy/request.js";
+import { plainRequest, type DetourRequest, type FeatureNames, type RequestAccessor } from "./policy/request.js";
 import { statusOf, type DetourStatus } from "./policy/status.js";
 import type { HttpResponse } from "./policy/types.js";
 import type { Snapshot } from "./snapshot.js";
@@ -108,6 +108,17 @@ export class Detour<Req = DetourRequest> {
   /** `respond()` for a framework-free request. */
   respondTo(this: Detour<DetourRequest>, decision: Decision<DetourRequest>, request: DetourRequest): HttpResponse {
     return this.#policy.respond(decision, plainRequest, request);
+  }
+
+  /**
+   * Makes a route guard's features known, so their flags are watched, and
+   * returns them in the form `decideWith()` takes. Adapters call it once per guard.
+   */
+  guard(names: FeatureNames): string | readonly string[] {
+    const list = typeof names === "string" ? [names] : [...names];
+    if (list.length === 0) throw new ArgumentError("feature", "expected at least one feature name");
+    for (const name of list) this.registerFeature(name);
+    return list.length === 1 ? list[0]! : list;
   }
 
   /** Makes a route-guard feature known, so its flag is watched. Adapters call it once per guard. */
@@ -228,6 +239,16 @@ export class Detour<Req = DetourRequest> {
     this.#unsubscribe();
     await this.store.close();
   }
+}
+
+/** True for a Detour instance (adapters accept an instance or options). */
+export function isDetour<Req>(value: unknown): value is Detour<Req> {
+  return value instanceof Detour || typeof (value as Detour<Req> | undefined)?.decideWith === "function";
+}
+
+/** The instance given, or a new one built from the options given: what every adapter's factory does. */
+export function toDetour<Req>(optionsOrInstance?: DetourOptions<Req> | Detour<Req>): Detour<Req> {
+  return isDetour<Req>(optionsOrInstance) ? optionsOrInstance : createDetour<Req>(optionsOrInstance);
 }
 
 /** Creates a Detour instance. Options are checked here; errors name the option. */

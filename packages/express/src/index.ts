@@ -3,7 +3,17 @@
  * an Express request for `@detour/core` and write its answer back. No policy
  * lives here.
  */
-import { createDetour, type Decision, type Detour, type DetourOptions, type HttpResponse, type RequestAccessor } from "@detour/core";
+import {
+  headerOf,
+  pathOf,
+  toDetour,
+  type Decision,
+  type Detour,
+  type DetourOptions,
+  type FeatureNames,
+  type HttpResponse,
+  type RequestAccessor,
+} from "@detour/core";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { OutgoingHttpHeaders } from "node:http";
 
@@ -18,8 +28,7 @@ declare global {
   }
 }
 
-/** A feature name, or several for a route that belongs to more than one feature. */
-export type FeatureNames = string | readonly string[];
+export type { FeatureNames };
 
 /** The `detour()` middleware, with route guards bound to the same Detour instance. */
 export interface DetourMiddleware extends RequestHandler {
@@ -32,11 +41,6 @@ export interface DetourMiddleware extends RequestHandler {
   feature(name: FeatureNames): RequestHandler;
 }
 
-function pathOf(url: string): string {
-  const query = url.indexOf("?");
-  return query === -1 ? url : url.slice(0, query);
-}
-
 /**
  * How Detour reads an Express request. The path is taken from `originalUrl`, so
  * allowed paths and path features mean the same inside a mounted router; the client
@@ -46,16 +50,9 @@ export const expressRequest: RequestAccessor<Request> = {
   method: (req) => req.method,
   path: (req) => pathOf(req.originalUrl ?? req.url),
   ip: (req) => req.ip,
-  header: (req, name) => {
-    const value = req.headers[name];
-    return typeof value === "string" ? value : value?.[0];
-  },
+  header: (req, name) => headerOf(req.headers, name),
   secure: (req) => req.secure,
 };
-
-function isDetour(value: unknown): value is Detour<Request> {
-  return typeof (value as Detour<Request> | undefined)?.decideWith === "function";
-}
 
 function send(res: Response, response: HttpResponse): void {
   res.writeHead(response.status, response.headers as OutgoingHttpHeaders);
@@ -96,14 +93,9 @@ function handler(instance: Detour<Request>, features: FeatureNames | undefined):
  * ```
  */
 export function detour(optionsOrInstance?: DetourOptions<Request> | Detour<Request>): DetourMiddleware {
-  const instance = isDetour(optionsOrInstance) ? optionsOrInstance : createDetour<Request>(optionsOrInstance);
-  const middleware = handler(instance, undefined);
-  const feature = (name: FeatureNames): RequestHandler => {
-    const names = typeof name === "string" ? [name] : [...name];
-    for (const one of names) instance.registerFeature(one);
-    return handler(instance, names.length === 1 ? names[0] : names);
-  };
-  return Object.assign(middleware, { instance, feature });
+  const instance = toDetour<Request>(optionsOrInstance);
+  const feature = (name: FeatureNames): RequestHandler => handler(instance, instance.guard(name));
+  return Object.assign(handler(instance, undefined), { instance, feature });
 }
 
 export default detour;

@@ -4,12 +4,22 @@
  * a guard hook. It translates a Fastify request for `@detour/core` and writes
  * its answer back; no policy lives here.
  */
-import { createDetour, type Decision, type Detour, type DetourOptions, type HttpResponse, type RequestAccessor } from "@detour/core";
+import {
+  headerOf,
+  isDetour,
+  pathOf,
+  toDetour,
+  type Decision,
+  type Detour,
+  type DetourOptions,
+  type FeatureNames,
+  type HttpResponse,
+  type RequestAccessor,
+} from "@detour/core";
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 import fp from "fastify-plugin";
 
-/** A feature name, or several for a route that belongs to more than one feature. */
-export type FeatureNames = string | readonly string[];
+export type { FeatureNames };
 
 /** Per-route options: `app.get("/invoices", { config: { detour: { feature: "billing" } } }, handler)`. */
 export interface DetourRouteConfig {
@@ -54,16 +64,9 @@ export interface DetourPlugin extends FastifyPluginCallback {
  */
 export const fastifyRequest: RequestAccessor<FastifyRequest> = {
   method: (request) => request.method,
-  path: (request) => {
-    const url = request.url;
-    const query = url.indexOf("?");
-    return query === -1 ? url : url.slice(0, query);
-  },
+  path: (request) => pathOf(request.url),
   ip: (request) => request.ip,
-  header: (request, name) => {
-    const value = request.headers[name];
-    return typeof value === "string" ? value : value?.[0];
-  },
+  header: (request, name) => headerOf(request.headers, name),
   secure: (request) => request.protocol === "https",
 };
 
@@ -89,16 +92,6 @@ function hookFor(instance: Detour<FastifyRequest>, features: FeatureNames | unde
   };
 }
 
-function isDetour(value: unknown): value is Detour<FastifyRequest> {
-  return typeof (value as Detour<FastifyRequest> | undefined)?.decideWith === "function";
-}
-
-function featureNames(instance: Detour<FastifyRequest>, name: FeatureNames): FeatureNames {
-  const names = typeof name === "string" ? [name] : [...name];
-  for (const one of names) instance.registerFeature(one);
-  return names.length === 1 ? names[0]! : names;
-}
-
 /**
  * Creates the plugin. Pass Detour options (the plugin creates the instance and
  * closes its store when Fastify closes) or an existing Detour instance to share it.
@@ -114,7 +107,7 @@ function featureNames(instance: Detour<FastifyRequest>, name: FeatureNames): Fea
  */
 export function detour(optionsOrInstance?: DetourOptions<FastifyRequest> | Detour<FastifyRequest>): DetourPlugin {
   const owned = !isDetour(optionsOrInstance);
-  const instance = isDetour(optionsOrInstance) ? optionsOrInstance : createDetour<FastifyRequest>(optionsOrInstance);
+  const instance = toDetour<FastifyRequest>(optionsOrInstance);
   const everyRequest = hookFor(instance, undefined);
   let closing: Promise<void> | undefined;
 
@@ -128,7 +121,7 @@ export function detour(optionsOrInstance?: DetourOptions<FastifyRequest> | Detou
       if (feature === undefined) return;
       // Runs after the plugin-wide hook, with the route's features.
       const hooks = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
-      route.onRequest = [...hooks, hookFor(instance, featureNames(instance, feature))] as RouteOptions["onRequest"];
+      route.onRequest = [...hooks, hookFor(instance, instance.guard(feature))] as RouteOptions["onRequest"];
     });
     if (owned) fastify.addHook("onClose", (_instance, closed) => void (closing ??= instance.close()).then(() => closed(), closed));
     if (instance.isReady) done();
@@ -137,7 +130,7 @@ export function detour(optionsOrInstance?: DetourOptions<FastifyRequest> | Detou
 
   return Object.assign(fp(plugin, { fastify: "5.x", name: "@detour/fastify" }), {
     instance,
-    feature: (name: FeatureNames): DetourHook => hookFor(instance, featureNames(instance, name)),
+    feature: (name: FeatureNames): DetourHook => hookFor(instance, instance.guard(name)),
   });
 }
 

@@ -2,7 +2,17 @@
  * Detour for Koa 3 (and 2): a middleware and route guards that translate a Koa
  * context for `@detour/core` and write its answer back. No policy lives here.
  */
-import { createDetour, type Decision, type Detour, type DetourOptions, type HttpResponse, type RequestAccessor } from "@detour/core";
+import {
+  headerOf,
+  pathOf,
+  toDetour,
+  type Decision,
+  type Detour,
+  type DetourOptions,
+  type FeatureNames,
+  type HttpResponse,
+  type RequestAccessor,
+} from "@detour/core";
 import type { Context, Middleware, Next } from "koa";
 
 declare module "koa" {
@@ -12,8 +22,7 @@ declare module "koa" {
   }
 }
 
-/** A feature name, or several for a route that belongs to more than one feature. */
-export type FeatureNames = string | readonly string[];
+export type { FeatureNames };
 
 /** The `detour()` middleware, with route guards bound to the same Detour instance. */
 export interface DetourMiddleware extends Middleware {
@@ -34,16 +43,9 @@ export interface DetourMiddleware extends Middleware {
  */
 export const koaRequest: RequestAccessor<Context> = {
   method: (ctx) => ctx.method,
-  path: (ctx) => {
-    const url = ctx.originalUrl;
-    const query = url.indexOf("?");
-    return query === -1 ? url : url.slice(0, query);
-  },
+  path: (ctx) => pathOf(ctx.originalUrl),
   ip: (ctx) => ctx.ip,
-  header: (ctx, name) => {
-    const value = ctx.req.headers[name];
-    return typeof value === "string" ? value : value?.[0];
-  },
+  header: (ctx, name) => headerOf(ctx.req.headers, name),
   secure: (ctx) => ctx.secure,
 };
 
@@ -71,10 +73,6 @@ function middlewareFor(instance: Detour<Context>, features: FeatureNames | undef
   };
 }
 
-function isDetour(value: unknown): value is Detour<Context> {
-  return typeof (value as Detour<Context> | undefined)?.decideWith === "function";
-}
-
 /**
  * Creates the Koa middleware. Pass Detour options (the middleware creates the
  * instance) or an existing Detour instance to share it.
@@ -86,12 +84,8 @@ function isDetour(value: unknown): value is Detour<Context> {
  * ```
  */
 export function detour(optionsOrInstance?: DetourOptions<Context> | Detour<Context>): DetourMiddleware {
-  const instance = isDetour(optionsOrInstance) ? optionsOrInstance : createDetour<Context>(optionsOrInstance);
-  const feature = (name: FeatureNames): Middleware => {
-    const names = typeof name === "string" ? [name] : [...name];
-    for (const one of names) instance.registerFeature(one);
-    return middlewareFor(instance, names.length === 1 ? names[0] : names);
-  };
+  const instance = toDetour<Context>(optionsOrInstance);
+  const feature = (name: FeatureNames): Middleware => middlewareFor(instance, instance.guard(name));
   return Object.assign(middlewareFor(instance, undefined), { instance, feature });
 }
 

@@ -45,3 +45,18 @@ export const plainRequest: RequestAccessor<DetourRequest> = {
   },
   secure: (req) => req.secure === true,
 };
+
+/** A feature name, or several for a route that belongs to more than one feature. */
+export type FeatureNames = string | readonly string[];
+
+/** The path part of a request URL (adapters pass it to Detour without the query string). */
+export function pathOf(url: string): string {
+  const query = url.indexOf("?");
+  return query === -1 ? url : url.slice(0, query);
+}
+
+/** One header from Node's `IncomingHttpHeaders` (lower-case names): the first value when repeated. */
+export function headerOf(headers: Readonly<Record<string, string | readonly string[] | undefined>>, name: string): string | undefined {
+  const value = headers[name];
+  return typeof value === "string" ? value : value?.[0];
+}
