@@ -9,7 +9,7 @@ export type * from "./policy/types.js";
 export { Detour, createDetour, isDetour, toDetour, type ChangeOptions } from "./detour.js";
 export { Decision } from "./policy/decision.js";
 export type { DetourOptions, AllowOptions, BypassSecretOptions } from "./policy/options.js";
-export type { RequestAccessor, DetourRequest, FeatureNames } from "./policy/request.js";
+export type { RequestAccessor, DetourRequest, FeatureNames, DetourAdapter } from "./policy/request.js";
 export { pathOf, headerOf } from "./policy/request.js";
 export type { EnableOptions, DisableOptions } from "./policy/operations.js";
 export { MODE_VARIATIONS } from "./policy/operations.js";

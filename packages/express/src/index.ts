@@ -9,6 +9,7 @@ import {
   toDetour,
   type Decision,
   type Detour,
+  type DetourAdapter,
   type DetourOptions,
   type FeatureNames,
   type HttpResponse,
@@ -30,16 +31,8 @@ declare global {
 
 export type { FeatureNames };
 
-/** The `detour()` middleware, with route guards bound to the same Detour instance. */
-export interface DetourMiddleware extends RequestHandler {
-  /** The Detour instance behind the middleware: toggle flags, read status, share it with other adapters. */
-  readonly instance: Detour<Request>;
-  /**
-   * A route guard for a feature: blocks the route while the feature's flag (or the
-   * site flag) is in force, and replaces `req.detour` with the combined decision.
-   */
-  feature(name: FeatureNames): RequestHandler;
-}
+/** The `detour()` middleware, with route guards (`req.detour` holds the decision) bound to the same Detour instance. */
+export type DetourMiddleware = DetourAdapter<Request, RequestHandler>;
 
 /**
  * How Detour reads an Express request. The path is taken from `originalUrl`, so

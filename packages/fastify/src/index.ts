@@ -11,6 +11,7 @@ import {
   toDetour,
   type Decision,
   type Detour,
+  type DetourAdapter,
   type DetourOptions,
   type FeatureNames,
   type HttpResponse,
@@ -44,17 +45,11 @@ declare module "fastify" {
 /** A Fastify hook with the callback signature; usable as `onRequest` or `preHandler`. */
 export type DetourHook = (this: unknown, request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void;
 
-/** The plugin returned by `detour()`, with route guards bound to the same Detour instance. */
-export interface DetourPlugin extends FastifyPluginCallback {
-  /** The Detour instance behind the plugin (also `fastify.detour` once registered). */
-  readonly instance: Detour<FastifyRequest>;
-  /**
-   * A guard hook for a feature, for a route's `preHandler` (or `onRequest`):
-   * answers while the feature's flag (or the site flag) is in force, and
-   * replaces `request.detour` with the combined decision.
-   */
-  feature(name: FeatureNames): DetourHook;
-}
+/**
+ * The plugin returned by `detour()` (its instance is also `fastify.detour` once
+ * registered), with guard hooks for a route's `preHandler` (or `onRequest`).
+ */
+export type DetourPlugin = DetourAdapter<FastifyRequest, FastifyPluginCallback, DetourHook>;
 
 /**
  * How Detour reads a Fastify request: the path is `request.url` without the

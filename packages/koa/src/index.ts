@@ -8,6 +8,7 @@ import {
   toDetour,
   type Decision,
   type Detour,
+  type DetourAdapter,
   type DetourOptions,
   type FeatureNames,
   type HttpResponse,
@@ -24,17 +25,8 @@ declare module "koa" {
 
 export type { FeatureNames };
 
-/** The `detour()` middleware, with route guards bound to the same Detour instance. */
-export interface DetourMiddleware extends Middleware {
-  /** The Detour instance behind the middleware: toggle flags, read status, share it with other adapters. */
-  readonly instance: Detour<Context>;
-  /**
-   * A route guard for a feature (use it on a router's route): blocks while the
-   * feature's flag (or the site flag) is in force, and replaces
-   * `ctx.state.detour` with the combined decision.
-   */
-  feature(name: FeatureNames): Middleware;
-}
+/** The `detour()` middleware, with route guards (`ctx.state.detour` holds the decision) bound to the same Detour instance. */
+export type DetourMiddleware = DetourAdapter<Context, Middleware>;
 
 /**
  * How Detour reads a Koa context. The path comes from `ctx.originalUrl` (so it
