@@ -285,8 +285,16 @@ function checkAudit(c: Checker, audit: unknown): void {
 
 /** Removes null-valued optional fields (LaunchDarkly writes them), keeping `variations` and values intact. */
 function withoutNulls<T>(value: T, keep: boolean): T {
-  if (keep || value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value.map((v) => withoutNulls(v, false)) as T;
+  if (value === null || typeof value !== "object") return value;
+  if (keep) return structuredClone(value);
+  if (Array.isArray(value)) {
+    const copy = value.slice();
+    for (let i = 0; i < copy.length; i++) {
+      const item: unknown = copy[i];
+      if (item !== null && typeof item === "object") copy[i] = withoutNulls(item, false);
+    }
+    return copy as T;
+  }
   const out: Obj = {};
   for (const [key, v] of Object.entries(value as Obj)) {
     if (v === null) continue;
