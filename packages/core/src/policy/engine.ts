@@ -181,10 +181,17 @@ export class Policy<Req> implements ContextFactory<Req> {
     if (flag.contextual) context = pending.context ??= this.context(pending.accessor, pending.req);
     const result = pending.snapshot.evaluate(key, context);
     const index = result.variationIndex;
-    const mode = index === null ? null : flag.modes[index];
-    if (!mode || mode === "available" || (current !== null && !stricter(mode, current.mode))) return;
+    let mode = index === null ? null : flag.modes[index];
+    if (!mode || mode === "available") return;
     const kind = result.reason.kind;
-    const picked = kind === "TARGET_MATCH" || kind === "RULE_MATCH" || (kind === "FALLTHROUGH" && flag.splitRollout);
+    let picked = kind === "TARGET_MATCH" || kind === "RULE_MATCH" || (kind === "FALLTHROUGH" && flag.splitRollout);
+    // Per-user modes add restrictions: a user targeted read-only does not escape the
+    // whole flag's maintenance (a user targeted "available" still does, as an exemption).
+    if (picked && flag.wholeMode !== null && stricter(flag.wholeMode, mode)) {
+      mode = flag.wholeMode;
+      picked = false;
+    }
+    if (current !== null && !stricter(mode, current.mode)) return;
     pending.verdict = { mode, scope: picked ? "user" : scope, flag, key, evaluation: result.reason, reason: "FLAG" };
   }
 

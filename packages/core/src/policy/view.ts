@@ -22,6 +22,8 @@ export interface ModeFlag {
   readonly splitRollout: boolean;
   /** Window end or TTL expiry, when there is one. */
   readonly until: Date | null;
+  /** The mode the flag puts everyone in (a fixed fallthrough), or `null` when it has none. */
+  readonly wholeMode: Mode | null;
 }
 
 export interface PolicyView {
@@ -92,6 +94,10 @@ function modeFlag(snapshot: Snapshot, key: string, now: number, boundaries: numb
     modes,
     contextual: compiled.contextual,
     splitRollout: compiled.on && splits(compiled.fallthrough),
+    wholeMode:
+      compiled.on && compiled.fallthrough.type === "fixed" && compiled.fallthrough.result.variationIndex !== null
+        ? (modes[compiled.fallthrough.result.variationIndex] ?? null)
+        : null,
     until: Number.isFinite(schedule.until) ? new Date(schedule.until) : null,
   };
 }

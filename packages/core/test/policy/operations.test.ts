@@ -30,6 +30,22 @@ describe("enable / disable / rollout / replace", () => {
     await detour.close();
   });
 
+  it("whole-site maintenance also blocks the users who were read-only; a user targeted available stays exempt", async () => {
+    const detour = await detourWith({ flags: {} }, { user: (req) => req.user as string });
+    await detour.enable("site", { users: ["u1"] });
+    await detour.enable("site", { mode: "maintenance" });
+    expect(detour.decide(request({ user: "u1" }))).toMatchObject({ action: "block", mode: "maintenance", scope: "site" });
+    expect(detour.decide(request({ user: "u2" }))).toMatchObject({ action: "block", mode: "maintenance", scope: "site" });
+    // LaunchDarkly evaluation itself is untouched: the flag still says read-only for u1.
+    expect(detour.variation("site", { key: "u1" }, "x")).toBe("read-only");
+    const exempt = await detourWith({ flags: modeFlag("site", { fallthrough: { variation: 2 }, targets: [{ variation: 0, values: ["qa"] }] }) }, {
+      user: (req) => req.user as string,
+    });
+    expect(exempt.decide(request({ user: "qa" })).action).toBe("pass");
+    await detour.close();
+    await exempt.close();
+  });
+
   it("adding users after a whole-site maintenance was turned off does not bring it back", async () => {
     const detour = await detourWith({ flags: {} });
     await detour.enable("site");
