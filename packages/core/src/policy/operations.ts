@@ -242,6 +242,9 @@ export function setRollout(doc: FlagDocument, key: string, split: Readonly<Recor
     return { variation, weight };
   });
   if (total !== 100000) throw new ArgumentError("rollout", `percentages must sum to 100, got ${total / 1000}`);
+  // Slots always follow the flag's variation order, whatever order they were given in:
+  // moving weight from earlier variations to later ones then only ever moves users forward.
+  slots.sort((a, b) => a.variation - b.variation);
   const bucketBy = flag.fallthrough?.rollout?.bucketBy;
   flag.fallthrough = { rollout: { variations: slots, ...(bucketBy ? { bucketBy } : {}) } };
   flag.on = true;

@@ -89,10 +89,13 @@ describe("enable / disable / rollout / replace", () => {
       { variation: 1, weight: 25000 },
       { variation: 2, weight: 25000 },
     ]);
+    // The order given does not matter: slots follow the variations, so users only move forward.
+    await detour.rollout("storage", { new: 25, old: 50, dual: 25 });
+    expect(detour.document()!.flags!.storage!.fallthrough.rollout!.variations.map((v) => v.variation)).toEqual([0, 1, 2]);
     await expect(detour.rollout("storage", { old: 50, new: 40 })).rejects.toThrow(/sum to 100, got 90/);
     await expect(detour.rollout("storage", { old: 50, newer: 50 })).rejects.toThrow(/no variation "newer"/);
     await expect(detour.enable("storage")).rejects.toBeInstanceOf(ArgumentError);
-    expect(detour.document()!.revision).toBe(doc.revision);
+    expect(detour.document()!.revision).toBe(doc.revision + 1);
     await detour.close();
   });
 
