@@ -127,7 +127,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     };
     if (options.context) {
       const extra = options.context(req);
-      if (extra) for (const [name, value] of Object.entries(extra)) if (name !== "key") context[name] = value;
+      if (extra) for (const name of Object.keys(extra)) if (name !== "key") context[name] = extra[name];
     }
     return context;
   }
