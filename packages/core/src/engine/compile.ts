@@ -39,6 +39,8 @@ export interface RolloutOutcome {
   /** `prefix + "." ` ready to be hashed with the bucketing value. */
   readonly hashPrefix: string;
   readonly bucketBy: AttributeGetter;
+  /** The bucketing attribute is the context key. */
+  readonly bucketsByKey: boolean;
   /** Whether the rollout's context kind is `user` (the only kind a flat context has). */
   readonly forUsers: boolean;
   /** Cumulative weights, summed exactly as LaunchDarkly sums them (floats, weight / 1e5). */
@@ -139,7 +141,8 @@ function hashPrefix(key: string, salt: string | undefined, seed: unknown): strin
 const KEY_ATTRIBUTE = compileAttribute("key", undefined)!;
 
 function bucketGetter(bucketBy: string | undefined, contextKind: string | undefined): AttributeGetter | null {
-  if (!bucketBy) return KEY_ATTRIBUTE;
+  // Rollouts and segment rules check the context kind themselves before reading.
+  if (!bucketBy || bucketBy === "key") return KEY_ATTRIBUTE;
   return compileAttribute(bucketBy, contextKind ?? undefined);
 }
 
@@ -162,6 +165,7 @@ function compileRollout(flag: Flag, rollout: Rollout, reason: EvaluationReason):
   const uncounted = slots.map((slot) => variationResult(flag, slot.variation, reason));
   return {
     type: "rollout",
+    bucketsByKey: bucketBy === KEY_ATTRIBUTE,
     hashPrefix: hashPrefix(flag.key, flag.salt, rollout.seed),
     bucketBy,
     forUsers: targetsUsers(rollout.contextKind),

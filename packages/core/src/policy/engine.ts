@@ -39,6 +39,8 @@ interface Pending<Req> {
   readonly view: PolicyView;
   readonly stale: boolean;
   context: EvaluationContext | undefined;
+  /** `{ key }` alone, for flags that read nothing else (no client address computed, no callbacks but user()). */
+  keyContext: EvaluationContext | undefined;
   verdict: Verdict | null;
 }
 
@@ -115,12 +117,16 @@ export class Policy<Req> implements ContextFactory<Req> {
     return view;
   }
 
+  #userKey(req: Req): string {
+    const user = this.#options.user ? this.#options.user(req) : undefined;
+    return user === undefined || user === null || user === "" ? ANONYMOUS : String(user);
+  }
+
   /** The context of a request: `{ key, ip, path, method, ...custom }`. */
   context(accessor: RequestAccessor<Req>, req: Req): EvaluationContext {
     const options = this.#options;
-    const user = options.user ? options.user(req) : undefined;
     const context: EvaluationContext = {
-      key: user === undefined || user === null || user === "" ? ANONYMOUS : String(user),
+      key: this.#userKey(req),
       ip: accessor.ip(req),
       path: accessor.path(req),
       method: accessor.method(req),
@@ -144,7 +150,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     const stale = view.failClosed.size > 0 && this.#stale();
     if (view.quiet && !stale) return this.#finish(this.#pass(snapshot, accessor, req, undefined), req);
 
-    const pending: Pending<Req> = { accessor, req, snapshot, view, stale, context: undefined, verdict: null };
+    const pending: Pending<Req> = { accessor, req, snapshot, view, stale, context: undefined, keyContext: undefined, verdict: null };
     this.#consider(pending, view.site, this.#options.siteFlag, "site");
     if (view.features.size > 0 || stale) {
       if (features !== undefined) {
@@ -178,7 +184,8 @@ export class Policy<Req> implements ContextFactory<Req> {
     }
     if (flag === null) return;
     let context = NO_CONTEXT;
-    if (flag.contextual) context = pending.context ??= this.context(pending.accessor, pending.req);
+    if (flag.keyOnly) context = pending.context ?? (pending.keyContext ??= { key: this.#userKey(pending.req) });
+    else if (flag.contextual) context = pending.context ??= this.context(pending.accessor, pending.req);
     const result = pending.snapshot.evaluate(key, context);
     const index = result.variationIndex;
     let mode = index === null ? null : flag.modes[index];

@@ -18,6 +18,8 @@ export interface ModeFlag {
   readonly modes: readonly (Mode | null)[];
   /** The result depends on who asks: the context must be built. */
   readonly contextual: boolean;
+  /** Only the user key can change the result (targets, rollouts by key): no other attribute is read. */
+  readonly keyOnly: boolean;
   /** The fallthrough is a rollout that can send different users different ways. */
   readonly splitRollout: boolean;
   /** Window end or TTL expiry, when there is one. */
@@ -67,6 +69,19 @@ function reachableVariations(compiled: CompiledFlag): Set<number> {
   return reachable;
 }
 
+function outcomeReadsOnlyKey(outcome: Outcome): boolean {
+  return outcome.type === "fixed" || (outcome.bucketsByKey && outcome.forUsers);
+}
+
+/** True when evaluating the flag reads no context attribute but the key. */
+function readsOnlyKey(compiled: CompiledFlag): boolean {
+  return (
+    compiled.prerequisites.length === 0 &&
+    compiled.rules.length === 0 &&
+    outcomeReadsOnlyKey(compiled.fallthrough)
+  );
+}
+
 function splits(outcome: Outcome): boolean {
   if (outcome.type === "fixed") return false;
   const reachable = new Set<number>();
@@ -93,6 +108,7 @@ function modeFlag(snapshot: Snapshot, key: string, now: number, boundaries: numb
     settings: flag.detour,
     modes,
     contextual: compiled.contextual,
+    keyOnly: readsOnlyKey(compiled),
     splitRollout: compiled.on && splits(compiled.fallthrough),
     wholeMode:
       compiled.on && compiled.fallthrough.type === "fixed" && compiled.fallthrough.result.variationIndex !== null

@@ -195,6 +195,34 @@ describe("decide: resolution", () => {
     await detour.close();
   });
 
+  it("flags that read only the user key never compute the client address", async () => {
+    let reads = 0;
+    const counting = (user: string) => ({
+      method: "POST",
+      path: "/",
+      headers: {},
+      user,
+      get ip() {
+        reads++;
+        return "10.0.0.1";
+      },
+    });
+    const targets = await detourWith({ flags: modeFlag("site", { targets: [{ variation: 1, values: ["u1"] }] }) }, { user: (req) => req.user as string });
+    expect(targets.decide(counting("u1")).action).toBe("block");
+    expect(targets.decide(counting("u2")).action).toBe("pass");
+    expect(reads).toBe(0);
+    // The decision still offers the full context to handlers.
+    expect(targets.decide(counting("u2")).context).toMatchObject({ key: "u2", ip: "10.0.0.1", path: "/", method: "POST" });
+    expect(reads).toBe(1);
+    const rules = await detourWith({
+      flags: modeFlag("site", { rules: [{ clauses: [{ attribute: "ip", op: "inCidr", values: ["10.0.0.0/8"] }], variation: 1 }] }),
+    });
+    expect(rules.decide(counting("u2")).action).toBe("block");
+    expect(reads).toBe(2);
+    await targets.close();
+    await rules.close();
+  });
+
   it("a boolean flag means true = maintenance", async () => {
     const detour = await detourWith({ flagValues: { site: true } });
     expect(detour.decide(request()).action).toBe("block");
