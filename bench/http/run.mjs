@@ -101,7 +101,7 @@ export function renderHttp(r) {
   if (r.status !== "done") return `_Not run: ${r.reason}_`;
   const s = r.settings;
   const lines = [
-    `autocannon -c ${s.connections} -p ${s.pipelining}, ${s.warmup} s warm-up + ${s.duration} s counted, a fresh server process per variant and round, ${s.rounds} rounds in alternating order; median req/s. The **A/A** row is a second, identical no-op server: its gap to the no-op row is the noise floor of this table, so a difference smaller than that says nothing. The client shares the machine's cores with the server.`,
+    `autocannon -c ${s.connections} -p ${s.pipelining}, ${s.warmup} s warm-up + ${s.duration} s counted, a fresh server process per variant and round, ${s.rounds} rounds in alternating order; median req/s. The **A/A** row is a second, identical no-op server: its gap to the no-op row is one sample of this table's noise, and the *spread of rounds* (slowest to fastest round of the same server, ÷ median) shows the rest; differences within them say nothing. The client shares the machine's two cores with the server.`,
     "",
   ];
   const rows = [];
@@ -125,7 +125,7 @@ export function renderHttp(r) {
       ]);
     }
   }
-  lines.push(table(["framework", "variant", "req/s (median)", "× no-op", "A/A noise floor", "spread of rounds", "p99 latency", "non-2xx / errors"], rows, "llrrrrrr"));
+  lines.push(table(["framework", "variant", "req/s (median)", "× no-op", "A/A gap", "spread of rounds", "p99 latency", "non-2xx / errors"], rows, "llrrrrrr"));
   return lines.join("\n");
 }
 

@@ -5,7 +5,7 @@
 // node_modules (the bundle is written under node_modules/.cache for that).
 import { build } from "esbuild";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -71,4 +71,3 @@ export async function loadDetour(parts) {
   return import(pathToFileURL(await bundlePath(parts)).href);
 }
 
-export { dirname };

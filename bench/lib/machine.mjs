@@ -1,6 +1,6 @@
 // The machine a result was measured on; recorded with every result.
 import { execFileSync } from "node:child_process";
-import { cpus, freemem, totalmem, release, platform, loadavg } from "node:os";
+import { cpus, totalmem, release, platform, loadavg } from "node:os";
 
 function tryRun(cmd, args) {
   try {
@@ -12,7 +12,7 @@ function tryRun(cmd, args) {
 
 export function machine() {
   const list = cpus();
-  let model = list[0]?.model?.trim() ?? "unknown";
+  const model = list[0]?.model?.trim() ?? "unknown";
   return {
     cpu: model,
     cores: list.length,
@@ -34,4 +34,4 @@ export function machineLine(m) {
   return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node} (V8 ${m.v8}), ${m.os}; load average at start ${m.loadavg.join(" / ")}; ${m.date.slice(0, 16).replace("T", " ")} UTC`;
 }
 
-export { freemem };
+
