@@ -12,6 +12,7 @@ import type { EvaluationContext, EvaluationReason } from "../engine/types.js";
 import { respond } from "../respond/index.js";
 import type { Snapshot } from "../snapshot.js";
 import { Decision, type ContextFactory } from "./decision.js";
+import { matchesFlagSecret } from "./flag-secret.js";
 import { isSafeMethod, stricter } from "./modes.js";
 import type { NormalizedOptions } from "./options.js";
 import type { RequestAccessor } from "./request.js";
@@ -77,7 +78,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     this.#allowPath = options.allowPaths.length > 0 ? compilePathMatcher(options.allowPaths, "allow.paths") : null;
     this.#allowIp = options.allowIps.length > 0 ? compileIpMatcher(options.allowIps, "allow.ips") : null;
     this.#token = options.tokens.length > 0 ? tokenMatcher(options.tokens) : null;
-    this.#secretPath = options.secret !== null ? compileSecretPathMatcher(options.secret.path) : null;
+    this.#secretPath = options.secret?.path ? compileSecretPathMatcher(options.secret.path) : null;
   }
 
   /**
@@ -169,7 +170,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     if (verdict.mode === "read-only" && isSafeMethod(accessor.method(req))) {
       return this.#finish(this.#decision("pass", verdict, "SAFE_METHOD", period, pending), req);
     }
-    const bypass = this.#bypass(accessor, req, period);
+    const bypass = this.#bypass(accessor, req, period, verdict.flag?.settings);
     const action: DecisionAction = bypass === null ? "block" : bypass === "BYPASS_SECRET" ? "redirect" : "pass";
     return this.#finish(this.#decision(action, verdict, bypass ?? verdict.reason, period, pending), req);
   }
@@ -211,7 +212,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     return names;
   }
 
-  #bypass(accessor: RequestAccessor<Req>, req: Req, period: string): DecisionReason | null {
+  #bypass(accessor: RequestAccessor<Req>, req: Req, period: string, settings?: DetourFlagSettings): DecisionReason | null {
     if (this.#allowPath !== null && this.#allowPath(accessor.path(req))) return "ALLOWED_PATH";
     if (this.#allowIp !== null && this.#allowIp(accessor.ip(req))) return "ALLOWED_IP";
     const secret = this.#options.secret;
@@ -224,6 +225,8 @@ export class Policy<Req> implements ContextFactory<Req> {
       if (token && this.#token(token)) return "BYPASS_TOKEN";
     }
     if (this.#secretPath !== null && this.#secretPath(accessor.path(req))) return "BYPASS_SECRET";
+    // A flag's own secret (`detour down --secret`) issues the same cookie, signed with the app's key: no key, no door.
+    if (secret !== null && settings?.secret && matchesFlagSecret(accessor.path(req), settings.secret)) return "BYPASS_SECRET";
     return null;
   }
 
@@ -237,7 +240,9 @@ export class Policy<Req> implements ContextFactory<Req> {
     const retryAfter =
       until !== null
         ? Math.max(0, Math.ceil((until.getTime() - this.#options.now()) / 1000))
-        : (settings?.retryAfter ?? this.#options.retryAfter);
+        : settings?.retryAt !== undefined
+          ? Math.max(0, Math.ceil((Date.parse(settings.retryAt) - this.#options.now()) / 1000))
+          : (settings?.retryAfter ?? this.#options.retryAfter);
     return new Decision(
       action, verdict.mode, verdict.scope, verdict.key, reason, verdict.evaluation,
       settings?.message ?? null, retryAfter, until, settings?.status ?? this.#options.status,
@@ -277,10 +282,15 @@ export class Policy<Req> implements ContextFactory<Req> {
       });
       return { status: 302, headers: { location: options.secret.redirectTo, "set-cookie": cookie, "cache-control": "no-store" }, body: null };
     }
+    const path = accessor.path(req);
     return respond(
       decision,
-      { method: accessor.method(req), accept: accessor.header(req, "accept") },
-      { render: options.render, template: options.template, refresh: options.refresh, now: options.now },
+      { method: accessor.method(req), accept: accessor.header(req, "accept"), path, contentType: accessor.header(req, "content-type"), referer: accessor.header(req, "referer") },
+      {
+        render: options.render, template: options.template, refresh: options.refresh, now: options.now,
+        json: options.jsonPath !== null && options.jsonPath(path),
+        settings: decision.flag === null ? undefined : this.#snapshot()?.definition(decision.flag)?.detour,
+      },
     );
   }
 }
