@@ -12,7 +12,7 @@ export type { DetourOptions, AllowOptions, BypassSecretOptions } from "./policy/
 export type { RequestAccessor, DetourRequest, FeatureNames, DetourAdapter } from "./policy/request.js";
 export { pathOf, headerOf } from "./policy/request.js";
 export type { EnableOptions, DisableOptions } from "./policy/operations.js";
-export { MODE_VARIATIONS, PERIOD_SETTINGS } from "./policy/operations.js";
+export { MODE_VARIATIONS, PERIOD_SETTINGS, mergeDocument } from "./policy/operations.js";
 export type { DetourStatus, FlagStatus, RolloutStatus } from "./policy/status.js";
 export { flagStatus, rolloutStatus } from "./policy/status.js";
 export { generateFlagSecret } from "./policy/flag-secret.js";

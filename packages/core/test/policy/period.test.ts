@@ -76,7 +76,7 @@ describe.each(stores)("off means off (%s store)", (_name, open) => {
 });
 
 describe("a million targeted users", () => {
-  it("adding one more and reading the status neither overflows the stack nor lists them in audit details", async () => {
+  it("adding one more, taking one out and reading the status do not overflow the stack", async () => {
     const users = Array.from({ length: 1_000_000 }, (_, i) => `user-${i}`);
     const detour = await detourWith({ flags: modeFlag("site", { targets: [{ variation: 1, values: users }] }) });
     const status = await detour.enable("site", { users: ["x"] });
