@@ -104,7 +104,7 @@ describe("store selection and exit code 2", () => {
     const { existsSync } = await import("node:fs");
     const path = join(ws.dir, `detuor-${++counter}.json`);
     for (const args of [["status"], ["on", "site"], ["off", "site"], ["down"], ["up"], ["export"], ["rollout", "x", "a=100"], ["guard", "-f", "site", "--", "true"]]) {
-      const result = await detour([...args, "--store", `file:${path}`], { cwd: ws.dir });
+      const result = await detour([args[0]!, "--store", `file:${path}`, ...args.slice(1)], { cwd: ws.dir });
       expect(result.code, args.join(" ")).toBe(2);
       expect(result.stderr).toContain(
         `no flag store at ${path}: the file does not exist. Check --store (or DETOUR_STORE); the app creates its store when it starts, or create it here with: detour on <flag> --create --store file:${path}`,
