@@ -70,6 +70,18 @@ export async function enableOptions(context: Context, options: OnOptions, now = 
   return secret === undefined ? { enable } : { enable, secret };
 }
 
+/** What the Laravel options set, e.g. `blocked requests: status 503, Retry-After 600 s, Refresh 15 s`; null when none was given. */
+export function settingsLine(enable: EnableOptions): string | null {
+  const parts: string[] = [];
+  if (enable.status !== undefined) parts.push(`status ${enable.status}`);
+  if (enable.retryAfter !== undefined) parts.push(`Retry-After ${enable.retryAfter} s`);
+  if (enable.retryAt !== undefined) parts.push(`Retry-After counting down to ${enable.retryAt}`);
+  if (enable.refresh !== undefined) parts.push(`Refresh ${enable.refresh} s`);
+  if (enable.redirect !== undefined) parts.push(`page views redirected to ${enable.redirect}`);
+  if (enable.page !== undefined) parts.push(`the stored page (${Buffer.byteLength(enable.page, "utf8")} bytes) as the maintenance page`);
+  return parts.length === 0 ? null : `blocked requests get: ${parts.join("; ")}`;
+}
+
 /** The lines that say how to use a flag secret. */
 export function secretLines(secret: string): string[] {
   return [
@@ -94,6 +106,8 @@ export async function onCommand(context: Context, flag: string, options: OnOptio
   context.print(now ? describeFlag(now) : `"${flag}" is on`);
   const note = now ? listedUsersNote(now) : null;
   if (note !== null) context.print(note);
+  const settings = settingsLine(enable);
+  if (settings !== null) context.print(settings);
   if (secret !== undefined) for (const line of secretLines(secret)) context.print(line);
   return 0;
 }
