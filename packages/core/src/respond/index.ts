@@ -186,9 +186,14 @@ export function respond(decision: Decision, request: RespondRequest, options: Re
   }
 
   const settings = options.settings;
+  // API paths and JSON bodies get the problem document; a client that asked for JSON keeps its media type.
   const json = options.json === true || isJsonType(request.contentType);
-  const accept = json ? "application/problem+json" : request.accept;
-  const { representation, mediaType } = negotiate(accept);
+  let accept = request.accept;
+  let { representation, mediaType } = negotiate(accept);
+  if (json && representation !== "problem") {
+    accept = "application/problem+json";
+    ({ representation, mediaType } = negotiate(accept));
+  }
 
   if (representation === "html") {
     const location = redirectFor(settings, request, method);

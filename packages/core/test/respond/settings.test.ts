@@ -14,6 +14,8 @@ describe("problem+json whatever Accept says", () => {
     const response = respond(blocked(), get({ accept: "text/html,*/*" }), { now, json: true });
     expect(response.headers["Content-Type"]).toBe("application/problem+json; charset=utf-8");
     expect(JSON.parse(response.body!)).toMatchObject({ status: 503, mode: "maintenance", scope: "site" });
+    // A client that asked for JSON keeps the media type it asked for.
+    expect(respond(blocked(), get({ accept: "application/json" }), { now, json: true }).headers["Content-Type"]).toBe("application/json; charset=utf-8");
   });
 
   test.each(["application/json", "application/json; charset=utf-8", "application/merge-patch+json", "APPLICATION/JSON"])(
