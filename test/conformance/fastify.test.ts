@@ -3,7 +3,7 @@ import { detour, fastifyRequest } from "@detour/fastify";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { GUARDED_FEATURE, GUARDED_PATH, OPEN_PATHS, ROUTE_METHODS, answer, runConformance, type Harness } from "./suite.js";
 
-type Register = (app: FastifyInstance, options: DetourOptions<FastifyRequest>) => Promise<unknown>;
+type Register = (app: FastifyInstance, options: DetourOptions<FastifyRequest>) => PromiseLike<unknown>;
 
 /** A harness for one way of registering the plugin; the guarded route uses route config or `app.detour.feature()`. */
 function harness(register: Register, guard: "config" | "preHandler"): Harness<FastifyRequest> {
@@ -33,6 +33,6 @@ runConformance(
   harness(async (app, options) => {
     const instance = createDetour<FastifyRequest>(options);
     app.addHook("onClose", async () => instance.close());
-    return app.register(detour, { detour: instance });
+    await app.register(detour, { detour: instance });
   }, "preHandler"),
 );
