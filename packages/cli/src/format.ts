@@ -24,21 +24,28 @@ export function duration(ms: number): string {
   return `${Math.floor(h / 24)}d${h % 24}h`;
 }
 
-/** `bob`, `bob, alice`, or `1000000 users: user-0, user-1, user-2, user-3, user-4, …`. */
-export function userList(users: readonly string[], count = users.length, max = SHOWN_USERS): string {
+/**
+ * `bob`, `bob, alice`, or `1000000 users: user-0, user-1, user-2, user-3, user-4, …`;
+ * with `counted`, the count always comes first (`2 users: bob, alice`).
+ */
+export function userList(users: readonly string[], count = users.length, max = SHOWN_USERS, counted = false): string {
   const shown = users.slice(0, max).join(", ");
-  if (count <= max) return shown;
-  return `${count} users: ${shown}, …`;
+  if (count <= max && !counted) return shown;
+  return `${count} user${count === 1 ? "" : "s"}: ${shown}${count > max ? ", …" : ""}`;
 }
 
-/** Who a flag puts in its mode: `everyone`, `bob, alice`, `25% of users`, `everyone (and 2 users listed read-only: bob, alice)`. */
-export function whoIsIn(flag: FlagStatus): string {
+/**
+ * Who a flag puts in its mode: `everyone`, `bob, alice`, `25% of users`; for
+ * `status` (`counted`) with the count of ids. A flag on for everyone that
+ * still lists users says so: `all users; also listed: 2 users: bob, alice`.
+ */
+export function whoIsIn(flag: FlagStatus, counted = false): string {
   if (flag.scope !== "users") {
     if (flag.userCount === 0) return "everyone";
-    return `everyone (and ${flag.userCount} user${flag.userCount === 1 ? "" : "s"} listed: ${userList(flag.users, flag.userCount, 3)})`;
+    return `all users; also listed: ${userList(flag.users, flag.userCount, 3, true)}`;
   }
   const parts: string[] = [];
-  if (flag.userCount > 0) parts.push(userList(flag.users, flag.userCount));
+  if (flag.userCount > 0) parts.push(userList(flag.users, flag.userCount, SHOWN_USERS, counted));
   if (flag.percent !== null) parts.push(`${flag.percent}% of users`);
   return parts.length === 0 ? "some users (by rules)" : parts.join("; ");
 }
@@ -109,7 +116,7 @@ export function statusTable(status: DetourStatus, display: string): string {
       flag.state === "active" ? "in force" : "scheduled",
       flag.mode,
       flag.scope,
-      whoIsIn(flag),
+      whoIsIn(flag, true),
       shortTime(flag.state === "scheduled" ? flag.from : flag.since),
       shortTime(flag.until),
       flag.message === null ? "-" : truncate(flag.message.replace(/\s+/g, " "), 40),

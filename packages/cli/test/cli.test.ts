@@ -149,7 +149,7 @@ describe("on, off, status", () => {
     expect(lines[0]).toMatch(/^store: file:.*store-\d+\.json · revision 2$/);
     expect(result.stdout).toMatch(/FLAG +STATE +MODE +SCOPE +WHO +FROM +UNTIL +MESSAGE +BY/);
     expect(result.stdout).toMatch(/site +in force +maintenance +site +everyone +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ +- +Back soon +cli:/);
-    expect(result.stdout).toMatch(/billing +in force +maintenance +users +u7 /);
+    expect(result.stdout).toMatch(/billing +in force +maintenance +users +1 user: u7 /);
   });
 
   it("--user adds and removes users without touching the others; the audit names the CLI user", async () => {
