@@ -120,7 +120,7 @@ describe("import", () => {
     expect(back.flagValues).toEqual(original.flagValues);
   });
 
-  it("export of a file store that does not exist yet prints an empty document", async () => {
+  it("export of an empty store (as the app creates it) prints an empty document", async () => {
     const { arg } = fresh();
     const result = await detour(["export", "--store", arg], { cwd: ws.dir });
     expect(result.code).toBe(0);
