@@ -27,7 +27,8 @@ Exit codes:
 const STORE_HELP = `
 Store:
   --store file:./detour.json (default) | redis://HOST:6379/0?prefix=NAME,
-  or the DETOUR_STORE environment variable.`;
+  or the DETOUR_STORE environment variable. A file store must exist (the app
+  creates it when it starts); only on --create and import create one.`;
 
 function addStoreOptions(command: Command): Command {
   return command

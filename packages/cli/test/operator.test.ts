@@ -119,8 +119,24 @@ describe.each(targets)("through the binary, answered over HTTP (%s store)", (_ki
     const post = (user: string) => fetch(`${url}/notes`, { method: "POST", headers: { "x-user": user } }).then((r) => r.status);
     await waitFor(async () => (await post("alice")) === 503, 10_000, "alice read-only");
     expect(await post("bob")).toBe(201);
+    // Her refused form post offers "Go back" to the page it came from, never a reload that would send it again.
+    const form = await fetch(`${url}/notes`, { method: "POST", headers: { "x-user": "alice", accept: "text/html", referer: `${url}/?tab=notes` } });
+    expect(form.status).toBe(503);
+    const body = await form.text();
+    expect(body).toContain('<a href="/?tab=notes">Go back</a>');
+    expect(body).not.toContain('http-equiv="refresh"');
     const absent = await cli(["off", "site", "--user", "99"], target);
     expect(absent.stdout).toBe('99 was not in maintenance ("site" is unchanged for it)\n');
+  });
+
+  it("--render refuses a page over 256 KiB, naming the file and the limit; nothing changes", async () => {
+    const target = make();
+    const page = join(ws.dir, `big-${++counter}.html`);
+    await writeFile(page, `<!doctype html>${"x".repeat(256 * 1024)}`);
+    const result = await detour(["down", "--render", page, "--store", target.arg], { cwd: ws.dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`detour: --render: ${page} is 262159 bytes; a stored page may be at most 262144 (256 KiB)\n`);
+    expect((await cli(["status"], target)).stdout).toContain("No flag in force.");
   });
 
   it("a million targeted users: on --user x neither crashes nor prints them all; status shows the count", async () => {
