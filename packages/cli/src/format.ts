@@ -60,14 +60,15 @@ export function describeFlag(flag: FlagStatus): string {
 }
 
 /**
- * What happened to the users who were already in a flag when it is turned
- * on for everyone: they stay listed, and are in the whole flag's mode with
- * everyone else until `off` ends it all.
+ * What happens to the users listed in a flag that is on for everyone: they
+ * stay listed, and are in the whole flag's mode with everyone else until
+ * `off` ends it all.
  */
 export function listedUsersNote(flag: FlagStatus): string | null {
   if (flag.scope === "users" || flag.userCount === 0) return null;
   const n = flag.userCount;
-  return `${n} user${n === 1 ? " was" : "s were"} already in "${flag.key}" (${userList(flag.users, n, 3)}): ${n === 1 ? "it stays" : "they stay"} listed and ${n === 1 ? "is" : "are"} in ${flag.mode} with everyone else until "detour off ${flag.key}" ends it for all`;
+  const they = n === 1 ? "it is" : "they are";
+  return `${n} user${n === 1 ? " is" : "s are"} listed in "${flag.key}" (${userList(flag.users, n, 3)}): ${they} in ${flag.mode} with everyone else while the whole flag is, and stay listed until "detour off ${flag.key}" ends it for all`;
 }
 
 /** The store line of `detour status`. */
