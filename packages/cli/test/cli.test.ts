@@ -191,3 +191,24 @@ describe("on, off, status", () => {
     expect(table).toMatch(/site +scheduled +maintenance +site +everyone +2030-01-01 02:00:00Z +2030-01-01 03:00:00Z /);
   });
 });
+
+describe("bin/detour.js, the committed launcher", () => {
+  it("says how to build when the build is missing, instead of a stack trace (exit 1)", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { copyFileSync, mkdirSync, writeFileSync } = await import("node:fs");
+    const { fileURLToPath } = await import("node:url");
+    const { dir, cleanup } = await temporaryDirectory();
+    try {
+      // The package's layout without dist/.
+      mkdirSync(join(dir, "bin"));
+      copyFileSync(fileURLToPath(new URL("../bin/detour.js", import.meta.url)), join(dir, "bin", "detour.js"));
+      writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+      const result = spawnSync(process.execPath, [join(dir, "bin", "detour.js"), "status"], { encoding: "utf8" });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/^detour: @detour\/cli is not built yet \(packages\/cli\/dist\/cli\.js is missing\)\.\nBuild it from the repository root with `npm run build`/);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      await cleanup();
+    }
+  });
+});
