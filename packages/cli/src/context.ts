@@ -118,7 +118,18 @@ export class Context {
     );
   }
 
-  async #open<T>(create: boolean, task: (detour: Detour) => Promise<T> | T): Promise<T> {
+  /**
+   * Opens the store for a series of writes on one connection (the guard
+   * loop's, for all its users) and resolves once it has loaded; a store that
+   * does not exist (unless `create`) or cannot be loaded is a `StoreError`.
+   * The caller closes it (`detour.close()`).
+   */
+  async connect(options: { create?: boolean } = {}): Promise<Detour> {
+    if (options.create !== true) await this.#mustExist();
+    return this.#connect(true);
+  }
+
+  async #connect(create: boolean): Promise<Detour> {
     const store = openStore(this.location, { create, log: (level, message) => this.trace(`store ${level}: ${message}`) });
     let failure: Error | undefined;
     const detour = createDetour({
@@ -128,21 +139,27 @@ export class Context {
         this.trace(`store error: ${error.message}`);
       },
     });
+    await detour.ready;
+    if (detour.isReady) return detour;
+    await this.#close(detour);
+    const reason = failure?.message ?? store.health().error ?? "it did not load";
+    throw new StoreError(`cannot read the store ${this.location.display}: ${reason}`, { cause: failure });
+  }
+
+  async #close(detour: Detour): Promise<void> {
+    await detour.close().catch((error: unknown) => this.trace(`closing the store: ${messageOf(error)}`));
+  }
+
+  async #open<T>(create: boolean, task: (detour: Detour) => Promise<T> | T): Promise<T> {
+    const detour = await this.#connect(create);
     try {
-      await detour.ready;
-      if (!detour.isReady) {
-        const reason = failure?.message ?? store.health().error ?? "it did not load";
-        throw new StoreError(`cannot read the store ${this.location.display}: ${reason}`, { cause: failure });
-      }
-      try {
-        return await task(detour);
-      } catch (error) {
-        // Store trouble after a successful load is worth another try (see write()).
-        if (create && error instanceof DetourError && error.code === "DETOUR_STORE_UNAVAILABLE") throw new WriteInterrupted(error);
-        throw error;
-      }
+      return await task(detour);
+    } catch (error) {
+      // Store trouble after a successful load is worth another try (see write()).
+      if (create && error instanceof DetourError && error.code === "DETOUR_STORE_UNAVAILABLE") throw new WriteInterrupted(error);
+      throw error;
     } finally {
-      await detour.close().catch((error: unknown) => this.trace(`closing the store: ${messageOf(error)}`));
+      await this.#close(detour);
     }
   }
 }

@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from "commander";
 import { collectUsers, httpStatus, percent, retryArgument, seconds, timeArgument } from "./args.js";
 import { exportCommand } from "./commands/export.js";
 import { guardCommand } from "./commands/guard.js";
+import { concurrencyArgument } from "./guard/options.js";
 import { importCommand } from "./commands/import.js";
 import { offCommand, upCommand } from "./commands/off.js";
 import { onCommand } from "./commands/on.js";
@@ -156,13 +157,16 @@ function buildProgram(io: CliIO, record: (code: number) => void, debugFlag: { va
       .option("--message <text>", "message shown to blocked users while the command runs")
       .option("--retry-after <seconds>", "Retry-After for blocked requests, in seconds", seconds(0))
       .option("--users-from <file>", "run once per user id listed in FILE (one per line; - for stdin), stopping at the first failure")
+      .option("--concurrency <n>", "with --users-from: run up to N users' commands at once (default 1)", concurrencyArgument)
+      .option("--journal <file>", "with --users-from: record each user's outcome in FILE as it happens (append-only, synced), for --resume")
+      .option("--resume", "with --journal: continue the run it records; users that succeeded are skipped")
       .option("--resume-from <id>", "with --users-from: start with this user (it is run again)")
       .option("--create", "make the flag even when its name is close to one that exists (a likely typo)")
       .argument("<command...>", "the command and its arguments (after --)")
       .passThroughOptions()
       .addHelpText(
         "after",
-        "\nSIGINT/SIGTERM/SIGHUP are passed to the command; the flag is then left on and detour exits 128+signal.\n\nExamples:\n  detour guard -f site -- ./migrate.sh --apply\n  detour guard -f billing -u u17 -- ./fix-invoices.sh      # runs ./fix-invoices.sh u17\n  detour guard -f billing --users-from users.txt -- ./fix-invoices.sh\n",
+        "\nSIGINT/SIGTERM/SIGHUP are passed to every running command; their flags are then left on and detour exits 128+signal.\n\nExamples:\n  detour guard -f site -- ./migrate.sh --apply\n  detour guard -f billing -u u17 -- ./fix-invoices.sh      # runs ./fix-invoices.sh u17\n  detour guard -f billing --users-from users.txt -- ./fix-invoices.sh\n  detour guard -f billing --users-from users.txt --concurrency 16 --journal fix.journal -- ./fix-invoices.sh\n  detour guard -f billing --users-from users.txt --concurrency 16 --journal fix.journal --resume -- ./fix-invoices.sh\n",
       ),
   ).action((command: string[], options, cmd: Command) =>
     execute((context) =>
@@ -176,6 +180,9 @@ function buildProgram(io: CliIO, record: (code: number) => void, debugFlag: { va
           retryAfter: options.retryAfter,
           usersFrom: options.usersFrom,
           resumeFrom: options.resumeFrom,
+          concurrency: options.concurrency,
+          journal: options.journal,
+          resume: options.resume,
           create: options.create,
         },
         command,

@@ -134,13 +134,13 @@ describe("guard --users-from", () => {
     expect((await status(arg)).flags).toEqual([expect.objectContaining({ key: "billing", users: ["s2"] })]);
   });
 
-  it.skipIf(!existsSync("/usr/bin/script") || process.platform !== "linux")("draws a progress bar with an ETA on a terminal", async () => {
+  it.skipIf(!existsSync("/usr/bin/script") || process.platform !== "linux")("draws a progress bar with the rate and an ETA on a terminal", async () => {
     const { arg, users } = fresh();
     await writeFile(users, "t1\nt2\nt3\n");
     const inner = [process.execPath, ws.bin, "guard", "-f", "billing", "--users-from", users, "--store", arg, "--", "true"].map((a) => `'${a}'`).join(" ");
     const result = spawnSync("script", ["-qec", inner, "/dev/null"], { cwd: ws.dir, encoding: "utf8", timeout: 15_000 });
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/guard billing \[[█░]+\] 3\/3 users \| ETA /);
+    expect(result.stdout).toMatch(/guard billing \[[█░]+\] 3\/3 users \| [\d.]+ users\/s \| ETA [\d.]+s \| t3 done/);
     expect(result.stdout).toContain("running for t2");
     expect(result.stdout).toContain('done: the command succeeded for 3 users');
   });

@@ -96,8 +96,11 @@ function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.Proces
   return env;
 }
 
-/** Starts the binary; `result` resolves when it exits. */
-export async function start(args: readonly string[], options: RunOptions): Promise<{ child: ChildProcess; result: Promise<Result> }> {
+/** Starts the binary; `result` resolves when it exits; `output()` is what it printed so far. */
+export async function start(
+  args: readonly string[],
+  options: RunOptions,
+): Promise<{ child: ChildProcess; result: Promise<Result>; output: () => { stdout: string; stderr: string } }> {
   const bin = await cliBinary();
   const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd, env: childEnv(options.env), stdio: ["pipe", "pipe", "pipe"] });
   let stdout = "";
@@ -116,7 +119,7 @@ export async function start(args: readonly string[], options: RunOptions): Promi
       resolve({ code, signal, stdout, stderr });
     });
   });
-  return { child, result };
+  return { child, result, output: () => ({ stdout, stderr }) };
 }
 
 /** Runs the binary to completion. */

@@ -66,6 +66,7 @@ function normalise(lines: readonly string[]): string[] {
         .replace(/"kind": "(file|redis)"/g, '"kind": "<kind>"')
         .replace(/"ageMs": \d+/g, '"ageMs": <ms>')
         .replace(/\b(ok in|ETA) [\d.]+[smhd][\dhms]*/g, "$1 <duration>")
+        .replace(/\b[\d.]+ users\/s\b/g, "<n> users/s")
         .replace(/ {2,}/g, " ")
         .trimEnd(),
     )
@@ -80,6 +81,7 @@ function fixtures(dir: string): void {
   };
   script("migrate.sh", 'echo "... migrate.sh output ..."\nexit 3');
   script("move-invoices.sh", 'echo "moving the invoices of $1"\n[ "$1" != u2 ] || [ -e fixed ]');
+  script("fix-user.sh", '[ "$1" != u2 ] || [ -e fixed ]');
   writeFileSync(join(dir, "users.txt"), "u1\nu2\nu3\n");
   writeFileSync(join(dir, "maintenance.html"), "<!doctype html><title>Back soon</title><h1>Back at 03:00 UTC</h1>\n");
   writeFileSync(

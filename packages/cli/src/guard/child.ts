@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { constants } from "node:os";
 import type { SignalSource } from "../context.js";
 
-/** Signals the guard forwards to its command (and that leave the flag on). */
+/** Signals the guard forwards to its commands (and that leave the flag on). */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /** 128 + the signal's number, the shell's exit status for a process ended by it. */
@@ -12,16 +12,17 @@ export function signalExitCode(signal: NodeJS.Signals): number {
 
 /**
  * Catches SIGINT/SIGTERM/SIGHUP for the whole guard run: the first one is
- * remembered (the flag is then left on and the guard exits 128+signal), and
- * every one is forwarded to the command running at that moment.
+ * remembered (flags are then left on and the guard exits 128+signal), and
+ * every one is forwarded to every command running at that moment.
  */
 export class SignalTrap {
   received: NodeJS.Signals | undefined;
   readonly #source: SignalSource;
-  readonly #notify: (signal: NodeJS.Signals, forwarded: boolean) => void;
-  #child: ChildProcess | undefined;
+  readonly #notify: (signal: NodeJS.Signals, forwardedTo: number) => void;
+  readonly #children = new Set<ChildProcess>();
 
-  constructor(source: SignalSource, notify: (signal: NodeJS.Signals, forwarded: boolean) => void) {
+  /** `notify` is told of each signal and of how many running commands it was passed to. */
+  constructor(source: SignalSource, notify: (signal: NodeJS.Signals, forwardedTo: number) => void) {
     this.#source = source;
     this.#notify = notify;
     for (const signal of FORWARDED_SIGNALS) source.on(signal, this.#handle);
@@ -29,19 +30,23 @@ export class SignalTrap {
 
   readonly #handle = (signal: NodeJS.Signals): void => {
     this.received ??= signal;
-    const child = this.#child;
-    const running = child !== undefined && child.exitCode === null && child.signalCode === null;
-    this.#notify(signal, running);
-    if (running) child.kill(signal);
+    const running = [...this.#children].filter((child) => child.exitCode === null && child.signalCode === null);
+    this.#notify(signal, running.length);
+    for (const child of running) child.kill(signal);
   };
 
-  attach(child: ChildProcess | undefined): void {
-    this.#child = child;
+  /** Forwards signals to `child` until `detach(child)`. */
+  attach(child: ChildProcess): void {
+    this.#children.add(child);
+  }
+
+  detach(child: ChildProcess): void {
+    this.#children.delete(child);
   }
 
   dispose(): void {
     for (const signal of FORWARDED_SIGNALS) this.#source.off(signal, this.#handle);
-    this.#child = undefined;
+    this.#children.clear();
   }
 }
 
@@ -51,16 +56,51 @@ export type Outcome =
   | { readonly kind: "signal"; readonly signal: NodeJS.Signals }
   | { readonly kind: "error"; readonly message: string; readonly code: number };
 
+/** True for a command that exited 0. */
+export function succeeded(outcome: Outcome): boolean {
+  return outcome.kind === "exit" && outcome.code === 0;
+}
+
+/** Why the command did not succeed, for "left on" messages. */
+export function why(outcome: Outcome): string {
+  switch (outcome.kind) {
+    case "exit":
+      return `the command exited with status ${outcome.code}`;
+    case "signal":
+      return `the command was killed by ${outcome.signal}`;
+    case "error":
+      return outcome.message;
+  }
+}
+
+/** The shell's status for an outcome: the exit code, 128+N for signal N, 126/127 when it could not start. */
+export function statusOf(outcome: Outcome): number {
+  return outcome.kind === "exit" ? outcome.code : outcome.kind === "signal" ? signalExitCode(outcome.signal) : outcome.code;
+}
+
+/** What `runCommand` needs besides the arguments. */
+export interface RunOptions {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  trap: SignalTrap;
+  /**
+   * The program's path as `resolveCommand` found it: spawned directly, so
+   * no `PATH` search per run; `argv[0]` is still passed to it as typed.
+   */
+  file?: string;
+}
+
 /**
- * Runs `argv` with inherited stdio, forwarding signals through `trap`, and
- * resolves with how it ended. A command that cannot be started resolves with
- * `kind: "error"` and the shell's status (127 not found, 126 not executable).
+ * Runs `argv` with inherited stdio and no shell, forwarding signals through
+ * `trap`, and resolves with how it ended. A command that cannot be started
+ * resolves with `kind: "error"` and the shell's status (127 not found, 126
+ * not executable).
  */
-export function runCommand(argv: readonly string[], options: { env: NodeJS.ProcessEnv; cwd: string; trap: SignalTrap }): Promise<Outcome> {
+export function runCommand(argv: readonly string[], options: RunOptions): Promise<Outcome> {
   return new Promise((resolve) => {
     let child: ChildProcess;
     try {
-      child = spawn(argv[0]!, argv.slice(1), { stdio: "inherit", env: options.env, cwd: options.cwd });
+      child = spawn(options.file ?? argv[0]!, argv.slice(1), { stdio: "inherit", env: options.env, cwd: options.cwd, argv0: argv[0]! });
     } catch (error) {
       resolve({ kind: "error", message: (error as Error).message, code: 126 });
       return;
@@ -70,15 +110,15 @@ export function runCommand(argv: readonly string[], options: { env: NodeJS.Proce
     const settle = (outcome: Outcome) => {
       if (settled) return;
       settled = true;
-      options.trap.attach(undefined);
+      options.trap.detach(child);
       resolve(outcome);
     };
     child.on("error", (error: NodeJS.ErrnoException) => {
       // Only a failure to start lands here before "exit"; later errors (kill on a dead process) are ignored.
       if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) return;
       const code = error.code === "ENOENT" ? 127 : 126;
-      const why = error.code === "ENOENT" ? "command not found" : error.code === "EACCES" ? "permission denied" : error.message;
-      settle({ kind: "error", message: `cannot run ${JSON.stringify(argv[0])}: ${why}`, code });
+      const reason = error.code === "ENOENT" ? "command not found" : error.code === "EACCES" ? "permission denied" : error.message;
+      settle({ kind: "error", message: `cannot run ${JSON.stringify(argv[0])}: ${reason}`, code });
     });
     child.once("exit", (code, signal) => {
       if (signal !== null) settle({ kind: "signal", signal });

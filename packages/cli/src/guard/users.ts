@@ -17,7 +17,7 @@ export function parseUsers(text: string): string[] {
   return users;
 }
 
-/** The users of `--users-from FILE|-`, from `--resume-from ID` on when given. */
+/** The users of `--users-from FILE|-`, and the index of `--resume-from ID` when given (else 0). */
 export async function loadUsers(
   source: string,
   resumeFrom: string | undefined,
