@@ -141,7 +141,19 @@ describe("guard --users-from", () => {
     const result = spawnSync("script", ["-qec", inner, "/dev/null"], { cwd: ws.dir, encoding: "utf8", timeout: 15_000 });
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/guard billing \[[█░]+\] 3\/3 users \| [\d.]+ users\/s \| ETA [\d.]+s \| t3 done/);
-    expect(result.stdout).toContain("running for t2");
+    expect(result.stdout).toContain("running t2");
     expect(result.stdout).toContain('done: the command succeeded for 3 users');
+  });
+
+  it.skipIf(!existsSync("/usr/bin/script") || process.platform !== "linux")("with --concurrency, the bar counts the commands running", async () => {
+    const { arg, users } = fresh();
+    await writeFile(users, "t1\nt2\nt3\nt4\nt5\nt6\n");
+    const inner = [process.execPath, ws.bin, "guard", "-f", "billing", "--users-from", users, "--concurrency", "3", "--store", arg, "--", "true"].map((a) => `'${a}'`).join(" ");
+    const result = spawnSync("script", ["-qec", inner, "/dev/null"], { cwd: ws.dir, encoding: "utf8", timeout: 15_000 });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/guard billing \[[█░]+\] 6\/6 users \| [\d.]+ users\/s \| ETA [\d.]+s \| 0 running/);
+    expect(result.stdout).toContain('done: the command succeeded for 6 users');
+    // No "stopping" line and no per-user lines on a terminal.
+    expect(result.stdout).not.toContain("detour: [");
   });
 });

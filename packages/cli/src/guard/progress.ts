@@ -193,10 +193,11 @@ class BarProgress implements Progress {
     this.#tally = new Tally(options);
     this.#serial = options.concurrency === 1;
     this.#bar = new cliProgress.SingleBar({
-      format: `guard ${options.flag} [{bar}] {value}/{total} ${options.noun}s | {rate} | ETA {eta} | {status}`,
+      // {eta} is cli-progress's own token: ours are {rate} and {left}.
+      format: `guard ${options.flag} [{bar}] {value}/{total} ${options.noun}s | {rate} | ETA {left} | {status}`,
       barCompleteChar: "\u2588",
       barIncompleteChar: "\u2591",
-      barsize: 24,
+      barsize: 16,
       fps: this.#serial ? 4 : 2,
       forceRedraw: this.#serial,
       linewrap: true,
@@ -209,7 +210,7 @@ class BarProgress implements Progress {
   }
 
   #payload(status: string): Record<string, string> {
-    return { rate: this.#tally.rate(), eta: this.#tally.eta(), status };
+    return { rate: this.#tally.rate(), left: this.#tally.eta(), status };
   }
 
   #value(): number {
@@ -223,7 +224,7 @@ class BarProgress implements Progress {
       return;
     }
     this.#terminal.paused = false;
-    this.#bar.update(this.#value(), this.#payload(`running for ${key}`));
+    this.#bar.update(this.#value(), this.#payload(`running ${key}`));
     this.#bar.render();
     // The command's output starts on its own line; the bar stays quiet until it exits.
     this.#terminal.newline();
