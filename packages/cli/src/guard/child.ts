@@ -88,6 +88,14 @@ export interface RunOptions {
    * no `PATH` search per run; `argv[0]` is still passed to it as typed.
    */
   file?: string;
+  /** Adds up how long `spawn()` held the event loop (it returns once the child has exec'd), for `--debug`. */
+  stats?: SpawnStats;
+}
+
+/** Time spent inside `spawn()` itself. */
+export interface SpawnStats {
+  spawns: number;
+  ms: number;
 }
 
 /**
@@ -99,11 +107,17 @@ export interface RunOptions {
 export function runCommand(argv: readonly string[], options: RunOptions): Promise<Outcome> {
   return new Promise((resolve) => {
     let child: ChildProcess;
+    const started = performance.now();
     try {
       child = spawn(options.file ?? argv[0]!, argv.slice(1), { stdio: "inherit", env: options.env, cwd: options.cwd, argv0: argv[0]! });
     } catch (error) {
       resolve({ kind: "error", message: (error as Error).message, code: 126 });
       return;
+    } finally {
+      if (options.stats !== undefined) {
+        options.stats.spawns++;
+        options.stats.ms += performance.now() - started;
+      }
     }
     options.trap.attach(child);
     let settled = false;

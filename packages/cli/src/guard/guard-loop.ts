@@ -5,7 +5,7 @@ import type { Context } from "../context.js";
 import { CliError, StoreError, UsageError, exitCodeOf, messageOf } from "../errors.js";
 import { checkNewFlag } from "../flags.js";
 import { BatchedWrites } from "./batch.js";
-import type { Outcome, SignalTrap } from "./child.js";
+import type { Outcome, SignalTrap, SpawnStats } from "./child.js";
 import { JournalWriter, readJournal, type JournalState } from "./journal.js";
 import type { GuardLines } from "./lines.js";
 import { runLoop } from "./loop.js";
@@ -43,14 +43,21 @@ export class GuardLoop {
   readonly #lines: GuardLines;
   readonly #trap: SignalTrap;
   readonly #run: (key: string) => Promise<Outcome>;
+  readonly #spawns: SpawnStats;
 
-  constructor(context: Context, options: GuardLoopOptions, command: readonly string[], parts: { lines: GuardLines; trap: SignalTrap; run: (key: string) => Promise<Outcome> }) {
+  constructor(
+    context: Context,
+    options: GuardLoopOptions,
+    command: readonly string[],
+    parts: { lines: GuardLines; trap: SignalTrap; run: (key: string) => Promise<Outcome>; spawns: SpawnStats },
+  ) {
     this.#context = context;
     this.#options = options;
     this.#command = command;
     this.#lines = parts.lines;
     this.#trap = parts.trap;
     this.#run = parts.run;
+    this.#spawns = parts.spawns;
   }
 
   async run(): Promise<number> {
@@ -173,7 +180,7 @@ export class GuardLoop {
     }
     const w = writes.stats;
     this.#context.trace(
-      `guard loop: ${result.ends.size} users in ${Math.round(performance.now() - started)} ms; ${w.writes} store writes for ${w.keys} changes (${w.writes === 0 ? 0 : (w.keys / w.writes).toFixed(1)} per write), ${Math.round(w.ms)} ms waiting for them`,
+      `guard loop: ${result.ends.size} users in ${Math.round(performance.now() - started)} ms; ${w.writes} store writes for ${w.keys} changes (${w.writes === 0 ? 0 : (w.keys / w.writes).toFixed(1)} per write), ${Math.round(w.ms)} ms waiting for them; ${this.#spawns.spawns} spawns, ${Math.round(this.#spawns.ms)} ms inside spawn()`,
     );
     return reportLoop(this.#reportContext(target), plan, result);
   }

@@ -2,7 +2,7 @@ import type { Context } from "../context.js";
 import { CliError, exitCodeOf, messageOf } from "../errors.js";
 import { checkNewFlag } from "../flags.js";
 import { describeFlag } from "../format.js";
-import { runCommand, signalExitCode, SignalTrap, statusOf, succeeded, why, type Outcome } from "./child.js";
+import { runCommand, signalExitCode, SignalTrap, statusOf, succeeded, why, type Outcome, type SpawnStats } from "./child.js";
 import { GuardLoop } from "./guard-loop.js";
 import { GuardLines } from "./lines.js";
 
@@ -37,6 +37,7 @@ export class Guard {
   readonly #file: string | undefined;
   readonly #trap: SignalTrap;
   readonly #lines: GuardLines;
+  readonly #spawns: SpawnStats = { spawns: 0, ms: 0 };
 
   constructor(context: Context, options: GuardOptions, command: readonly string[], file?: string) {
     this.#context = context;
@@ -93,7 +94,7 @@ export class Guard {
   /** Runs the command, with `key` appended as its last argument when given. */
   #run(key: string | undefined): Promise<Outcome> {
     const argv = key === undefined ? this.#command : [...this.#command, key];
-    return runCommand(argv, { env: this.#context.io.env as NodeJS.ProcessEnv, cwd: this.#context.io.cwd, trap: this.#trap, ...(this.#file !== undefined ? { file: this.#file } : {}) });
+    return runCommand(argv, { env: this.#context.io.env as NodeJS.ProcessEnv, cwd: this.#context.io.cwd, trap: this.#trap, stats: this.#spawns, ...(this.#file !== undefined ? { file: this.#file } : {}) });
   }
 
   /** `guard -f FLAG [-u USER] -- COMMAND...` */
@@ -132,6 +133,7 @@ export class Guard {
         lines: this.#lines,
         trap: this.#trap,
         run: (key) => this.#run(key),
+        spawns: this.#spawns,
       });
       return await loop.run();
     } finally {
