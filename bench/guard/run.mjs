@@ -21,7 +21,6 @@
 //   node bench/guard/run.mjs [--rounds 3] [--users 1500] [--serial-users 200] [--json out.json]
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,7 +28,7 @@ import { build } from "esbuild";
 import { loadDetour, root } from "../lib/bundle.mjs";
 import { cli, emit } from "../lib/common.mjs";
 import { machine } from "../lib/machine.mjs";
-import { spawnLines } from "../lib/proc.mjs";
+import { startRedisServer } from "../lib/proc.mjs";
 import { fmt, median, table } from "../lib/stats.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -71,23 +70,9 @@ async function bundleCli() {
   return outfile;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function startRedis() {
-  const port = await freePort();
   try {
-    const proc = spawnLines("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"]);
-    await proc.waitFor(/Ready to accept connections/, 15_000);
-    return { proc, url: `redis://127.0.0.1:${port}/0` };
+    return await startRedisServer();
   } catch (error) {
     log(`  no redis-server (${error.message.split("\n")[0]}): the Redis cases are skipped`);
     return null;

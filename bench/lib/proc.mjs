@@ -1,5 +1,6 @@
 // Child-process helpers shared by the benches.
 import { execFile, spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 
 /** Runs a command, resolves with stdout (rejects on a non-zero exit). */
@@ -119,4 +120,24 @@ export async function pool(jobs, limit) {
   }
   await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
   return results;
+}
+
+/** A TCP port nothing listens on right now (for a server of the bench's own). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A redis-server of the bench's own on a free port, without persistence; `kill()` it when done. */
+export async function startRedisServer() {
+  const port = await freePort();
+  const proc = spawnLines("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"]);
+  await proc.waitFor(/Ready to accept connections/, 15_000);
+  return { proc, port, url: `redis://127.0.0.1:${port}/0` };
 }

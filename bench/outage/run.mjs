@@ -16,12 +16,11 @@
 //   node bench/outage/run.mjs [--rounds 5] [--duration 6] [--no-propagation] [--propagation-n 500] [--json out.json]
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundlePath, root } from "../lib/bundle.mjs";
 import { machine } from "../lib/machine.mjs";
-import { run, spawnLines } from "../lib/proc.mjs";
+import { freePort, run, spawnLines } from "../lib/proc.mjs";
 import { fmt, median, sleep, table } from "../lib/stats.mjs";
 import { HEADERS, cli, emit } from "../lib/common.mjs";
 
@@ -34,17 +33,6 @@ const { isMain, args, log } = cli(import.meta.url, {
   propagation: { type: "boolean", default: true },
   "propagation-n": { type: "string", default: "500" },
 });
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startRedis(port) {
   const proc = spawnLines("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"]);
