@@ -241,6 +241,28 @@ describe.each<Kind>(["file", "redis"])("guard --users-from --concurrency (%s sto
   }, 90_000);
 });
 
+describe("guard --users-from when the store breaks mid-loop", () => {
+  it("stops, says which user's flag is still on and how to turn it off, and --resume turns it off without running that user again", async () => {
+    const run = await fresh("file", 4, { GUARD_BREAK_STORE: "u2" });
+    const journal = join(run.dir, "broken.journal");
+    const result = await detour(guardArgs(run, "--journal", journal), { cwd: run.dir, env: run.env, timeoutMs: 60_000 });
+    expect(result.code, result.stderr).toBe(2);
+    expect(started(await log(run))).toEqual(["u1", "u2"]);
+    expect(result.stderr).toMatch(/the command succeeded for user "u2" but "billing" could not be turned off: .*is not valid JSON.*; it is still on \(turn it off with: detour off billing --user u2 --store file:\S+\)/);
+    expect(result.stderr).toContain(`to resume: detour guard --store ${run.store} -f billing --users-from ${run.users} --journal ${journal} --resume --`);
+    expect(Object.fromEntries((await readJournal(journal)).last)).toEqual({ u1: "off", u2: "ok" });
+
+    // The operator mends the store (here: puts back a document with u2 still on), then resumes.
+    await writeFile(run.store.slice("file:".length), `${JSON.stringify({ flags: {} })}\n`);
+    expect((await detour(["on", "billing", "--user", "u2", "--store", run.store], { cwd: run.dir })).code).toBe(0);
+    const resumed = await detour(guardArgs(run, "--journal", journal, "--resume"), { cwd: run.dir, env: { ...run.env, GUARD_BREAK_STORE: "" }, timeoutMs: 60_000 });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain('turned "billing" off for 1 user whose command had succeeded but whose flag was still on: u2');
+    expect(started(await log(run))).toEqual(["u1", "u2", "u3", "u4"]);
+    expect(await usersOn(run)).toEqual([]);
+  }, 90_000);
+});
+
 describe("guard --journal and --concurrency: bad input runs nothing", () => {
   it("refuses a journal that records a run (without --resume), another flag's journal, a file that is not a journal, and --resume without one", async () => {
     const run = await fresh("file", 2);
