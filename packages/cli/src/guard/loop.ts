@@ -35,10 +35,8 @@ export type Stop =
   | { readonly kind: "error"; readonly error: unknown };
 
 export interface LoopResult {
-  /** How each key that was reached ended, by list index. */
+  /** How each key that was reached ended, by list index (the others were never reached: the loop stopped first). */
   readonly ends: ReadonlyMap<number, ItemEnd>;
-  /** The keys never reached (the loop stopped first), in list order. */
-  readonly unreached: readonly LoopItem[];
   readonly stop: Stop | undefined;
 }
 
@@ -161,5 +159,5 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
     wake = undefined;
   }
   if (unexpected !== undefined) throw unexpected.error;
-  return { ends, unreached: items.slice(next), stop };
+  return { ends, stop };
 }

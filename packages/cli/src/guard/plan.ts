@@ -11,15 +11,13 @@ export interface LoopPlan {
   readonly skipped: number;
   /** Keys whose command succeeded before but whose flag may still be on: turned off before the loop starts. */
   readonly stillOn: readonly string[];
-  /** The first unfinished key was this one when the list was given with `--resume-from`. */
-  readonly resumedFrom: number;
 }
 
 /** The whole list, or from `first` on (`--resume-from`). */
 export function planFrom(keys: readonly string[], first = 0): LoopPlan {
   const todo: LoopItem[] = [];
   for (let index = first; index < keys.length; index++) todo.push({ index, key: keys[index]! });
-  return { keys, todo, skipped: first, stillOn: [], resumedFrom: first };
+  return { keys, todo, skipped: first, stillOn: [] };
 }
 
 /** Every key the journal does not record as done (`--resume`). */
@@ -36,5 +34,5 @@ export function planFromJournal(keys: readonly string[], journal: JournalState):
     else if (last === "fail" || last === "error") failed++;
     todo.push({ index, key });
   });
-  return { keys, todo, skipped: keys.length - todo.length, stillOn, resumedFrom: 0, failed, inFlight };
+  return { keys, todo, skipped: keys.length - todo.length, stillOn, failed, inFlight };
 }
