@@ -2,7 +2,7 @@
 // `npm run bench`: every benchmark, end to end, then docs/benchmarks/README.md
 // (tables, with the machine each result was measured on) and the SVG plots.
 //
-//   npm run bench                                  # everything (~16 min on a 2-core machine)
+//   npm run bench                                  # everything (~19 min on a 2-core machine)
 //   npm run bench -- --only callgrind              # one section (or several: --only evaluation,scale)
 //   npm run bench -- --skip callgrind,http
 //   npm run bench -- --quick                       # a smoke test of every section (~3 min), not for publishing

@@ -203,7 +203,7 @@ export function renderReadme(results, svgFiles) {
     "",
     "```sh",
     "npm install",
-    "npm run bench                        # every section, then this file and the plots (~16 min on 2 cores)",
+    "npm run bench                        # every section, then this file and the plots (~19 min on 2 cores)",
     "npm run bench -- --only callgrind     # one section; the others keep their stored results",
     "npm run bench -- --quick             # smoke test of every section with tiny settings (not for publishing)",
     "```",
