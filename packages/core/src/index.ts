@@ -1,6 +1,7 @@
 export * from "./errors.js";
 export type * from "./document/types.js";
-export { validateDocument } from "./document/validate.js";
+export { validateDocument, type ValidateOptions } from "./document/validate.js";
+export { withDictionaries } from "./document/dictionaries.js";
 export type * from "./engine/types.js";
 export { evaluate } from "./engine/evaluate.js";
 export { Snapshot } from "./snapshot.js";

@@ -8,6 +8,7 @@ import {
   StoreUnavailableError,
   ValidationError,
   WriteConflictError,
+  withDictionaries,
   type FlagDocument,
   type Mutator,
   type Store,
@@ -560,7 +561,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
         throw new StoreUnavailableError(`${where}: cannot write: ${asError(error).message}`, { cause: error });
       }
       // A private copy for the mutator; parsing the JSON we hold is cheaper than cloning.
-      const draft = base === snap && rawInForce !== null ? (JSON.parse(rawInForce) as FlagDocument) : base.draft();
+      const draft = base === snap && rawInForce !== null ? withDictionaries(JSON.parse(rawInForce) as FlagDocument) : base.draft();
       const returned: unknown = mutator(draft);
       if (returned !== null && typeof (returned as { then?: unknown } | undefined)?.then === "function") {
         throw new ArgumentError("mutator", "must be synchronous; it returned a promise (read what you need before calling write())");

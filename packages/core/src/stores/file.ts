@@ -204,16 +204,20 @@ class FileBackedStore implements FileStore {
     }
   }
 
-  /** Validates and compiles the file's text; throws naming the path. */
+  /**
+   * Validates and compiles the file's text; throws naming the path. Errors
+   * never quote the file: it may have been swapped for another (a symlink),
+   * and the message ends up in `health().error`, the admin API and logs.
+   */
   #parse(text: string): Snapshot {
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch (error) {
-      const what = text.trim() === "" ? "is empty" : `is not valid JSON (${describeError(error)})`;
-      throw new StoreUnavailableError(`${this.path} ${what}`, { cause: error });
+      const what = text.trim() === "" ? "is empty" : `is not valid JSON (${syntaxErrorPlace(text, error)})`;
+      throw new StoreUnavailableError(`${this.path} ${what}`);
     }
-    return Snapshot.from(json, { source: this.path });
+    return Snapshot.from(json, { source: this.path, quoteValues: false });
   }
 
   /** Puts a snapshot read at `sequence` in force unless something newer already is. */
@@ -454,6 +458,18 @@ async function syncDirectory(directory: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** Where JSON.parse gave up, as line and column, without any of the text (V8's messages quote it). */
+function syntaxErrorPlace(text: string, error: unknown): string {
+  const message = describeError(error);
+  const position = /at position (\d+)/.exec(message);
+  if (position === null) return /Unexpected end/i.test(message) ? "the text ends before the document does" : "syntax error";
+  const offset = Math.min(Number(position[1]), text.length);
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length;
+  const column = offset - before.lastIndexOf("\n");
+  return `syntax error at line ${line}, column ${column}`;
 }
 
 function signatureOf(info: Stats): string {
