@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import { markNewPeriods } from "./bypass/period.js";
 import type { FlagDocument, JsonValue } from "./document/types.js";
 import { validateDocument } from "./document/validate.js";
 import { ArgumentError } from "./errors.js";
@@ -22,6 +24,9 @@ import { fileStore, memoryStore } from "./stores/index.js";
 import type { AuditEntry } from "./document/types.js";
 import type { Store, StoreListener } from "./stores/types.js";
 
+/** Distinct store error messages remembered, so that each is logged once. */
+const MAX_REPORTED = 100;
+
 const NOT_LOADED: EvaluationResult = Object.freeze({
   value: null,
   variationIndex: null,
@@ -45,21 +50,24 @@ export class Detour<Req = DetourRequest> {
   readonly #options: NormalizedOptions<Req>;
   readonly #policy: Policy<Req>;
   readonly #unsubscribe: () => void;
-  #stale = false;
+  /** Identifies the store outage in progress (a snapshot is in force but the store cannot be read), else `null`. */
+  #outage: string | null = null;
   #loaded = false;
+  /** Store error messages already logged (when there is no `onStoreError`): each once, the newest MAX_REPORTED. */
   readonly #reported = new Set<string>();
 
   constructor(options?: DetourOptions<Req>) {
     this.#options = normalizeOptions(options);
     const store = options?.store;
     this.store = store === undefined ? fileStore("./detour.json", { create: true }) : isStore(store) ? store : memoryStore(store as FlagDocument);
-    this.#policy = new Policy(this.#options, () => this.store.snapshot(), () => this.#stale);
+    this.#policy = new Policy(this.#options, () => this.store.snapshot(), () => this.#outage);
     this.#unsubscribe = this.store.subscribe((event) => {
       if (event.type === "snapshot") {
-        this.#stale = false;
+        this.#outage = null;
         this.#loaded = true;
       } else {
-        this.#stale = true;
+        // A new outage gets a new identity: bypass cookies of fail-closed flags are bound to it.
+        this.#outage ??= randomUUID();
         this.#report(event.error);
       }
     });
@@ -75,6 +83,8 @@ export class Detour<Req = DetourRequest> {
     if (this.#options.onStoreError) {
       this.#options.onStoreError(error);
     } else if (!this.#reported.has(error.message)) {
+      // Messages can carry changing details (a path, an address): keep the newest few, not all forever.
+      if (this.#reported.size >= MAX_REPORTED) this.#reported.delete(this.#reported.values().next().value!);
       this.#reported.add(error.message);
       console.warn(`[detour] store error: ${error.message}`);
     }
@@ -199,8 +209,11 @@ export class Detour<Req = DetourRequest> {
 
   /** Replaces the whole document (validated first; nothing changes when it is refused). The audit log is kept. */
   async replace(document: unknown, change?: ChangeOptions): Promise<DetourStatus> {
-    const next = validateDocument(document);
+    const validated = validateDocument(document);
     return this.#write(change, (doc, context) => {
+      const next = structuredClone(validated);
+      // A flag this brings into force starts a new maintenance period (old bypass cookies stop working).
+      markNewPeriods(doc, next, context.now);
       const audit = doc.audit;
       for (const key of Object.keys(doc) as (keyof FlagDocument)[]) delete doc[key];
       Object.assign(doc, next);
