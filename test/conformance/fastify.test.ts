@@ -1,5 +1,7 @@
-import { detour, fastifyRequest } from "@detour/fastify";
+import { createAdmin } from "@detour/admin";
+import { detour, fastifyAdmin, fastifyRequest } from "@detour/fastify";
 import Fastify, { type FastifyRequest } from "fastify";
+import { runSecurityConformance, type Route, type SecurityHarness } from "./security-suite.js";
 import { GUARDED_FEATURE, GUARDED_PATH, OPEN_PATHS, ROUTE_METHODS, answer, runConformance, type Harness } from "./suite.js";
 
 export const fastifyHarness: Harness<FastifyRequest> = {
@@ -17,3 +19,28 @@ export const fastifyHarness: Harness<FastifyRequest> = {
 };
 
 runConformance("fastify", fastifyHarness);
+
+/** The README's Fastify app: routes (case-sensitive), a /* SPA fallback, optionally rewriteUrl, `;` delimiters and the admin. */
+export const fastifySecurityHarness: SecurityHarness<FastifyRequest> = {
+  accessor: fastifyRequest,
+  async build(options, settings) {
+    const app = Fastify({
+      useSemicolonDelimiter: settings.semicolons === true,
+      rewriteUrl: settings.stripV2 ? (req) => (req.url?.startsWith("/v2/") ? req.url.slice(3) : (req.url ?? "/")) : undefined,
+    });
+    await app.register(detour(options));
+    const admin = settings.admin ? createAdmin({ detour: app.detour, ...settings.admin }) : null;
+    if (admin) await app.register(fastifyAdmin(admin));
+    const route = (name: Route) => ({ method: [...ROUTE_METHODS, "OPTIONS"], handler: async () => ({ route: name }) });
+    app.route({ ...route("health"), url: "/health" });
+    for (const name of ["billing", "admin", "public"] as const) {
+      app.route({ ...route(name), url: `/${name}` });
+      app.route({ ...route(name), url: `/${name}/*` });
+    }
+    app.route({ ...route("spa"), url: "/*" });
+    await app.ready();
+    return { server: app.server, detour: app.detour, close: async () => (admin?.close(), app.close()) };
+  },
+};
+
+runSecurityConformance("fastify", fastifySecurityHarness);
