@@ -13,8 +13,9 @@ import { connect } from "node:net";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { bearerToken, type AdminOptions } from "@detour/admin";
-import { createDetour, memoryStore, type Detour, type DetourOptions, type FlagDocument, type RequestAccessor, type Store, type StoreListener } from "@detour/core";
+import { createDetour, memoryStore, type DetourOptions, type FlagDocument, type RequestAccessor, type Store, type StoreListener } from "@detour/core";
 import { afterEach, describe, expect, it } from "vitest";
+import type { ConformanceApp } from "./suite.js";
 
 export const SECURITY_SECRET = "security-conformance-secret-0123";
 export const SECURITY_ADMIN_TOKEN = "security-admin-token-0123456789";
@@ -35,11 +36,8 @@ export interface SecuritySettings {
   readonly admin?: Omit<AdminOptions, "detour">;
 }
 
-export interface SecurityApp<Req> {
-  readonly server: Server;
-  readonly detour: Detour<Req>;
-  close(): Promise<void>;
-}
+/** The app a harness builds: a server, its Detour instance, and what else to release. */
+export type SecurityApp<Req> = ConformanceApp<Req>;
 
 /**
  * What an adapter provides. `build` makes an app that uses the adapter's

@@ -57,6 +57,16 @@ export function isControl(code: number): boolean {
 export function decodeSegment(segment: string): string | null {
   let out = "";
   let run = ""; // consecutive escapes still to decode, so multi-byte UTF-8 decodes as a whole
+  const flush = (): boolean => {
+    if (run === "") return true;
+    try {
+      out += decodeURIComponent(run);
+    } catch {
+      return false;
+    }
+    run = "";
+    return true;
+  };
   let i = 0;
   while (i < segment.length) {
     const code = segment.charCodeAt(i);
@@ -64,16 +74,8 @@ export function decodeSegment(segment: string): string | null {
       const high = hexValue(segment.charCodeAt(i + 1));
       const low = hexValue(segment.charCodeAt(i + 2));
       if (high < 0 || low < 0) return null;
-      const byte = high * 16 + low;
-      if (keptEncoded(byte)) {
-        if (run !== "") {
-          try {
-            out += decodeURIComponent(run);
-          } catch {
-            return null;
-          }
-          run = "";
-        }
+      if (keptEncoded(high * 16 + low)) {
+        if (!flush()) return null;
         out += "%" + HEX_DIGITS[high]! + HEX_DIGITS[low]!;
       } else {
         run += segment.slice(i, i + 3);
@@ -81,25 +83,11 @@ export function decodeSegment(segment: string): string | null {
       i += 3;
       continue;
     }
-    if (run !== "") {
-      try {
-        out += decodeURIComponent(run);
-      } catch {
-        return null;
-      }
-      run = "";
-    }
+    if (!flush()) return null;
     out += segment[i];
     i++;
   }
-  if (run !== "") {
-    try {
-      out += decodeURIComponent(run);
-    } catch {
-      return null;
-    }
-  }
-  return out;
+  return flush() ? out : null;
 }
 
 /**
@@ -127,16 +115,22 @@ function isPlain(path: string): boolean {
   return true;
 }
 
+/** Where the path part of `target` (from `start`) ends: at the first `?` or `#`, else at the end. */
+function pathEnd(target: string, start = 0): number {
+  let end = target.indexOf("?", start);
+  if (end < 0) end = target.length;
+  const hash = target.indexOf("#", start);
+  return hash >= 0 && hash < end ? hash : end;
+}
+
 /**
  * The path itself, or its part before `?`/`#`, when that is already in normal
  * form: the common cases, with no splitting. `null` when the slow path is needed.
  */
 export function plainForm(path: string): string | null {
   if (isPlain(path)) return path;
-  let end = path.indexOf("?");
-  const hash = path.indexOf("#");
-  if (hash >= 0 && (end < 0 || hash < end)) end = hash;
-  if (end <= 0) return null;
+  const end = pathEnd(path);
+  if (end <= 0 || end === path.length) return null;
   const head = path.slice(0, end);
   return isPlain(head) ? head : null;
 }
@@ -160,12 +154,7 @@ const UNREADABLE: Readings = { resolved: null, routed: null, same: true };
 
 export function analyze(path: string): Readings {
   if (path.charCodeAt(0) !== SLASH) return UNREADABLE;
-  let end = path.length;
-  const query = path.indexOf("?");
-  if (query >= 0) end = query;
-  const hash = path.indexOf("#");
-  if (hash >= 0 && hash < end) end = hash;
-  const raw = path.slice(0, end).split("/");
+  const raw = path.slice(0, pathEnd(path)).split("/");
   const routed: string[] = [];
   const resolved: string[] = [];
   let readable = true;
@@ -252,10 +241,7 @@ export function targetPath(target: string): string | null {
       return null;
     }
   }
-  let end = target.indexOf("?", start);
-  if (end < 0) end = target.length;
-  const hash = target.indexOf("#", start);
-  if (hash >= 0 && hash < end) end = hash;
+  const end = pathEnd(target, start);
   const backslash = target.indexOf("\\", start);
   if (backslash >= 0 && backslash < end) return null;
   return start === 0 && end === target.length ? target : target.slice(start, end);
@@ -345,10 +331,7 @@ function isUpperHex(code: number): boolean {
  */
 export function allowReading(target: string): string | null {
   if (typeof target !== "string" || target.charCodeAt(0) !== SLASH) return null;
-  let end = target.indexOf("?");
-  if (end < 0) end = target.length;
-  const hash = target.indexOf("#");
-  if (hash >= 0 && hash < end) end = hash;
+  const end = pathEnd(target);
   if (end === 1) return "/";
   let escaped = false;
   let segmentStart = 1;
