@@ -239,16 +239,19 @@ function secretDigest(secretPath: string): Buffer | null {
  * gets its `/`) into a test of request paths. Paths are compared in normal
  * form (query string, trailing slash and duplicate slashes ignored;
  * case-sensitive), by SHA-256 digest and `timingSafeEqual`, so the time taken
- * says nothing about how much of the secret a guess got right.
+ * says nothing about how much of the secret a guess got right. A path of
+ * another length is refused before hashing: the secret URL's length is no
+ * secret, and the policy asks on every request while anything is in force.
  * Throws `OptionsError` naming `option` when the secret path is empty, `/` or
  * has no normal form.
  */
 export function compileSecretPathMatcher(secretPath: string, option = "allow.secret.path"): (path: string) => boolean {
   const expected = secretDigest(secretPath);
   if (expected === null) throw new OptionsError(option, `${JSON.stringify(secretPath)} is not a usable secret path`);
+  const length = normalizePath(secretPath.startsWith("/") ? secretPath : `/${secretPath}`)!.length;
   return (path) => {
     const normal = typeof path === "string" ? normalizePath(path) : null;
-    if (normal === null) return false;
+    if (normal === null || normal.length !== length) return false;
     return timingSafeEqual(digest(normal), expected);
   };
 }
