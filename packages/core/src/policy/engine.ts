@@ -183,13 +183,10 @@ export class Policy<Req> implements ContextFactory<Req> {
       }
     }
     const verdict = pending.verdict;
-    if (verdict === null) {
+    if (verdict === null || pending.blocking === null) {
       // Nothing blocks this request, but something is in force: the secret URL still hands out a cookie for it.
       if (this.#isSecretVisit(accessor, req)) return this.#finish(this.#secretVisit(pending), req);
-      return this.#finish(this.#pass(snapshot, accessor, req, pending.context), req);
-    }
-
-    if (verdict.mode === "read-only" && isSafeMethod(accessor.method(req))) {
+      if (verdict === null) return this.#finish(this.#pass(snapshot, accessor, req, pending.context), req);
       return this.#finish(this.#decision("pass", verdict, "SAFE_METHOD", pending), req);
     }
     const bypass = this.#bypass(accessor, req, () => (pending.blocking ?? []).map((key) => this.#periodOf(pending, key)));

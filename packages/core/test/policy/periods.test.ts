@@ -103,6 +103,15 @@ describe("the secret URL", () => {
     await detour.close();
   });
 
+  it("issues a cookie in read-only mode too, where its GET would pass anyway", async () => {
+    const detour = await detourWith({ flags: {} }, { allow: { secret: SECRET } });
+    await detour.enable("site", { mode: "read-only" });
+    const cookie = visit(detour);
+    expect(withCookie(detour, cookie, "/notes", "POST").reason).toBe("BYPASS_COOKIE");
+    expect(detour.decide(request({ path: "/notes", method: "POST" })).action).toBe("block");
+    await detour.close();
+  });
+
   it("passes on when nothing at all is in force", async () => {
     const detour = await detourWith({ flags: {} }, { allow: { secret: SECRET } });
     expect(detour.decide(request({ path: `/${SECRET}` })).action).toBe("pass");
