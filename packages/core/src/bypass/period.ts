@@ -6,8 +6,9 @@ import { toMode } from "../policy/modes.js";
  * derived from its `version` and its `detour.window.start` or `detour.since`:
  * every write through Detour that turns a flag on moves both (enable sets
  * `since` and bumps `version`; `replace()`, and so `detour import` and the
- * admin's `PUT /api/document`, do the same for each flag they bring into
- * force: `markNewPeriods`), and LaunchDarkly bumps `version` on every change.
+ * admin's `PUT /api/document`, do the same for each maintenance flag they
+ * bring into force: `markNewPeriods`), and LaunchDarkly bumps `version` on
+ * every change.
  * A hand edit of the file that turns a flag back on without changing either
  * keeps the old period: the README says to bump `version`.
  */
@@ -47,22 +48,25 @@ export function blocksSomeone(flag: Readonly<Flag> | undefined): boolean {
 }
 
 /**
- * Marks each flag of `next` that comes into force (it can block someone, and
- * in `previous` it could not or did not exist) as turned on at `now`: its
- * `detour.since` (when it has Detour settings) becomes `now` and its `version`
- * goes above both its own and the one it replaces, as `enable` would do. So a
- * document restored from an export starts a new maintenance period and does
- * not revive the bypass cookies of the period it was exported in. Edits
- * `next` in place.
+ * Marks each maintenance flag of `next` (one with Detour settings, `detour`)
+ * that comes into force (it can block someone, and in `previous` it could not
+ * or did not exist) as turned on at `now`, as `enable` would: `detour.since`
+ * becomes `now` and `version` goes above both its own and the one it
+ * replaces. So a document restored from an export starts a new maintenance
+ * period and does not revive the bypass cookies of the period it was
+ * exported in. Flags without Detour settings (LaunchDarkly's own, imported
+ * as they are) are left untouched: LaunchDarkly bumps their version itself.
+ * Edits `next` in place.
  */
 export function markNewPeriods(previous: Readonly<FlagDocument>, next: FlagDocument, now: number): void {
   const flags = next.flags;
   if (!flags) return;
   for (const key of Object.keys(flags)) {
     const flag = flags[key]!;
+    if (!flag.detour) continue;
     const before = previous.flags && Object.prototype.hasOwnProperty.call(previous.flags, key) ? previous.flags[key] : undefined;
     if (!blocksSomeone(flag) || blocksSomeone(before)) continue;
     flag.version = Math.max(flag.version ?? 0, before?.version ?? 0) + 1;
-    if (flag.detour) flag.detour.since = new Date(now).toISOString();
+    flag.detour.since = new Date(now).toISOString();
   }
 }

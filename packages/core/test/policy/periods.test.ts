@@ -36,10 +36,12 @@ describe("periodOf", () => {
   it("markNewPeriods bumps the version and since of flags coming into force, only those", () => {
     const off = { key: "a", on: false, version: 5, variations: ["available", "maintenance"], offVariation: 0, fallthrough: { variation: 1 }, detour: { since: "2026-01-01T00:00:00.000Z" } };
     const on = { ...off, on: true, version: 2 };
-    const next = { flags: { a: structuredClone(on), b: structuredClone(on) } } as unknown as FlagDocument;
+    const { detour: _settings, ...launchDarkly } = on;
+    const next = { flags: { a: structuredClone(on), b: structuredClone(on), c: structuredClone(launchDarkly) } } as unknown as FlagDocument;
     markNewPeriods({ flags: { a: off, b: on } } as unknown as FlagDocument, next, Date.parse("2026-12-01T00:00:00Z"));
     expect(next.flags!.a).toMatchObject({ version: 6, detour: { since: "2026-12-01T00:00:00.000Z" } });
     expect(next.flags!.b).toMatchObject({ version: 2, detour: { since: "2026-01-01T00:00:00.000Z" } }); // already in force
+    expect(next.flags!.c).toEqual(launchDarkly); // no Detour settings: imported exactly as given
     expect(blocksSomeone(off as never)).toBe(false);
     expect(blocksSomeone(on as never)).toBe(true);
   });
