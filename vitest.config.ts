@@ -14,7 +14,10 @@ const alias = Object.fromEntries(
 
 const suites = [
   ...packages.map((name) => ({ name: `@detour/${name}`, dir: `packages/${name}/test` })),
-  ...["conformance", "packages"].map((name) => ({ name, dir: `test/${name}` })),
+  // Every workspace under test/ (conformance, packages, newcomer...) is a project of its own.
+  ...readdirSync(`${root}test`)
+    .filter((name) => existsSync(`${root}test/${name}/package.json`))
+    .map((name) => ({ name, dir: `test/${name}` })),
   ...(existsSync(`${root}examples`) ? readdirSync(`${root}examples`) : [])
     .filter((name) => existsSync(`${root}examples/${name}/test`))
     .map((name) => ({ name: `example-${name}`, dir: `examples/${name}/test` })),

@@ -34,6 +34,7 @@ export function buildApp({ store, notes = createNotes(), billing = createBilling
     store,
     user: (req) => userOf(req.headers),
     allow: { paths: ["/health"] },
+    json: ["/api/**"], // the API's clients always get problem+json, whatever they accept
   });
   const app = express();
   app.locals.detour = maintenance.instance;

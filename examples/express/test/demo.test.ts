@@ -49,8 +49,9 @@ describe("npm run demo", () => {
         expect(home.status).toBe(200);
         expect(await home.text()).toContain("Add note");
         expect((await fetch(`${url}/health`)).status).toBe(200);
-        expect(demo.output()).toContain(`npx detour on site --store file:${store}`);
-        expect(demo.output()).toContain(`npx detour on site --store file:${store} --user alice`);
+        expect(demo.output()).toContain(`npx @detour/cli on site --store file:${store}`);
+        expect(demo.output()).toContain(`npx @detour/cli on site --store file:${store} --user alice`);
+        expect(demo.output()).not.toContain("npx detour ");
       } finally {
         demo.child.kill(signal);
       }

@@ -3,7 +3,7 @@
  * The Fastify example app: a notes site (pages and a JSON API) with a billing
  * feature, behind Detour. `buildApp()` makes the app; `server.js` listens.
  *
- * - `app.register(maintenance)` puts every route under the site flag (`site`)
+ * - `app.register(detour, options)` puts every route under the site flag (`site`)
  *   and the per-user modes; `/health` is always allowed.
  * - The billing routes say `config: { detour: { feature: "billing" } }`: the
  *   `billing` flag takes billing down and leaves the rest of the site up.
@@ -35,12 +35,13 @@ export async function buildApp({ store, notes = createNotes(), billing = createB
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_request, body, done) =>
     done(null, Object.fromEntries(new URLSearchParams(String(body)))),
   );
-  const maintenance = detour({
+  // Fastify's convention: the plugin and its options. Before the routes, so that route config is seen.
+  await app.register(detour, {
     store,
     user: (request) => userOf(request.headers),
     allow: { paths: ["/health"] },
+    json: ["/api/**"], // the API's clients always get problem+json, whatever they accept
   });
-  await app.register(maintenance); // before the routes, so that route config is seen
 
   /** @param {FastifyRequest} request */
   const who = (request) => ({ user: userOf(request.headers), decision: request.detour });

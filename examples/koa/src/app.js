@@ -63,6 +63,7 @@ export function buildApp({ store, notes = createNotes(), billing = createBilling
     store,
     user: (ctx) => userOf(ctx.headers),
     allow: { paths: ["/health"] },
+    json: ["/api/**"], // the API's clients always get problem+json, whatever they accept
   });
   const app = Object.assign(new Koa(), { detour: maintenance.instance });
   app.use(maintenance); // first: a blocked request never reaches the routes

@@ -4,24 +4,25 @@
  * sign in, switch site maintenance on from the console, see the app answer
  * 503 in another page, switch it off, read the audit log, see a change made
  * elsewhere arrive live. The page must make no request outside its origin.
- * Saves docs/admin-console.png.
+ * `npm run docs:screenshots` saves docs/admin-console.png; `npm test` saves it
+ * to a temporary directory.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { createDetour, fileStore, type Detour, type DetourRequest } from "@detour/core";
 import { detour as expressDetour, expressAdmin } from "@detour/express";
 import express from "express";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { screenshotPath } from "../../../test/screenshots.js";
 import { bearerToken, createAdmin, type Admin } from "../src/index.js";
 
 const CHROMIUM = "/usr/bin/chromium";
-const SCREENSHOT = fileURLToPath(new URL("../../../docs/admin-console.png", import.meta.url));
+const SCREENSHOT = screenshotPath("admin-console.png");
 const TOKEN = "browser-test-token-0123456789abcdef";
 
 let browser: Browser;
@@ -193,7 +194,7 @@ describe("the admin console", () => {
     expect(dark).not.toBe(light);
   });
 
-  test("screenshot: docs/admin-console.png", async () => {
+  test("screenshot: admin-console.png (docs/ with npm run docs:screenshots)", async () => {
     // A fresh document, audit log included, written by hand as an operator might.
     await writeFile(file, `${JSON.stringify({ flags: {} })}\n`);
     await expect.poll(() => instance.audit().length).toBe(0);
@@ -213,7 +214,6 @@ describe("the admin console", () => {
     await console.locator("#feature-key").fill("reports");
     await console.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     await console.waitForTimeout(300);
-    mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await console.screenshot({ path: SCREENSHOT, fullPage: true });
   });
 });

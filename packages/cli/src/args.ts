@@ -46,3 +46,27 @@ export function timeArgument(now: () => number = Date.now): (value: string) => s
     return new Date(text).toISOString();
   };
 }
+
+/** An HTTP status for blocked requests: 400..599 (as the app's `status` option). */
+export function httpStatus(value: string): number {
+  const text = value.trim();
+  if (!/^\d{3}$/.test(text) || Number(text) < 400 || Number(text) > 599) {
+    throw new InvalidArgumentError(`expected an HTTP error status 400..599, got ${JSON.stringify(value)}`);
+  }
+  return Number(text);
+}
+
+/** `--retry`: whole seconds (Retry-After: N), or a time (RFC 3339, `+2h`) that Retry-After counts down to. */
+export type Retry = { readonly seconds: number } | { readonly at: string };
+
+export function retryArgument(now: () => number = Date.now): (value: string) => Retry {
+  const time = timeArgument(now);
+  return (value) => {
+    if (/^\s*\d+\s*$/.test(value)) return { seconds: Number(value.trim()) };
+    try {
+      return { at: time(value) };
+    } catch {
+      throw new InvalidArgumentError(`expected whole seconds (600) or a time (2026-12-01T03:00:00Z, +2h), got ${JSON.stringify(value)}`);
+    }
+  };
+}

@@ -2,6 +2,7 @@ import { stat } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { DetourError, createDetour, type Detour, type DetourStatus, type FlagDocument } from "@detour/core";
 import { StoreError, messageOf } from "./errors.js";
+import { commandLine } from "./guard/shell.js";
 import { DEFAULT_STORE, openStore, parseStoreUrl, type StoreLocation } from "./store-url.js";
 
 /** Something `detour` writes to. */
@@ -72,28 +73,25 @@ export class Context {
 
   /**
    * Opens the store read-only, waits for it to load, runs `task` and closes
-   * it. A file store whose file does not exist yet reads as an empty document
-   * (and is not created). A store that cannot be loaded is a `StoreError` (exit 2).
+   * it. A file store whose file does not exist is a `StoreError` (exit 2): a
+   * mistyped `--store` must not read as "nothing in force". So is a store
+   * that cannot be loaded.
    */
   async read<T>(task: (view: ReadView) => Promise<T> | T): Promise<T> {
-    if (this.location.kind === "file" && !(await exists(this.location.path))) {
-      this.trace(`${this.location.path} does not exist yet; reading it as an empty document`);
-      return task({
-        status: () => ({ store: { kind: "file", version: null, ageMs: null, stale: false, error: null }, flags: [] }),
-        document: () => ({ flags: {} }),
-      });
-    }
+    await this.#mustExist();
     return this.#open(false, task);
   }
 
   /**
-   * Opens the store for writing (a missing file store is created), runs
-   * `task`, and closes it. A store that loaded but then failed the write
+   * Opens the store for writing, runs `task`, and closes it. A missing file
+   * store is created only with `create` (`on --create`, `import`); otherwise
+   * it is a `StoreError`. A store that loaded but then failed the write
    * (e.g. a Redis connection dropped in between) is reopened and the task
    * retried, twice at most: every CLI change is idempotent. A store that
    * cannot be loaded at all fails at once.
    */
-  async write<T>(task: (detour: Detour) => Promise<T>): Promise<T> {
+  async write<T>(task: (detour: Detour) => Promise<T>, options: { create?: boolean } = {}): Promise<T> {
+    if (options.create !== true) await this.#mustExist();
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.#open(true, task);
@@ -104,6 +102,20 @@ export class Context {
         await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 100));
       }
     }
+  }
+
+  /** Whether the store is a file that does not exist yet (`on --create` and `import` create it). */
+  async missingFile(): Promise<boolean> {
+    return this.location.kind === "file" && !(await exists(this.location.path));
+  }
+
+  async #mustExist(): Promise<void> {
+    if (this.location.kind !== "file" || (await exists(this.location.path))) return;
+    const store = this.storeArgs.length > 0 ? ` ${commandLine(this.storeArgs)}` : "";
+    throw new StoreError(
+      `no flag store at ${this.location.path}: the file does not exist. Check --store (or DETOUR_STORE); ` +
+        `the app creates its store when it starts, or create it here with: detour on <flag> --create${store}`,
+    );
   }
 
   async #open<T>(create: boolean, task: (detour: Detour) => Promise<T> | T): Promise<T> {

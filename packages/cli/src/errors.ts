@@ -1,4 +1,4 @@
-import { DetourError } from "@detour/core";
+import { ArgumentError, DetourError } from "@detour/core";
 
 /** Exit codes of `detour` (a guarded command's own status is passed through). */
 export const EXIT = {
@@ -59,4 +59,30 @@ export function exitCodeOf(error: unknown): number {
 export function messageOf(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.replace(/\s*\n\s*/g, " ").trim() || (error instanceof Error ? error.name : "unknown error");
+}
+
+/** Core's argument names → the CLI options that carry them. */
+const OPTION_OF: Readonly<Record<string, string>> = {
+  "window.end": "--until",
+  "window.start": "--from",
+  retryAt: "--retry",
+  retryAfter: "--retry-after",
+  page: "--render",
+  redirect: "--redirect",
+  refresh: "--refresh",
+  status: "--status",
+  secret: "--secret",
+  percent: "--percent",
+  ttl: "--ttl",
+  users: "--user",
+  mode: "--mode",
+  message: "--message",
+};
+
+/** A core `ArgumentError` about an option, reworded to name the CLI option (`--until: ...`); anything else as it is. */
+export function asOptionError(error: unknown): unknown {
+  if (!(error instanceof ArgumentError)) return error;
+  const option = OPTION_OF[error.argument];
+  if (option === undefined) return error;
+  return new UsageError(`${option}${error.message.slice(error.argument.length)}`, { cause: error });
 }

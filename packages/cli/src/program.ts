@@ -1,9 +1,9 @@
 import { Command, CommanderError, Option } from "commander";
-import { collectUsers, percent, seconds, timeArgument } from "./args.js";
+import { collectUsers, httpStatus, percent, retryArgument, seconds, timeArgument } from "./args.js";
 import { exportCommand } from "./commands/export.js";
 import { guardCommand } from "./commands/guard.js";
 import { importCommand } from "./commands/import.js";
-import { offCommand } from "./commands/off.js";
+import { offCommand, upCommand } from "./commands/off.js";
 import { onCommand } from "./commands/on.js";
 import { rolloutCommand } from "./commands/rollout.js";
 import { statusCommand } from "./commands/status.js";
@@ -27,13 +27,32 @@ Exit codes:
 const STORE_HELP = `
 Store:
   --store file:./detour.json (default) | redis://HOST:6379/0?prefix=NAME,
-  or the DETOUR_STORE environment variable.`;
+  or the DETOUR_STORE environment variable. A file store must exist (the app
+  creates it when it starts); only on --create and import create one.`;
 
 function addStoreOptions(command: Command): Command {
   return command
     .option("--store <url>", `where the flags live: file:PATH or redis://HOST:PORT/DB[?prefix=NAME] (env DETOUR_STORE; default ${DEFAULT_STORE})`)
     .option("--prefix <name>", "Redis key prefix (default detour; overrides ?prefix= in the URL)")
     .option("--debug", "print stack traces and store diagnostics");
+}
+
+/** What a maintenance period shows and how long it lasts: options of `on` and `down` (Laravel's `down` options included). */
+function addPeriodOptions(command: Command): Command {
+  return command
+    .option("--message <text>", "message shown to blocked users")
+    .option("--retry <seconds|time>", "Retry-After: whole seconds, or a time (RFC 3339, +2h) it counts down to", retryArgument())
+    .option("--retry-after <seconds>", "Retry-After for blocked requests, in seconds", seconds(0))
+    .option("--from <time>", "in force from this time (RFC 3339, now, or +30m)", timeArgument())
+    .option("--until <time>", "in force until this time (RFC 3339, or +2h); must be in the future", timeArgument())
+    .option("--ttl <seconds>", "turns itself off after this many seconds", seconds(1))
+    .option("--status <code>", "HTTP status of blocked requests (default the app's, 503)", httpStatus)
+    .option("--redirect <path>", "redirect blocked page views (GET/HEAD) to this path or URL")
+    .option("--render <file>", "serve this HTML file as the maintenance page (at most 256 KiB)")
+    .option("--refresh <seconds>", "send Refresh: <seconds> on blocked page views, so browsers check again", seconds(1))
+    .option("--secret <secret>", "a bypass URL for this period: /<secret> sets the bypass cookie (16+ URL-safe characters; stored hashed)")
+    .option("--with-secret", "like --secret, with a random secret, printed once")
+    .option("--create", "make the flag even when its name is close to one that exists (a likely typo)");
 }
 
 function modeOption(): Option {
@@ -74,29 +93,44 @@ function buildProgram(io: CliIO, record: (code: number) => void, debugFlag: { va
   ).action((options: { json?: boolean }, command: Command) => execute((context) => statusCommand(context, options))(command));
 
   addStoreOptions(
-    program
-      .command("on")
-      .summary("turn a mode on for everyone, some users, or a percentage")
-      .description("turn a mode on: for everyone, for some users (--user), or for a percentage of users (--percent)")
-      .argument("<flag>", "the flag, e.g. site or billing")
-      .addOption(modeOption())
-      .option("-u, --user <id>", "only this user (repeat, or separate ids with commas); other users are untouched", collectUsers)
-      .option("--percent <n>", "put this percentage of users in the mode", percent)
-      .option("--message <text>", "message shown to blocked users")
-      .option("--retry-after <seconds>", "Retry-After for blocked requests, in seconds", seconds(0))
-      .option("--from <time>", "in force from this time (RFC 3339, now, or +30m)", timeArgument())
-      .option("--until <time>", "in force until this time (RFC 3339, or +2h)", timeArgument())
-      .option("--ttl <seconds>", "turns itself off after this many seconds", seconds(1))
-      .addHelpText("after", "\nExamples:\n  detour on site --message 'Upgrading the database' --until +30m\n  detour on billing --user u17,u42\n  detour on checkout --percent 10 --mode read-only\n"),
+    addPeriodOptions(
+      program
+        .command("on")
+        .summary("turn a mode on for everyone, some users, or a percentage")
+        .description("turn a mode on: for everyone, for some users (--user), or for a percentage of users (--percent)")
+        .argument("<flag>", "the flag, e.g. site or billing")
+        .addOption(modeOption())
+        .option("-u, --user <id>", "only this user (repeat, or separate ids with commas); other users are untouched", collectUsers)
+        .option("--percent <n>", "put this percentage of users in the mode", percent),
+    ).addHelpText("after", "\nExamples:\n  detour on site --message 'Upgrading the database' --until +30m\n  detour on billing --user u17,u42\n  detour on checkout --percent 10 --mode read-only\n"),
   ).action((flag: string, options, command: Command) => execute((context) => onCommand(context, flag, options))(command));
 
   addStoreOptions(
     program
       .command("off")
-      .description("turn a flag off, or take some users out of it (--user)")
-      .argument("<flag>", "the flag")
+      .description("turn a flag off, which ends it entirely (its users, percentage and settings), or take some users out of it (--user)")
+      .argument("<flag>", "the flag, which must exist")
       .option("-u, --user <id>", "only remove this user (repeat, or separate ids with commas)", collectUsers),
   ).action((flag: string, options, command: Command) => execute((context) => offCommand(context, flag, options))(command));
+
+  addStoreOptions(
+    addPeriodOptions(
+      program
+        .command("down")
+        .summary("the whole site in maintenance (detour on site, with Laravel's options)")
+        .description("put the whole site in maintenance: detour on <site flag>, with Laravel's down options")
+        .option("--flag <key>", "the site flag's key, when the app sets siteFlag (default site)"),
+    ).addHelpText("after", "\nExamples:\n  detour down --message 'Upgrading the database' --retry 600\n  detour down --with-secret --refresh 15\n  detour down --redirect /status\n"),
+  ).action((options, command: Command) =>
+    execute((context) => onCommand(context, (options as { flag?: string }).flag ?? "site", { ...options, mode: "maintenance" }))(command),
+  );
+
+  addStoreOptions(
+    program
+      .command("up")
+      .description("bring the whole site back: detour off <site flag>")
+      .option("--flag <key>", "the site flag's key, when the app sets siteFlag (default site)"),
+  ).action((options, command: Command) => execute((context) => upCommand(context, options))(command));
 
   addStoreOptions(
     program
@@ -123,6 +157,7 @@ function buildProgram(io: CliIO, record: (code: number) => void, debugFlag: { va
       .option("--retry-after <seconds>", "Retry-After for blocked requests, in seconds", seconds(0))
       .option("--users-from <file>", "run once per user id listed in FILE (one per line; - for stdin), stopping at the first failure")
       .option("--resume-from <id>", "with --users-from: start with this user (it is run again)")
+      .option("--create", "make the flag even when its name is close to one that exists (a likely typo)")
       .argument("<command...>", "the command and its arguments (after --)")
       .passThroughOptions()
       .addHelpText(
@@ -141,6 +176,7 @@ function buildProgram(io: CliIO, record: (code: number) => void, debugFlag: { va
           retryAfter: options.retryAfter,
           usersFrom: options.usersFrom,
           resumeFrom: options.resumeFrom,
+          create: options.create,
         },
         command,
       ),
@@ -157,11 +193,13 @@ function buildProgram(io: CliIO, record: (code: number) => void, debugFlag: { va
   addStoreOptions(
     program
       .command("import")
-      .summary("replace the whole flag document with a validated JSON file")
+      .summary("replace the flag document (or merge into it) from a validated JSON file")
       .description(
-        "replace the whole flag document with FILE (- for stdin) after validating it; every problem is reported and nothing changes unless it is all valid. LaunchDarkly flag-data files import as they are.",
+        "replace the whole flag document with FILE (- for stdin) after validating it, or with --merge upsert its flags; every problem is reported and nothing changes unless it is all valid. Shows what changes flag by flag; removing or changing a flag in force needs --yes. LaunchDarkly flag-data files import as they are.",
       )
       .argument("<file>", "a JSON flag document")
+      .option("--merge", "upsert the file's flags, flagValues and segments by key; keep the store's other flags")
+      .option("--yes", "import even when flags in force would be removed or changed")
       .option("--dry-run", "validate and show what would change, without changing anything"),
   ).action((file: string, options, command: Command) => execute((context) => importCommand(context, file, options))(command));
 

@@ -1,15 +1,16 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { DetourStatus } from "@detour/core";
-import { detour, readJson, temporaryDirectory, useWorkspace, writeJson } from "./helpers.js";
+import { detour, emptyStore, readJson, temporaryDirectory, useWorkspace, writeJson } from "./helpers.js";
 
 const ws = useWorkspace();
 let counter = 0;
 
 /** A store file of its own for each test. */
+/** An empty store file of its own for each test (as the app creates it). */
 function storeFile(): { path: string; arg: string } {
   const path = join(ws.dir, `store-${++counter}.json`);
-  return { path, arg: `file:${path}` };
+  return { path, arg: emptyStore(path) };
 }
 
 describe("help and usage", () => {
@@ -81,6 +82,7 @@ describe("store selection and exit code 2", () => {
   it("defaults to file:./detour.json in the working directory", async () => {
     const { dir: cwd, cleanup: done } = await temporaryDirectory();
     try {
+      emptyStore(join(cwd, "detour.json"));
       expect((await detour(["on", "site"], { cwd })).code).toBe(0);
       const doc = await readJson(join(cwd, "detour.json"));
       expect(doc.flags?.site?.on).toBe(true);
@@ -98,13 +100,20 @@ describe("store selection and exit code 2", () => {
     expect(Object.keys((await readJson(flag.path)).flags ?? {})).toEqual(["from-flag"]);
   });
 
-  it("status of a file that does not exist yet shows nothing in force and creates nothing", async () => {
-    const { path, arg } = storeFile();
-    const result = await detour(["status", "--store", arg], { cwd: ws.dir });
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain("No flag in force.");
+  it("a file store that does not exist (a typo) is an error naming it for every command but on --create and import; nothing is created", async () => {
     const { existsSync } = await import("node:fs");
-    expect(existsSync(path)).toBe(false);
+    const path = join(ws.dir, `detuor-${++counter}.json`);
+    for (const args of [["status"], ["on", "site"], ["off", "site"], ["down"], ["up"], ["export"], ["rollout", "x", "a=100"], ["guard", "-f", "site", "--", "true"]]) {
+      const result = await detour([args[0]!, "--store", `file:${path}`, ...args.slice(1)], { cwd: ws.dir });
+      expect(result.code, args.join(" ")).toBe(2);
+      expect(result.stderr).toContain(
+        `no flag store at ${path}: the file does not exist. Check --store (or DETOUR_STORE); the app creates its store when it starts, or create it here with: detour on <flag> --create --store file:${path}`,
+      );
+      expect(result.stderr.trimEnd().split("\n")).toHaveLength(1);
+      expect(existsSync(path)).toBe(false);
+    }
+    expect((await detour(["on", "site", "--create", "--store", `file:${path}`], { cwd: ws.dir })).code).toBe(0);
+    expect((await readJson(path)).flags?.site?.on).toBe(true);
   });
 });
 
@@ -138,9 +147,9 @@ describe("on, off, status", () => {
     const result = await detour(["status", "--store", arg], { cwd: ws.dir });
     const lines = result.stdout.split("\n");
     expect(lines[0]).toMatch(/^store: file:.*store-\d+\.json · revision 2$/);
-    expect(result.stdout).toMatch(/FLAG +MODE +SCOPE +USERS\/PERCENT +SINCE +UNTIL +MESSAGE +BY/);
-    expect(result.stdout).toMatch(/site +maintenance +site +everyone +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ +- +Back soon +cli:/);
-    expect(result.stdout).toMatch(/billing +maintenance +users +u7 /);
+    expect(result.stdout).toMatch(/FLAG +STATE +MODE +SCOPE +WHO +FROM +UNTIL +MESSAGE +BY/);
+    expect(result.stdout).toMatch(/site +in force +maintenance +site +everyone +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ +- +Back soon +cli:/);
+    expect(result.stdout).toMatch(/billing +in force +maintenance +users +1 user: u7 /);
   });
 
   it("--user adds and removes users without touching the others; the audit names the CLI user", async () => {
@@ -157,27 +166,49 @@ describe("on, off, status", () => {
     expect(doc.audit?.[0]?.actor).toMatch(/^cli:[^@]+@.+/);
   });
 
-  it("off turns the whole flag off; off on a missing flag is a no-op", async () => {
+  it("off turns the whole flag off; off on a flag that does not exist is an error with a suggestion", async () => {
     const { arg } = storeFile();
     await detour(["on", "site", "--store", arg], { cwd: ws.dir });
     expect((await detour(["off", "site", "--store", arg], { cwd: ws.dir })).stdout).toContain('"site" is off');
     const status = JSON.parse((await detour(["status", "--json", "--store", arg], { cwd: ws.dir })).stdout) as DetourStatus;
     expect(status.flags).toEqual([]);
-    const missing = await detour(["off", "nothing-here", "--store", arg], { cwd: ws.dir });
-    expect(missing.code).toBe(0);
-    expect(missing.stdout).toContain("does not exist");
+    const typo = await detour(["off", "stie", "--store", arg], { cwd: ws.dir });
+    expect(typo).toMatchObject({ code: 1, stderr: 'detour: off: no flag "stie"; did you mean site?\n' });
+    const missing = await detour(["off", "nosuch", "--store", arg], { cwd: ws.dir });
+    expect(missing).toMatchObject({ code: 1, stderr: 'detour: off: no flag "nosuch" (its flags: site)\n' });
   });
 
   it("--from/--until set a window; --ttl sets an expiry", async () => {
     const { path, arg } = storeFile();
     const result = await detour(["on", "site", "--from", "2030-01-01T02:00:00Z", "--until", "2030-01-01T03:00:00Z", "--store", arg], { cwd: ws.dir });
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain("not in force right now");
+    expect(result.stdout).toBe('"site" is maintenance for everyone (site), from 2030-01-01 02:00:00Z, until 2030-01-01 03:00:00Z (scheduled: not in force yet)\n');
     await detour(["on", "feature-x", "--ttl", "120", "--store", arg], { cwd: ws.dir });
     const doc = await readJson(path);
     expect(doc.flags?.site?.detour?.window).toEqual({ start: "2030-01-01T02:00:00.000Z", end: "2030-01-01T03:00:00.000Z" });
     expect(doc.flags?.["feature-x"]?.detour?.ttl).toBe(120);
     const table = (await detour(["status", "--store", arg], { cwd: ws.dir })).stdout;
-    expect(table).toMatch(/site +maintenance \(inactive\)/);
+    expect(table).toMatch(/site +scheduled +maintenance +site +everyone +2030-01-01 02:00:00Z +2030-01-01 03:00:00Z /);
+  });
+});
+
+describe("bin/detour.js, the committed launcher", () => {
+  it("says how to build when the build is missing, instead of a stack trace (exit 1)", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { copyFileSync, mkdirSync, writeFileSync } = await import("node:fs");
+    const { fileURLToPath } = await import("node:url");
+    const { dir, cleanup } = await temporaryDirectory();
+    try {
+      // The package's layout without dist/.
+      mkdirSync(join(dir, "bin"));
+      copyFileSync(fileURLToPath(new URL("../bin/detour.js", import.meta.url)), join(dir, "bin", "detour.js"));
+      writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+      const result = spawnSync(process.execPath, [join(dir, "bin", "detour.js"), "status"], { encoding: "utf8" });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/^detour: @detour\/cli is not built yet \(packages\/cli\/dist\/cli\.js is missing\)\.\nBuild it from the repository root with `npm run build`/);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      await cleanup();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { detour, readJson, redisDocument, REDIS_URL, useWorkspace } from "./helpers.js";
+import { detour, emptyStore, readJson, redisDocument, REDIS_URL, useWorkspace } from "./helpers.js";
 
 const PROCESSES = 12;
 
@@ -20,7 +20,7 @@ function targeted(doc: { flags?: Record<string, { targets?: { values: string[] }
 describe(`${PROCESSES} concurrent "detour on billing --user uN" processes lose no user`, () => {
   it("against a file store", async () => {
     const path = join(ws.dir, "concurrent.json");
-    await race(["--store", `file:${path}`]);
+    await race(["--store", emptyStore(path)]);
     const doc = await readJson(path);
     expect(targeted(doc)).toEqual([...users].sort());
     expect(doc.revision).toBe(PROCESSES);

@@ -4,14 +4,14 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { DetourStatus } from "@detour/core";
-import { detour, nodeCommand, start, useWorkspace, waitFor } from "./helpers.js";
+import { detour, emptyStore, nodeCommand, start, useWorkspace, waitFor } from "./helpers.js";
 
 const ws = useWorkspace();
 let counter = 0;
 
 function fresh(): { arg: string; log: string; users: string } {
   const n = ++counter;
-  return { arg: `file:${join(ws.dir, `store-${n}.json`)}`, log: join(ws.dir, `log-${n}.txt`), users: join(ws.dir, `users-${n}.txt`) };
+  return { arg: emptyStore(join(ws.dir, `store-${n}.json`)), log: join(ws.dir, `log-${n}.txt`), users: join(ws.dir, `users-${n}.txt`) };
 }
 
 async function status(arg: string): Promise<DetourStatus> {

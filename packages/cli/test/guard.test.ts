@@ -1,16 +1,17 @@
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { DetourStatus } from "@detour/core";
-import { detour, nodeCommand, readJson, start, useWorkspace, waitFor } from "./helpers.js";
+import { detour, emptyStore, nodeCommand, readJson, start, useWorkspace, waitFor } from "./helpers.js";
 
 const ws = useWorkspace();
 let counter = 0;
 
 function fresh(): { path: string; arg: string; marker: string } {
   const n = ++counter;
-  return { path: join(ws.dir, `store-${n}.json`), arg: `file:${join(ws.dir, `store-${n}.json`)}`, marker: join(ws.dir, `marker-${n}`) };
+  const path = join(ws.dir, `store-${n}.json`);
+  return { path, arg: emptyStore(path), marker: join(ws.dir, `marker-${n}`) };
 }
 
 async function status(arg: string): Promise<DetourStatus> {
@@ -59,11 +60,34 @@ describe("guard -f FLAG -- COMMAND", () => {
     expect((await status(arg)).flags).toHaveLength(1);
   });
 
-  it("a command that cannot be started exits 127 and leaves the flag on", async () => {
-    const { arg } = fresh();
-    const result = await detour(["guard", "-f", "site", "--store", arg, "--", "detour-test-no-such-command"], { cwd: ws.dir });
-    expect(result.code).toBe(127);
-    expect(result.stderr).toMatch(/cannot run "detour-test-no-such-command": command not found; "site" left on/);
+  it("a command that cannot be found or run is refused before the flag is touched (127, 126)", async () => {
+    const { path, arg } = fresh();
+    const before = await readFile(path, "utf8");
+    const missing = await detour(["guard", "-f", "site", "--store", arg, "--", "detour-test-no-such-command"], { cwd: ws.dir });
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toMatch(/^detour: cannot run "detour-test-no-such-command": command not found in PATH; nothing was changed\n$/);
+    const typo = await detour(["guard", "-f", "site", "--store", arg, "--", "./nope.sh"], { cwd: ws.dir });
+    expect(typo.code).toBe(127);
+    expect(typo.stderr).toContain('cannot run "./nope.sh": no such file');
+    await writeFile(join(ws.dir, "not-executable.sh"), "#!/bin/sh\nexit 0\n", { mode: 0o644 });
+    const plain = await detour(["guard", "-f", "site", "--store", arg, "--", "./not-executable.sh"], { cwd: ws.dir });
+    expect(plain.code).toBe(126);
+    expect(plain.stderr).toContain("it is not executable (chmod +x ./not-executable.sh)");
+    expect(await readFile(path, "utf8")).toBe(before);
+  });
+
+  it("refuses a flag name that looks like a typo of an existing flag before running anything; --create overrides", async () => {
+    const { arg, marker } = fresh();
+    await detour(["on", "site", "--store", arg], { cwd: ws.dir });
+    await detour(["off", "site", "--store", arg], { cwd: ws.dir });
+    const touch = nodeCommand(`require("fs").writeFileSync(${JSON.stringify(marker)},"ran")`);
+    const typo = await detour(["guard", "-f", "stie", "--store", arg, "--", ...touch], { cwd: ws.dir });
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain("did you mean site? (--create makes a new flag)");
+    expect(existsSync(marker)).toBe(false);
+    const created = await detour(["guard", "-f", "stie", "--create", "--store", arg, "--", ...touch], { cwd: ws.dir });
+    expect(created.code).toBe(0);
+    expect(existsSync(marker)).toBe(true);
   });
 
   it("with -u: turns the flag on for that user only and appends the id as the last argument", async () => {
@@ -180,6 +204,6 @@ describe("guard -f FLAG -- COMMAND", () => {
     const noFlag = await detour(["guard", "--store", arg, "--", "true"], { cwd: ws.dir });
     expect(noFlag.code).toBe(1);
     expect(noFlag.stderr).toContain("required option '-f, --flag <flag>' not specified");
-    expect(existsSync(join(ws.dir, `store-${counter}.json`))).toBe(false);
+    expect((await readJson(join(ws.dir, `store-${counter}.json`))).flags).toEqual({});
   });
 });

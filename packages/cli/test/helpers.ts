@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -132,6 +132,16 @@ export async function temporaryDirectory(): Promise<{ dir: string; cleanup: () =
 
 export async function readJson<T = FlagDocument>(path: string): Promise<T> {
   return JSON.parse(await readFile(path, "utf8")) as T;
+}
+
+/**
+ * An empty flag store at `path`, as the app leaves it when it starts (the CLI
+ * creates a missing file store only with `on --create` or `import`).
+ * Returns the `--store` argument.
+ */
+export function emptyStore(path: string): string {
+  writeFileSync(path, `${JSON.stringify({ flags: {} })}\n`);
+  return `file:${path}`;
 }
 
 export async function writeJson(path: string, value: unknown): Promise<void> {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { FlagDocument } from "@detour/core";
-import { detour, readJson, REDIS_URL, useWorkspace, writeJson } from "./helpers.js";
+import { detour, emptyStore, readJson, REDIS_URL, useWorkspace, writeJson } from "./helpers.js";
 
 const ldFixture = fileURLToPath(new URL("./fixtures/launchdarkly-flags.json", import.meta.url));
 
@@ -12,7 +12,7 @@ let counter = 0;
 
 function fresh(): { path: string; arg: string } {
   const path = join(ws.dir, `store-${++counter}.json`);
-  return { path, arg: `file:${path}` };
+  return { path, arg: emptyStore(path) };
 }
 
 const invalid = {
@@ -75,10 +75,18 @@ describe("import", () => {
     await detour(["on", "site", "--store", arg], { cwd: ws.dir });
     const dry = await detour(["import", ldFixture, "--dry-run", "--store", arg], { cwd: ws.dir });
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toMatch(/is valid; importing it would replace revision 1 .*add new-checkout, storage-cluster, beta-banner; remove site \(dry run: nothing changed\)/);
+    expect(dry.stdout).toMatch(/is valid; importing it into file:.*: 3 added, 0 changed, 1 removed, 0 unchanged\n/);
+    expect(dry.stdout).toContain("  + new-checkout: added (maintenance for user-17, user-42; 20% of users)\n");
+    expect(dry.stdout).toContain("  - site: removed (in force before: maintenance for everyone (site))\n");
+    expect(dry.stdout).toMatch(/needs --yes\)\n\(dry run: nothing changed\)\n$/);
     expect((await readJson(path)).revision).toBe(1);
 
-    const result = await detour(["import", ldFixture, "--store", arg], { cwd: ws.dir });
+    // site is in force: replacing the document would remove it, which needs --yes.
+    const refused = await detour(["import", ldFixture, "--store", arg], { cwd: ws.dir });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^detour: import: it would remove or change flags in force \(site\); nothing was imported\. Add --yes/);
+    expect((await readJson(path)).revision).toBe(1);
+    const result = await detour(["import", ldFixture, "--yes", "--store", arg], { cwd: ws.dir });
     expect(result.code).toBe(0);
     const source = JSON.parse(await readFile(ldFixture, "utf8")) as FlagDocument & Record<string, unknown>;
     const exported = JSON.parse((await detour(["export", "--store", arg], { cwd: ws.dir })).stdout) as FlagDocument;
@@ -112,7 +120,7 @@ describe("import", () => {
     expect(back.flagValues).toEqual(original.flagValues);
   });
 
-  it("export of a file store that does not exist yet prints an empty document", async () => {
+  it("export of an empty store (as the app creates it) prints an empty document", async () => {
     const { arg } = fresh();
     const result = await detour(["export", "--store", arg], { cwd: ws.dir });
     expect(result.code).toBe(0);

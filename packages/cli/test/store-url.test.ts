@@ -62,7 +62,7 @@ describe("run() with injected streams (no process)", () => {
       const stdout = sink();
       const stderr = sink();
       const env = { DETOUR_STORE: "file:flags.json" };
-      expect(await run(["on", "site", "--message", "hi"], { stdout, stderr, env, cwd: dir })).toBe(0);
+      expect(await run(["on", "site", "--message", "hi", "--create"], { stdout, stderr, env, cwd: dir })).toBe(0);
       expect(await run(["status", "--json"], { stdout, stderr, env, cwd: dir })).toBe(0);
       expect(stdout.text).toContain('"site" is maintenance for everyone');
       expect(stdout.text).toContain(`"message": "hi"`);

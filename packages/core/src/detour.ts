@@ -10,6 +10,7 @@ import {
   appendAudit,
   disableFlag,
   enableFlag,
+  mergeDocument,
   setRollout,
   type DisableOptions,
   type EnableOptions,
@@ -37,6 +38,18 @@ const NOT_LOADED: EvaluationResult = Object.freeze({
 export interface ChangeOptions {
   /** Default `"api"`. The CLI uses `cli:<user>@<host>`, the admin its authenticated actor. */
   actor?: string;
+}
+
+/** How `replace()` applies a document. */
+export interface ReplaceOptions extends ChangeOptions {
+  /** Upsert the document's flags, flagValues and segments by key and keep the rest (default: replace them all). */
+  merge?: boolean;
+  /**
+   * Called inside the atomic write with the newest document and the one that
+   * would replace it; throw to refuse (nothing is written). `detour import`
+   * uses it to require `--yes` before flags in force change.
+   */
+  confirm?: (before: Readonly<FlagDocument>, after: Readonly<FlagDocument>) => void;
 }
 
 /**
@@ -187,6 +200,13 @@ export class Detour<Req = DetourRequest> {
         percent: options.percent,
         message: options.message,
         ttl: options.ttl,
+        retryAfter: options.retryAfter,
+        status: options.status,
+        redirect: options.redirect,
+        refresh: options.refresh,
+        page: options.page === undefined ? undefined : `${Buffer.byteLength(options.page, "utf8")} bytes`,
+        // Never the secret itself: the audit log is read by more people than the secret is for.
+        secret: options.secret === undefined ? undefined : "set",
       });
     });
   }
@@ -207,18 +227,28 @@ export class Detour<Req = DetourRequest> {
     });
   }
 
-  /** Replaces the whole document (validated first; nothing changes when it is refused). The audit log is kept. */
-  async replace(document: unknown, change?: ChangeOptions): Promise<DetourStatus> {
+  /**
+   * Replaces the whole document, or with `merge` upserts its flags, flagValues
+   * and segments (validated first; nothing changes when it is refused). The
+   * audit log is kept. A maintenance flag it brings into force starts a new
+   * maintenance period: bypass cookies of earlier periods stop working.
+   */
+  async replace(document: unknown, change?: ReplaceOptions): Promise<DetourStatus> {
     const validated = validateDocument(document);
     return this.#write(change, (doc, context) => {
+      const before = change?.confirm ? structuredClone(doc) : doc;
       const next = structuredClone(validated);
-      // A flag this brings into force starts a new maintenance period (old bypass cookies stop working).
       markNewPeriods(doc, next, context.now);
       const audit = doc.audit;
-      for (const key of Object.keys(doc) as (keyof FlagDocument)[]) delete doc[key];
-      Object.assign(doc, next);
+      if (change?.merge) {
+        mergeDocument(doc, next);
+      } else {
+        for (const key of Object.keys(doc) as (keyof FlagDocument)[]) delete doc[key];
+        Object.assign(doc, next);
+      }
       doc.audit = audit;
-      appendAudit(doc, context, "replace", null, { flags: Object.keys(next.flags ?? {}).length });
+      change?.confirm?.(before, doc);
+      appendAudit(doc, context, change?.merge ? "merge" : "replace", null, { flags: Object.keys(next.flags ?? {}).length });
     });
   }
 

@@ -7,14 +7,17 @@ export { evaluate } from "./engine/evaluate.js";
 export { Snapshot } from "./snapshot.js";
 export type * from "./stores/types.js";
 export type * from "./policy/types.js";
-export { Detour, createDetour, isDetour, toDetour, type ChangeOptions } from "./detour.js";
+export { Detour, createDetour, isDetour, toDetour, type ChangeOptions, type ReplaceOptions } from "./detour.js";
 export { Decision } from "./policy/decision.js";
 export type { DetourOptions, AllowOptions, BypassSecretOptions } from "./policy/options.js";
 export type { RequestAccessor, DetourRequest, FeatureNames, DetourAdapter } from "./policy/request.js";
 export { pathOf, headerOf } from "./policy/request.js";
 export type { EnableOptions, DisableOptions } from "./policy/operations.js";
-export { MODE_VARIATIONS } from "./policy/operations.js";
-export type { DetourStatus, FlagStatus } from "./policy/status.js";
+export { MODE_VARIATIONS, PERIOD_SETTINGS, mergeDocument } from "./policy/operations.js";
+export type { DetourStatus, FlagStatus, RolloutStatus } from "./policy/status.js";
+export { flagStatus, rolloutStatus } from "./policy/status.js";
+export { generateFlagSecret } from "./policy/flag-secret.js";
+export { MAX_PAGE_BYTES } from "./document/types.js";
 export { toMode, isSafeMethod } from "./policy/modes.js";
 export {
   respond,

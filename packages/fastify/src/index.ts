@@ -5,6 +5,7 @@
  * its answer back; no policy lives here.
  */
 import {
+  OptionsError,
   headerOf,
   isDetour,
   pathOf,
@@ -34,8 +35,8 @@ declare module "fastify" {
     detour: Decision | null;
   }
   interface FastifyInstance {
-    /** The Detour instance of the registered `@detour/fastify` plugin. */
-    detour: Detour<FastifyRequest>;
+    /** The Detour instance of the registered `@detour/fastify` plugin, with `feature(name)` for route guards. */
+    detour: FastifyDetour;
   }
   interface FastifyContextConfig {
     detour?: DetourRouteConfig;
@@ -50,6 +51,19 @@ export type DetourHook = (this: unknown, request: FastifyRequest, reply: Fastify
  * registered), with guard hooks for a route's `preHandler` (or `onRequest`).
  */
 export type DetourPlugin = DetourAdapter<FastifyRequest, FastifyPluginCallback, DetourHook>;
+
+/** `app.detour`: the plugin's Detour instance, with `feature(name)`, a guard hook for a route's `preHandler`. */
+export type FastifyDetour = Detour<FastifyRequest> & { feature(name: FeatureNames): DetourHook };
+
+/**
+ * The options of `app.register(detour, options)`: Detour options (the plugin
+ * creates the instance and closes its store when Fastify closes), or
+ * `{ detour: instance }` to share an existing instance.
+ */
+export type DetourPluginOptions = DetourOptions<FastifyRequest> | { detour: Detour<FastifyRequest> };
+
+/** What Fastify itself may put in a plugin's options; not Detour's. */
+const FASTIFY_OPTIONS = new Set(["prefix", "logLevel", "logSerializers"]);
 
 /**
  * How Detour reads a Fastify request: the path is `request.url` without the
@@ -92,47 +106,112 @@ function hookFor(instance: Detour<FastifyRequest>, features: FeatureNames | unde
   };
 }
 
+/** `app.detour`: the instance, given `feature(name)` once (the same hook whatever the scope). */
+function withFeature(instance: Detour<FastifyRequest>): FastifyDetour {
+  if (typeof (instance as Partial<FastifyDetour>).feature !== "function") {
+    Object.defineProperty(instance, "feature", {
+      configurable: true,
+      enumerable: false,
+      value: (name: FeatureNames): DetourHook => hookFor(instance, instance.guard(name)),
+    });
+  }
+  return instance as FastifyDetour;
+}
+
+/** What registering the plugin does in a Fastify scope, for `instance` (closed with Fastify when `owned`). */
+function setUp(fastify: FastifyInstance, instance: Detour<FastifyRequest>, owned: boolean, done: (error?: Error) => void): void {
+  const everyRequest = hookFor(instance, undefined);
+  // Guarded, so that the plugin can be registered in several encapsulated scopes.
+  if (!fastify.hasRequestDecorator("detour")) fastify.decorateRequest("detour", null);
+  if (!fastify.hasDecorator("detour")) fastify.decorate("detour", withFeature(instance));
+  fastify.addHook("onRequest", everyRequest);
+  fastify.addHook("onRoute", (route: RouteOptions) => {
+    const feature = route.config?.detour?.feature;
+    if (feature === undefined) return;
+    // Runs after the plugin-wide hook, with the route's features.
+    const hooks = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+    route.onRequest = [...hooks, hookFor(instance, instance.guard(feature))] as RouteOptions["onRequest"];
+  });
+  if (owned) {
+    let closing: Promise<void> | undefined;
+    fastify.addHook("onClose", (_instance, closed) => void (closing ??= instance.close()).then(() => closed(), closed));
+  }
+  if (instance.isReady) done();
+  else void instance.ready.then(() => done());
+}
+
+/** `app.register(detour, options)`: the options Fastify hands the plugin, as an instance (and whether the plugin owns it). */
+function fromPluginOptions(options: unknown): { instance: Detour<FastifyRequest>; owned: boolean } {
+  const given = (options ?? {}) as Record<string, unknown>;
+  const rest: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(given)) if (!FASTIFY_OPTIONS.has(name)) rest[name] = value;
+  if ("detour" in rest) {
+    const { detour: shared, ...others } = rest;
+    if (!isDetour<FastifyRequest>(shared)) throw new OptionsError("detour", "expected a Detour instance (createDetour())");
+    if (Object.keys(others).length > 0) {
+      throw new OptionsError(Object.keys(others)[0]!, "give either { detour: instance } or Detour options, not both (the instance has its options)");
+    }
+    return { instance: shared, owned: false };
+  }
+  return { instance: toDetour<FastifyRequest>(rest as DetourOptions<FastifyRequest>), owned: true };
+}
+
+function isFastify(value: unknown): value is FastifyInstance {
+  const app = value as Partial<FastifyInstance> | null;
+  return typeof app === "object" && app !== null && typeof app.register === "function" && typeof app.addHook === "function" && typeof app.decorate === "function";
+}
+
 /**
- * Creates the plugin. Pass Detour options (the plugin creates the instance and
- * closes its store when Fastify closes) or an existing Detour instance to share it.
- * Register it before the routes it protects (`await app.register(...)`), so that
+ * The Fastify plugin, used either way:
+ *
+ * - `app.register(detour, options)`, Fastify's convention (as
+ *   `@fastify/rate-limit`): `options` are Detour options, or
+ *   `{ detour: instance }` to share one; route guards are
+ *   `app.detour.feature("billing")`;
+ * - `app.register(detour(options))` (or `detour(instance)`): the same
+ *   plugin, made first, with `.instance` and `.feature(name)`.
+ *
+ * Pass Detour options (the plugin creates the instance and closes its store
+ * when Fastify closes) or an existing Detour instance to share it. Register
+ * it before the routes it protects (`await app.register(...)`), so that
  * route `config.detour` is seen.
  *
  * ```ts
- * const maintenance = detour({ store: fileStore("./detour.json"), allow: { paths: ["/health"] } });
- * await app.register(maintenance);
+ * await app.register(detour, { store: fileStore("./detour.json"), allow: { paths: ["/health"] } });
  * app.get("/billing/invoices", { config: { detour: { feature: "billing" } } }, listInvoices);
- * app.post("/billing/charge", { preHandler: maintenance.feature("billing") }, charge);
+ * app.post("/billing/charge", { preHandler: app.detour.feature("billing") }, charge);
  * ```
  */
-export function detour(optionsOrInstance?: DetourOptions<FastifyRequest> | Detour<FastifyRequest>): DetourPlugin {
-  const owned = !isDetour(optionsOrInstance);
-  const instance = toDetour<FastifyRequest>(optionsOrInstance);
-  const everyRequest = hookFor(instance, undefined);
-  let closing: Promise<void> | undefined;
-
-  const plugin: FastifyPluginCallback = (fastify: FastifyInstance, _options, done) => {
-    // Guarded, so that the plugin can be registered in several encapsulated scopes.
-    if (!fastify.hasRequestDecorator("detour")) fastify.decorateRequest("detour", null);
-    if (!fastify.hasDecorator("detour")) fastify.decorate("detour", instance);
-    fastify.addHook("onRequest", everyRequest);
-    fastify.addHook("onRoute", (route: RouteOptions) => {
-      const feature = route.config?.detour?.feature;
-      if (feature === undefined) return;
-      // Runs after the plugin-wide hook, with the route's features.
-      const hooks = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
-      route.onRequest = [...hooks, hookFor(instance, instance.guard(feature))] as RouteOptions["onRequest"];
-    });
-    if (owned) fastify.addHook("onClose", (_instance, closed) => void (closing ??= instance.close()).then(() => closed(), closed));
-    if (instance.isReady) done();
-    else void instance.ready.then(() => done());
-  };
-
+export function detour(optionsOrInstance?: DetourOptions<FastifyRequest> | Detour<FastifyRequest>): DetourPlugin;
+export function detour(fastify: FastifyInstance, options: DetourPluginOptions, done: (error?: Error) => void): void;
+export function detour(
+  first?: DetourOptions<FastifyRequest> | Detour<FastifyRequest> | FastifyInstance,
+  options?: DetourPluginOptions,
+  done?: (error?: Error) => void,
+): DetourPlugin | void {
+  if (isFastify(first) && typeof done === "function") {
+    let resolved: { instance: Detour<FastifyRequest>; owned: boolean };
+    try {
+      resolved = fromPluginOptions(options);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    setUp(first, resolved.instance, resolved.owned, done);
+    return;
+  }
+  const given = first as DetourOptions<FastifyRequest> | Detour<FastifyRequest> | undefined;
+  const owned = !isDetour(given);
+  const instance = toDetour<FastifyRequest>(given);
+  const plugin: FastifyPluginCallback = (fastify, _options, ready) => setUp(fastify, instance, owned, ready);
   return Object.assign(fp(plugin, { fastify: "5.x", name: "@detour/fastify" }), {
     instance,
     feature: (name: FeatureNames): DetourHook => hookFor(instance, instance.guard(name)),
   });
 }
+
+// `app.register(detour, options)`: not encapsulated, so `app.detour` and `request.detour` reach the app.
+fp(detour as unknown as FastifyPluginCallback<DetourPluginOptions>, { fastify: "5.x", name: "@detour/fastify" });
 
 export default detour;
 export * from "./admin.js";

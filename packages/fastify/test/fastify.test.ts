@@ -103,3 +103,42 @@ describe("@detour/fastify", () => {
     await shared.close();
   });
 });
+
+describe("app.register(detour, options): Fastify's convention", () => {
+  it("registers with options, decorates app.detour and request.detour, and guards routes with app.detour.feature(name)", async () => {
+    const app = fastify();
+    await app.register(detour, { store: { flags: {} }, user: (request: FastifyRequest) => request.headers["x-user"]?.toString(), features: { reports: ["/reports/*"] } });
+    app.get("/", describeRequest);
+    app.get("/reports/daily", describeRequest);
+    app.post("/billing/pay", { preHandler: app.detour.feature("billing") }, describeRequest);
+    expect((await app.inject("/")).json()).toEqual({ mode: "available", flag: null });
+    await app.detour.enable("billing");
+    await app.detour.enable("reports");
+    await app.detour.enable("site", { users: ["u1"] });
+    expect((await app.inject({ method: "POST", url: "/billing/pay" })).statusCode).toBe(503);
+    expect((await app.inject("/reports/daily")).statusCode).toBe(503);
+    expect((await app.inject({ url: "/", headers: { "x-user": "u1" } })).json()).toEqual({ mode: "read-only", flag: "site" });
+    expect((await app.inject({ method: "POST", url: "/", headers: { "x-user": "u1" } })).statusCode).toBe(503);
+  });
+
+  it("shares an instance with { detour: instance }, and leaves closing it to its owner", async () => {
+    const instance = createDetour<FastifyRequest>({ store: { flags: {} } });
+    const app = fastify();
+    await app.register(detour, { detour: instance });
+    expect(app.detour).toBe(instance);
+    await app.close();
+    apps.splice(apps.indexOf(app), 1);
+    await instance.enable("site");
+    expect(instance.status().flags[0]?.key).toBe("site");
+    await instance.close();
+  });
+
+  it("refuses bad options, naming them", async () => {
+    const app = fastify();
+    await expect(app.register(detour, { store: { flags: {} }, bogus: true } as never).ready()).rejects.toThrow(/^bogus: unknown option/);
+    const other = fastify();
+    const instance = createDetour<FastifyRequest>({ store: { flags: {} } });
+    await expect(other.register(detour, { detour: instance, siteFlag: "x" } as never).ready()).rejects.toThrow(/^siteFlag: give either/);
+    await instance.close();
+  });
+});

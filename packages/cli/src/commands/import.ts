@@ -1,10 +1,15 @@
-import { ValidationError, validateDocument, type Flag, type FlagDocument } from "@detour/core";
+import { ValidationError, mergeDocument, validateDocument, type FlagDocument } from "@detour/core";
 import type { Context } from "../context.js";
 import { UsageError } from "../errors.js";
+import { diffDocuments, diffSummary, type ImportDiff } from "../import-diff.js";
 import { readInput } from "../io-files.js";
 
 export interface ImportOptions {
   dryRun?: boolean;
+  /** Upsert the file's flags by key and keep the store's other flags. */
+  merge?: boolean;
+  /** Import even when flags in force would be removed or changed. */
+  yes?: boolean;
 }
 
 /** Parses and validates an import; a `UsageError` lists every problem with its path. */
@@ -27,79 +32,69 @@ export function parseDocument(text: string, name: string): FlagDocument {
   }
 }
 
-interface Changes {
-  added: string[];
-  removed: string[];
-  changed: string[];
-  unchanged: string[];
-}
-
-function flagsOf(doc: Readonly<FlagDocument>): Map<string, unknown> {
-  const flags = new Map<string, unknown>();
-  for (const [key, flag] of Object.entries(doc.flags ?? {})) flags.set(key, comparable(flag));
-  for (const [key, value] of Object.entries(doc.flagValues ?? {})) flags.set(key, { flagValue: value });
-  return flags;
-}
-
-/** A flag without the fields every write changes (version), for comparison. */
-function comparable(flag: Readonly<Flag>): string {
-  const { version: _version, ...rest } = flag as Flag & { version?: number };
-  return stableJson(rest);
-}
-
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(",")}}`;
+/** The import would remove or change flags in force without `--yes`. */
+class NeedsConfirmation extends Error {
+  readonly diff: ImportDiff;
+  constructor(diff: ImportDiff) {
+    super("needs --yes");
+    this.diff = diff;
   }
-  return JSON.stringify(value);
 }
 
-function compare(before: Readonly<FlagDocument>, after: Readonly<FlagDocument>): Changes {
-  const old = flagsOf(before);
-  const next = flagsOf(after);
-  const changes: Changes = { added: [], removed: [], changed: [], unchanged: [] };
-  for (const [key, value] of next) {
-    if (!old.has(key)) changes.added.push(key);
-    else if (stableJson(old.get(key)) !== stableJson(value)) changes.changed.push(key);
-    else changes.unchanged.push(key);
-  }
-  for (const key of old.keys()) if (!next.has(key)) changes.removed.push(key);
-  return changes;
-}
-
-function summary(changes: Changes): string {
-  const parts: string[] = [];
-  const list = (keys: string[]) => (keys.length > 8 ? `${keys.slice(0, 8).join(", ")} +${keys.length - 8} more` : keys.join(", "));
-  if (changes.added.length) parts.push(`add ${list(changes.added)}`);
-  if (changes.changed.length) parts.push(`change ${list(changes.changed)}`);
-  if (changes.removed.length) parts.push(`remove ${list(changes.removed)}`);
-  if (changes.unchanged.length) parts.push(`${changes.unchanged.length} unchanged`);
-  return parts.length ? parts.join("; ") : "no flags either way";
+/** The document the store would hold after importing `incoming` (`merge`: per-flag upsert, as core does it). */
+function after(current: Readonly<FlagDocument>, incoming: FlagDocument, merge: boolean): FlagDocument {
+  if (!merge) return incoming;
+  const next = structuredClone(current) as FlagDocument;
+  mergeDocument(next, incoming);
+  return next;
 }
 
 /**
- * `detour import FILE [--dry-run]`: validates the whole document (reporting
- * every problem), then replaces the store's document atomically — or, with
- * `--dry-run`, says what would change. The store's audit log is kept.
+ * `detour import FILE [--merge] [--dry-run] [--yes]`: validates the whole
+ * document (reporting every problem), shows what changes flag by flag (added,
+ * removed, changed; what is in force before and after), and writes it in
+ * one atomic write: the whole document, or with `--merge` the file's flags
+ * upserted into the store's. Removing or changing a flag in force needs
+ * `--yes`; the check runs inside the write, against the newest document.
+ * The store's audit log is kept. A missing file store is created.
  */
 export async function importCommand(context: Context, file: string, options: ImportOptions): Promise<number> {
   const name = file === "-" ? "stdin" : file;
   const document = parseDocument(await readInput(file, context.io.cwd, context.io.stdin), name);
+  const verb = options.merge ? "merging" : "importing";
   if (options.dryRun) {
-    const current = await context.read((view) => ({ doc: view.document() ?? { flags: {} }, revision: view.status().store.version }));
-    context.print(
-      `${name} is valid; importing it would replace ${current.revision === null ? "an empty store" : `revision ${current.revision}`} of ${context.location.display}: ${summary(compare(current.doc, document))} (dry run: nothing changed)`,
-    );
+    const current = (await context.missingFile()) ? { flags: {} } : await context.read((view) => view.document() ?? { flags: {} });
+    const diff = diffDocuments(current, after(current, document, options.merge === true));
+    context.print(`${name} is valid; ${verb} it into ${context.location.display}: ${diffSummary(diff)}`);
+    for (const line of diff.lines) context.print(line);
+    if (diff.touchesInForce.length > 0 && !options.yes) context.print(`(it changes flags in force: ${diff.touchesInForce.join(", ")}; the import needs --yes)`);
+    context.print("(dry run: nothing changed)");
     return 0;
   }
-  let changes: Changes | undefined;
-  const status = await context.write(async (detour) => {
-    changes = compare(detour.document() ?? { flags: {} }, document);
-    return detour.replace(document, { actor: context.actor });
-  });
-  context.print(`imported ${name} into ${context.location.display} (revision ${status.store.version ?? "?"}): ${summary(changes!)}`);
-  return 0;
+  let diff: ImportDiff | undefined;
+  try {
+    const status = await context.write(
+      (detour) =>
+        detour.replace(document, {
+          actor: context.actor,
+          merge: options.merge === true,
+          confirm: (before, after) => {
+            diff = diffDocuments(before, after);
+            if (diff.touchesInForce.length > 0 && !options.yes) throw new NeedsConfirmation(diff);
+          },
+        }),
+      { create: true },
+    );
+    context.print(`imported ${name} into ${context.location.display} (revision ${status.store.version ?? "?"}): ${diffSummary(diff!)}`);
+    for (const line of diff!.lines) context.print(line);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof NeedsConfirmation)) throw error;
+    context.print(`${verb} ${name} into ${context.location.display} would change: ${diffSummary(error.diff)}`);
+    for (const line of error.diff.lines) context.print(line);
+    const hint = options.merge ? "" : ", or --merge to keep the flags the file does not name";
+    throw new UsageError(
+      `import: it would remove or change flags in force (${error.diff.touchesInForce.join(", ")}); nothing was imported. Add --yes to import anyway${hint}`,
+    );
+  }
 }

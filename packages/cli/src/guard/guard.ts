@@ -1,5 +1,6 @@
 import type { Context } from "../context.js";
 import { CliError, exitCodeOf, messageOf } from "../errors.js";
+import { checkNewFlag } from "../flags.js";
 import { describeFlag } from "../format.js";
 import { commandLine } from "./shell.js";
 import { runCommand, signalExitCode, SignalTrap, type Outcome } from "./child.js";
@@ -14,6 +15,8 @@ export interface GuardOptions {
   retryAfter?: number;
   usersFrom?: string;
   resumeFrom?: string;
+  /** Make the flag even when its name is close to one that exists. */
+  create?: boolean;
 }
 
 /** Why the command did not succeed, for "left on" messages. */
@@ -60,8 +63,9 @@ export class Guard {
   async #enable(user: string | undefined, quiet = false): Promise<void> {
     const { flag, mode, message, retryAfter } = this.#options;
     try {
-      const status = await this.#context.write((detour) =>
-        detour.enable(
+      const status = await this.#context.write(async (detour) => {
+        checkNewFlag(detour.document(), flag, this.#options.create);
+        return detour.enable(
           flag,
           {
             ...(mode !== undefined ? { mode } : {}),
@@ -70,8 +74,8 @@ export class Guard {
             ...(retryAfter !== undefined ? { retryAfter } : {}),
           },
           { actor: this.#context.actor },
-        ),
-      );
+        );
+      }, { create: this.#options.create === true });
       const now = status.flags.find((f) => f.key === flag);
       if (!quiet) this.#context.say(now ? describeFlag(now) : `"${flag}" is on`);
     } catch (error) {

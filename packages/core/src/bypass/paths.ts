@@ -1,6 +1,8 @@
 import { OptionsError } from "../errors.js";
 import { allowReading, analyze, decodeSegment, isControl, plainForm, SLASH, targetPath } from "./readings.js";
 
+export { normalizePath } from "./readings.js";
+
 /*
  * Path patterns: allowed paths (allow mode) and feature paths (guard mode),
  * matched against the readings of a request path (./readings.ts).

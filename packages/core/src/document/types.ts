@@ -90,7 +90,36 @@ export interface DetourFlagSettings {
   since?: string;
   /** Who turned it on last. */
   by?: string;
+  /**
+   * Blocked GET and HEAD requests that would get the HTML page are redirected
+   * here (a local path such as `/status`, or an http(s) URL); the target path
+   * itself gets the usual answer. Laravel's `down --redirect`.
+   */
+  redirect?: string;
+  /** A pre-rendered HTML page served as the maintenance page, at most `MAX_PAGE_BYTES` (UTF-8). Laravel's `down --render`. */
+  page?: string;
+  /** Seconds: the `Refresh` header (and the page's reload) on blocked GET and HEAD requests. Laravel's `down --refresh`. */
+  refresh?: number;
+  /** RFC 3339: when clients should retry (Retry-After counts down to it) when no window end is known. */
+  retryAt?: string;
+  /**
+   * A bypass secret for this maintenance period, stored hashed: visiting
+   * `/<secret>` sets the bypass cookie, signed with the app's `allow.secret`.
+   * Laravel's `down --secret`.
+   */
+  secret?: FlagSecret;
 }
+
+/** A flag's bypass secret as stored: `sha256` is base64url(SHA-256(salt + "/" + secret)); the secret itself is never stored. */
+export interface FlagSecret {
+  /** Random, base64url. */
+  salt: string;
+  /** base64url, 43 characters. */
+  sha256: string;
+}
+
+/** The largest pre-rendered page (`detour.page`) a flag may hold: 256 KiB of UTF-8. */
+export const MAX_PAGE_BYTES = 256 * 1024;
 
 export interface Flag {
   key: string;

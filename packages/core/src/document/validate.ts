@@ -3,7 +3,7 @@ import { attributeComponents } from "../engine/attributes.js";
 import { CLAUSE_OPS, parseCidr } from "../engine/operators.js";
 import { compilePattern } from "../engine/regex.js";
 import { dictionary } from "./dictionaries.js";
-import type { FlagDocument, JsonValue } from "./types.js";
+import { MAX_PAGE_BYTES, type FlagDocument, type JsonValue } from "./types.js";
 
 /*
  * Validation refuses what would make a flag evaluate differently from what
@@ -232,11 +232,27 @@ function checkTargets(c: Checker, targets: unknown, path: string, variations: nu
   });
 }
 
+const DETOUR_SETTINGS = [
+  "message", "retryAfter", "window", "failMode", "ttl", "status", "since", "by", "redirect", "page", "refresh", "retryAt", "secret",
+];
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/** A local path (`/status`, not `//host`) or an absolute http(s) URL. */
+export function isRedirectTarget(value: string): boolean {
+  if (/^\/(?![/\\])/.test(value)) return !/[\s\x00-\x1f]/.test(value);
+  if (!/^https?:\/\//i.test(value)) return false;
+  try {
+    return new URL(value).host !== "";
+  } catch {
+    return false;
+  }
+}
+
 function checkDetour(c: Checker, settings: unknown, path: string, variations: unknown[]): void {
   if (!c.object(settings, path)) return;
   for (const key of Object.keys(settings)) {
-    if (!["message", "retryAfter", "window", "failMode", "ttl", "status", "since", "by"].includes(key)) {
-      c.fail(`${path}.${key}`, "unknown setting; expected message, retryAfter, window, failMode, ttl, status, since or by");
+    if (!DETOUR_SETTINGS.includes(key)) {
+      c.fail(`${path}.${key}`, `unknown setting; expected ${DETOUR_SETTINGS.slice(0, -1).join(", ")} or ${DETOUR_SETTINGS.at(-1)}`);
     }
   }
   if (c.present(settings, "message")) c.string(settings.message, `${path}.message`);
@@ -245,6 +261,25 @@ function checkDetour(c: Checker, settings: unknown, path: string, variations: un
   if (c.present(settings, "status")) c.integer(settings.status, `${path}.status`, 400, 599);
   if (c.present(settings, "since")) c.date(settings.since, `${path}.since`);
   if (c.present(settings, "by")) c.string(settings.by, `${path}.by`);
+  if (c.present(settings, "retryAt")) c.date(settings.retryAt, `${path}.retryAt`);
+  if (c.present(settings, "refresh")) c.integer(settings.refresh, `${path}.refresh`, 1, 86_400);
+  if (c.present(settings, "redirect") && c.string(settings.redirect, `${path}.redirect`) && !isRedirectTarget(settings.redirect)) {
+    c.fail(`${path}.redirect`, `expected a local path like "/status" or an http(s) URL, got ${describe(settings.redirect)}`);
+  }
+  if (c.present(settings, "page") && c.string(settings.page, `${path}.page`)) {
+    const bytes = Buffer.byteLength(settings.page, "utf8");
+    if (bytes > MAX_PAGE_BYTES) c.fail(`${path}.page`, `the page is ${bytes} bytes; at most ${MAX_PAGE_BYTES} (256 KiB) are allowed`);
+  }
+  if (c.present(settings, "secret") && c.object(settings.secret, `${path}.secret`)) {
+    const { salt, sha256 } = settings.secret;
+    if (typeof salt !== "string" || !BASE64URL.test(salt)) c.fail(`${path}.secret.salt`, `expected a base64url string, got ${describe(salt)}`);
+    if (typeof sha256 !== "string" || sha256.length !== 43 || !BASE64URL.test(sha256)) {
+      c.fail(`${path}.secret.sha256`, "expected the base64url SHA-256 of the secret (43 characters); the secret itself is never stored");
+    }
+    for (const key of Object.keys(settings.secret)) {
+      if (key !== "salt" && key !== "sha256") c.fail(`${path}.secret.${key}`, "unknown field; expected salt and sha256");
+    }
+  }
   if (c.present(settings, "failMode") && settings.failMode !== "open" && settings.failMode !== "closed") {
     c.fail(`${path}.failMode`, `expected "open" or "closed", got ${describe(settings.failMode)}`);
   }

@@ -13,12 +13,13 @@ import {
   type RequestPaths,
 } from "../bypass/index.js";
 import { failClosedPeriod, periodOf } from "../bypass/period.js";
-import type { Mode } from "../document/types.js";
+import type { DetourFlagSettings, Mode } from "../document/types.js";
 import { MAX_MATCH_INPUT } from "../engine/regex.js";
 import type { EvaluationContext, EvaluationReason } from "../engine/types.js";
 import { respond } from "../respond/index.js";
 import type { Snapshot } from "../snapshot.js";
 import { Decision, type ContextFactory } from "./decision.js";
+import { matchesFlagSecret } from "./flag-secret.js";
 import { isSafeMethod, stricter } from "./modes.js";
 import type { NormalizedOptions } from "./options.js";
 import { pathRulesOf, strictestReading } from "./path-rules.js";
@@ -95,7 +96,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     this.#allowPath = options.allowPaths.length > 0 ? compilePathMatcher(options.allowPaths, "allow.paths") : null;
     this.#allowIp = options.allowIps.length > 0 ? compileIpMatcher(options.allowIps, "allow.ips") : null;
     this.#token = options.tokens.length > 0 ? tokenMatcher(options.tokens) : null;
-    this.#secretPath = options.secret !== null ? compileSecretPathMatcher(options.secret.path) : null;
+    this.#secretPath = options.secret?.path ? compileSecretPathMatcher(options.secret.path) : null;
   }
 
   /**
@@ -185,11 +186,11 @@ export class Policy<Req> implements ContextFactory<Req> {
     const verdict = pending.verdict;
     if (verdict === null || pending.blocking === null) {
       // Nothing blocks this request, but something is in force: the secret URL still hands out a cookie for it.
-      if (this.#isSecretVisit(accessor, req)) return this.#finish(this.#secretVisit(pending), req);
+      if (this.#visitsAnySecret(pending)) return this.#finish(this.#secretVisit(pending), req);
       if (verdict === null) return this.#finish(this.#pass(snapshot, accessor, req, pending.context), req);
       return this.#finish(this.#decision("pass", verdict, "SAFE_METHOD", pending), req);
     }
-    const bypass = this.#bypass(accessor, req, () => (pending.blocking ?? []).map((key) => this.#periodOf(pending, key)));
+    const bypass = this.#bypass(accessor, req, () => (pending.blocking ?? []).map((key) => this.#periodOf(pending, key)), verdict.flag?.settings);
     const action: DecisionAction = bypass === null ? "block" : bypass === "BYPASS_SECRET" ? "redirect" : "pass";
     return this.#finish(this.#decision(action, verdict, bypass ?? verdict.reason, pending), req);
   }
@@ -279,8 +280,11 @@ export class Policy<Req> implements ContextFactory<Req> {
     return [...keys].map((key) => this.#periodOf(pending, key));
   }
 
-  /** The bypass that lets a blocked request through, if any; `periods`: those a bypass cookie must open. */
-  #bypass(accessor: RequestAccessor<Req>, req: Req, periods: () => readonly string[]): DecisionReason | null {
+  /**
+   * The bypass that lets a blocked request through, if any. `periods`: those a
+   * bypass cookie must open; `settings`: the blocking flag's, for its own secret.
+   */
+  #bypass(accessor: RequestAccessor<Req>, req: Req, periods: () => readonly string[], settings?: DetourFlagSettings): DecisionReason | null {
     if (this.#allowPath !== null && this.#allowed(accessor, req)) return "ALLOWED_PATH";
     if (this.#allowIp !== null && this.#allowIp(accessor.ip(req))) return "ALLOWED_IP";
     const secret = this.#options.secret;
@@ -293,13 +297,32 @@ export class Policy<Req> implements ContextFactory<Req> {
       if (token && this.#token(token)) return "BYPASS_TOKEN";
     }
     if (this.#isSecretVisit(accessor, req)) return "BYPASS_SECRET";
+    // A flag's own secret (`detour down --secret`) issues the same cookie, signed with the app's key: no key, no door.
+    if (secret !== null && settings?.secret && matchesFlagSecret(this.#target(accessor, req), settings.secret)) return "BYPASS_SECRET";
     return null;
   }
 
-  #isSecretVisit(accessor: RequestAccessor<Req>, req: Req): boolean {
-    if (this.#secretPath === null) return false;
+  /** The request target's path (an absolute-form target's path), or the target itself when it has none. */
+  #target(accessor: RequestAccessor<Req>, req: Req): string {
     const target = accessor.path(req);
-    return this.#secretPath(targetPath(target) ?? target);
+    return targetPath(target) ?? target;
+  }
+
+  #isSecretVisit(accessor: RequestAccessor<Req>, req: Req): boolean {
+    return this.#secretPath !== null && this.#secretPath(this.#target(accessor, req));
+  }
+
+  /** A visit to the app's secret URL or to the own secret of a flag in force, for a request nothing blocks. */
+  #visitsAnySecret(pending: Pending<Req>): boolean {
+    const { accessor, req, view } = pending;
+    if (this.#isSecretVisit(accessor, req)) return true;
+    if (this.#options.secret === null) return false;
+    let path: string | undefined;
+    for (const flag of view.site === null ? view.features.values() : [view.site, ...view.features.values()]) {
+      const own = flag.settings?.secret;
+      if (own && matchesFlagSecret((path ??= this.#target(accessor, req)), own)) return true;
+    }
+    return false;
   }
 
   /** Allowed paths: the request's URL (and its other URL, when a rewrite changed it) must be allowed. */
@@ -327,7 +350,9 @@ export class Policy<Req> implements ContextFactory<Req> {
     const retryAfter =
       until !== null
         ? Math.max(0, Math.ceil((until.getTime() - this.#options.now()) / 1000))
-        : (settings?.retryAfter ?? this.#options.retryAfter);
+        : settings?.retryAt !== undefined
+          ? Math.max(0, Math.ceil((Date.parse(settings.retryAt) - this.#options.now()) / 1000))
+          : (settings?.retryAfter ?? this.#options.retryAfter);
     return new Decision(
       action, verdict.mode, verdict.scope, verdict.key, reason, verdict.evaluation,
       settings?.message ?? null, retryAfter, until, settings?.status ?? this.#options.status,
@@ -368,10 +393,15 @@ export class Policy<Req> implements ContextFactory<Req> {
       });
       return { status: 302, headers: { location: options.secret.redirectTo, "set-cookie": cookie, "cache-control": "no-store" }, body: null };
     }
+    const path = accessor.path(req);
     return respond(
       decision,
-      { method: accessor.method(req), accept: accessor.header(req, "accept") },
-      { render: options.render, template: options.template, refresh: options.refresh, now: options.now },
+      { method: accessor.method(req), accept: accessor.header(req, "accept"), path, contentType: accessor.header(req, "content-type"), referer: accessor.header(req, "referer") },
+      {
+        render: options.render, template: options.template, refresh: options.refresh, now: options.now,
+        json: options.jsonPath !== null && options.jsonPath(path),
+        settings: decision.flag === null ? undefined : this.#snapshot()?.definition(decision.flag)?.detour,
+      },
     );
   }
 }

@@ -1,6 +1,8 @@
-import type { AuditEntry, DetourFlagSettings, Flag, FlagDocument, JsonValue, Mode } from "../document/types.js";
 import { dictionary } from "../document/dictionaries.js";
+import { MAX_PAGE_BYTES, type AuditEntry, type DetourFlagSettings, type Flag, type FlagDocument, type JsonValue, type Mode, type Target } from "../document/types.js";
+import { isRedirectTarget } from "../document/validate.js";
 import { ArgumentError } from "../errors.js";
+import { hashFlagSecret } from "./flag-secret.js";
 import { isMode, stricter, toMode } from "./modes.js";
 
 /*
@@ -26,9 +28,31 @@ export interface EnableOptions {
   window?: { start?: string | Date; end?: string | Date };
   /** Ends by itself this many seconds from now. */
   ttl?: number;
-  /** HTTP status for blocked requests. */
+  /** HTTP status for blocked requests (400..599). */
   status?: number;
+  /** Blocked GET/HEAD requests that would get the HTML page are redirected here: a local path (`/status`) or an http(s) URL. */
+  redirect?: string;
+  /** A pre-rendered HTML page served as the maintenance page (at most 256 KiB of UTF-8). */
+  page?: string;
+  /** Seconds: the `Refresh` header (and the page's reload) on blocked GET/HEAD requests. */
+  refresh?: number;
+  /** When clients should retry (RFC 3339 or Date), when no window end says; Retry-After counts down to it. */
+  retryAt?: string | Date;
+  /**
+   * A bypass secret for this maintenance period: visiting `/<secret>` sets the
+   * bypass cookie, signed with the app's `allow.secret` (apps without one
+   * ignore it). Stored as a salted SHA-256, never as given.
+   */
+  secret?: string;
 }
+
+/**
+ * The settings that describe one maintenance period: they end with it, so
+ * the next `enable` starts afresh. (`failMode` is configuration and stays.)
+ */
+export const PERIOD_SETTINGS = [
+  "since", "ttl", "window", "message", "retryAfter", "retryAt", "status", "redirect", "page", "refresh", "secret",
+] as const satisfies readonly (keyof DetourFlagSettings)[];
 
 export interface DisableOptions {
   /** Take only these users out of the mode; without it the whole flag is turned off. */
@@ -128,7 +152,8 @@ function addUsers(flag: Flag, users: readonly string[], variation: number): void
     target = { variation, values: [] };
     flag.targets.push(target);
   }
-  target.values.push(...users);
+  // No spread: a target can hold a million user keys, more arguments than a call takes.
+  for (const user of users) target.values.push(user);
   if (flag.contextTargets?.length && !flag.contextTargets.some((t) => (!t.contextKind || t.contextKind === "user") && t.variation === variation)) {
     flag.contextTargets.push({ contextKind: "user", variation, values: [] });
   }
@@ -148,15 +173,37 @@ function applySettings(flag: Flag, options: EnableOptions, context: OperationCon
     if (!Number.isInteger(options.retryAfter) || options.retryAfter < 0) throw new ArgumentError("retryAfter", "expected whole seconds >= 0");
     settings.retryAfter = options.retryAfter;
   }
+  if (options.retryAt !== undefined) settings.retryAt = iso(options.retryAt, "retryAt");
   if (options.status !== undefined) {
     if (!Number.isInteger(options.status) || options.status < 400 || options.status > 599) throw new ArgumentError("status", "expected 400..599");
     settings.status = options.status;
   }
+  if (options.refresh !== undefined) {
+    if (!Number.isInteger(options.refresh) || options.refresh < 1 || options.refresh > 86_400) throw new ArgumentError("refresh", "expected whole seconds 1..86400");
+    settings.refresh = options.refresh;
+  }
+  if (options.redirect !== undefined) {
+    if (typeof options.redirect !== "string" || !isRedirectTarget(options.redirect)) {
+      throw new ArgumentError("redirect", `expected a local path like "/status" or an http(s) URL, got ${JSON.stringify(options.redirect)}`);
+    }
+    settings.redirect = options.redirect;
+  }
+  if (options.page !== undefined) {
+    if (typeof options.page !== "string" || options.page.trim() === "") throw new ArgumentError("page", "expected the HTML of a page");
+    const bytes = Buffer.byteLength(options.page, "utf8");
+    if (bytes > MAX_PAGE_BYTES) throw new ArgumentError("page", `the page is ${bytes} bytes; at most ${MAX_PAGE_BYTES} (256 KiB) are allowed`);
+    settings.page = options.page;
+  }
+  if (options.secret !== undefined) settings.secret = hashFlagSecret(options.secret);
   if (options.window !== undefined) {
     const window: { start?: string; end?: string } = {};
     if (options.window.start !== undefined) window.start = iso(options.window.start, "window.start");
     if (options.window.end !== undefined) window.end = iso(options.window.end, "window.end");
     if (window.start && window.end && window.end <= window.start) throw new ArgumentError("window.end", "must be after window.start");
+    // A window that is already over would silently end the flag (and release everyone in it).
+    if (window.end && Date.parse(window.end) <= context.now) {
+      throw new ArgumentError("window.end", `${window.end} is in the past (now is ${new Date(context.now).toISOString()})`);
+    }
     settings.window = window;
   }
   if (options.ttl !== undefined) {
@@ -202,7 +249,19 @@ export function enableFlag(doc: FlagDocument, key: string, options: EnableOption
   return flag;
 }
 
-/** Turns a flag off entirely, or takes some users out of it. */
+/** True for a target that puts its users in read-only or maintenance. */
+function blockingTarget(flag: Flag, target: Target): boolean {
+  const mode = toMode(flag.variations[target.variation] as JsonValue);
+  return mode === "read-only" || mode === "maintenance";
+}
+
+/**
+ * Turns a flag off, or takes some users out of it. Off without users ends
+ * the flag entirely: the users targeted into a mode, the percentage, and
+ * every setting of the period (message, window, ttl, redirect, page, secret...),
+ * so the next `enable` starts from nothing. Users targeted `available`
+ * (exemptions) and rules, which are configuration, stay.
+ */
 export function disableFlag(doc: FlagDocument, key: string, options: DisableOptions, context: OperationContext): Flag | null {
   checkFlagKey(key);
   const flag = ownFlag(doc, key);
@@ -215,14 +274,33 @@ export function disableFlag(doc: FlagDocument, key: string, options: DisableOpti
     flag.on = false;
     flag.offVariation = available;
     flag.fallthrough = { variation: available };
+    if (flag.targets) flag.targets = flag.targets.filter((target) => !blockingTarget(flag, target));
+    if (flag.contextTargets) flag.contextTargets = flag.contextTargets.filter((target) => !blockingTarget(flag, target));
     if (flag.detour) {
-      // What described this maintenance period ends with it: a later `enable` starts afresh.
-      for (const field of ["since", "ttl", "window", "message", "retryAfter"] as const) delete flag.detour[field];
+      for (const field of PERIOD_SETTINGS) delete flag.detour[field];
       flag.detour.by = context.actor;
     }
   }
   flag.version = (flag.version ?? 0) + 1;
   return flag;
+}
+
+/**
+ * `detour import --merge`: the incoming document's flags, flagValues and
+ * segments replace those of the same key in `doc`; everything else stays.
+ * A key moves between `flags` and `flagValues` when the incoming document
+ * says so.
+ */
+export function mergeDocument(doc: FlagDocument, incoming: Readonly<FlagDocument>): void {
+  for (const [key, flag] of Object.entries(incoming.flags ?? {})) {
+    (doc.flags ??= {})[key] = structuredClone(flag);
+    if (doc.flagValues) delete doc.flagValues[key];
+  }
+  for (const [key, value] of Object.entries(incoming.flagValues ?? {})) {
+    (doc.flagValues ??= {})[key] = structuredClone(value);
+    if (doc.flags) delete doc.flags[key];
+  }
+  for (const [key, segment] of Object.entries(incoming.segments ?? {})) (doc.segments ??= {})[key] = structuredClone(segment);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { FlagDocument } from "../document/types.js";
+import { compilePathMatcher } from "../bypass/paths.js";
 import { OptionsError } from "../errors.js";
 import type { EvaluationContext } from "../engine/types.js";
 import type { Renderer, PageTemplate } from "../respond/index.js";
@@ -8,8 +9,12 @@ import type { Decision } from "./decision.js";
 export interface BypassSecretOptions {
   /** The secret; visiting `/<secret>` (or `path`) while maintenance is on sets the bypass cookie. */
   value: string;
-  /** The path that issues the cookie; default `/<value>`. */
-  path?: string;
+  /**
+   * The path that issues the cookie; default `/<value>`. `false`: no URL of
+   * the app's own; the value only signs the cookies that flags' secrets
+   * (`detour down --secret`) issue.
+   */
+  path?: string | false;
   /** Cookie lifetime in seconds; default 12 hours (it also ends with the maintenance period). */
   ttl?: number;
   /** Where the visit redirects to; default `/`. */
@@ -39,6 +44,12 @@ export interface DetourOptions<Req = unknown> {
   /** Extra context attributes for flag rules. */
   context?: (req: Req) => Record<string, unknown> | null | undefined;
   allow?: AllowOptions;
+  /**
+   * Paths (exact or anchored globs, e.g. `["/api/**"]`) that always get
+   * `application/problem+json` when blocked, whatever their `Accept` says.
+   * Requests with a JSON `Content-Type` always do. Default: none.
+   */
+  json?: readonly string[];
   /** Replaces the built-in response bodies (return `undefined` to keep the built-in one). */
   render?: Renderer;
   /** Replaces the built-in HTML page. */
@@ -60,7 +71,7 @@ export interface DetourOptions<Req = unknown> {
 }
 
 const KNOWN = new Set([
-  "store", "siteFlag", "features", "user", "context", "allow", "render", "template", "refresh",
+  "store", "siteFlag", "features", "user", "context", "allow", "json", "render", "template", "refresh",
   "status", "retryAfter", "failMode", "onDecision", "onStoreError", "now",
 ]);
 const ALLOW_KNOWN = new Set(["paths", "ips", "secret", "token"]);
@@ -87,7 +98,8 @@ function stringList(value: unknown, name: string): readonly string[] {
 
 export interface NormalizedSecret {
   readonly value: string;
-  readonly path: string;
+  /** `null`: the app has no secret URL of its own (`path: false`). */
+  readonly path: string | null;
   readonly ttl: number;
   readonly redirectTo: string;
 }
@@ -97,17 +109,20 @@ function secretOption(value: unknown): NormalizedSecret | null {
   const spec = typeof value === "string" ? { value } : value;
   if (typeof spec !== "object" || spec === null) throw new OptionsError("allow.secret", "expected a string or { value, path?, ttl? }");
   const { value: secret, path, ttl, redirectTo } = spec as BypassSecretOptions;
+  if (path === false) {
+    if (typeof secret !== "string" || secret.length < 16) throw new OptionsError("allow.secret", "expected a secret of at least 16 characters (it signs the bypass cookie)");
+  }
   if (typeof secret !== "string" || secret.length < 16) {
     throw new OptionsError("allow.secret", "expected a secret of at least 16 characters (it signs the bypass cookie)");
   }
-  if (path !== undefined && (typeof path !== "string" || !path.startsWith("/") || path === "/")) {
-    throw new OptionsError("allow.secret.path", 'expected a path like "/let-me-in"');
+  if (path !== undefined && path !== false && (typeof path !== "string" || !path.startsWith("/") || path === "/")) {
+    throw new OptionsError("allow.secret.path", 'expected a path like "/let-me-in", or false');
   }
   if (ttl !== undefined && (typeof ttl !== "number" || !(ttl > 0))) throw new OptionsError("allow.secret.ttl", "expected seconds > 0");
   if (redirectTo !== undefined && (typeof redirectTo !== "string" || !redirectTo.startsWith("/") || redirectTo.startsWith("//"))) {
     throw new OptionsError("allow.secret.redirectTo", 'expected a local path like "/"');
   }
-  return { value: secret, path: path ?? `/${encodeURIComponent(secret)}`, ttl: ttl ?? 12 * 3600, redirectTo: redirectTo ?? "/" };
+  return { value: secret, path: path === false ? null : (path ?? `/${encodeURIComponent(secret)}`), ttl: ttl ?? 12 * 3600, redirectTo: redirectTo ?? "/" };
 }
 
 export interface NormalizedOptions<Req> {
@@ -119,6 +134,8 @@ export interface NormalizedOptions<Req> {
   readonly allowIps: readonly string[];
   readonly secret: NormalizedSecret | null;
   readonly tokens: readonly string[];
+  /** Whether a path always gets problem+json (`json` option); `null` without the option. */
+  readonly jsonPath: ((path: string) => boolean) | null;
   readonly render: Renderer | undefined;
   readonly template: PageTemplate | undefined;
   readonly refresh: number | false | undefined;
@@ -172,6 +189,7 @@ export function normalizeOptions<Req>(input: DetourOptions<Req> | undefined): No
   if (refresh !== undefined && refresh !== false && (typeof refresh !== "number" || !(refresh > 0))) {
     throw new OptionsError("refresh", "expected seconds > 0 or false");
   }
+  const jsonPaths = stringList(options.json, "json");
   const failMode = options.failMode ?? "open";
   if (failMode !== "open" && failMode !== "closed") throw new OptionsError("failMode", 'expected "open" or "closed"');
 
@@ -184,6 +202,7 @@ export function normalizeOptions<Req>(input: DetourOptions<Req> | undefined): No
     allowIps: stringList(allow.ips, "allow.ips"),
     secret: secretOption(allow.secret),
     tokens,
+    jsonPath: jsonPaths.length > 0 ? compilePathMatcher(jsonPaths, "json", { mode: "guard" }) : null,
     render: options.render as Renderer | undefined,
     template: options.template as PageTemplate | undefined,
     refresh: refresh as number | false | undefined,

@@ -16,8 +16,10 @@ export interface FlagStatus {
   active: boolean;
   /** `active`, `scheduled` (its window has not started) or `ended` (window over or TTL expired). */
   state: "active" | "scheduled" | "ended";
-  /** Users targeted into a mode. */
+  /** Users targeted into a mode (all of them; `userCount` is their number). */
   users: string[];
+  /** How many users are targeted into a mode. */
+  userCount: number;
   /** Percentage of users rolled into a mode, when a rollout does it. */
   percent: number | null;
   since: string | null;
@@ -28,9 +30,19 @@ export interface FlagStatus {
   by: string | null;
 }
 
+/** A flag (not a mode flag) whose fallthrough splits users between its variations, e.g. `storage-cluster` at old 50 / dual 25 / new 25. */
+export interface RolloutStatus {
+  key: string;
+  on: boolean;
+  /** Each variation with a share, in the flag's variation order: `{ variation: "old", percent: 50 }`. */
+  split: { variation: JsonValue; percent: number }[];
+}
+
 export interface DetourStatus {
   store: { kind: string; version: number | null; ageMs: number | null; stale: boolean; error: string | null };
   flags: FlagStatus[];
+  /** Percentage rollouts between the variations of flags that are not mode flags. */
+  rollouts: RolloutStatus[];
 }
 
 function modeOf(flag: Flag, index: number | undefined): Mode | null {
@@ -62,7 +74,8 @@ export function flagStatus(flag: Flag, siteFlag: string, now: number): FlagStatu
       const mode = modeOf(flag, target.variation);
       if (blocking(mode)) {
         modes.push(mode);
-        users.push(...target.values);
+        // No spread: a target can hold a million user keys, more arguments than a call takes.
+        for (const user of target.values) users.push(user);
       }
     }
     const fallthrough = flag.fallthrough;
@@ -100,6 +113,7 @@ export function flagStatus(flag: Flag, siteFlag: string, now: number): FlagStatu
     active: inForce(schedule, now),
     state: inForce(schedule, now) ? "active" : now < schedule.from ? "scheduled" : "ended",
     users,
+    userCount: users.length,
     percent,
     since: settings?.since ?? null,
     from: Number.isFinite(schedule.from) ? new Date(schedule.from).toISOString() : null,
@@ -109,17 +123,34 @@ export function flagStatus(flag: Flag, siteFlag: string, now: number): FlagStatu
   };
 }
 
+/** The split of a flag that is not a mode flag and rolls users out between its variations; `null` for any other flag. */
+export function rolloutStatus(flag: Flag): RolloutStatus | null {
+  const slots = flag.on ? flag.fallthrough?.rollout?.variations : undefined;
+  if (!slots || slots.filter((slot) => slot.weight > 0).length < 2) return null;
+  const split = slots
+    .filter((slot) => slot.weight > 0)
+    .map((slot) => ({ variation: (flag.variations[slot.variation] ?? null) as JsonValue, percent: slot.weight / 1000 }));
+  return { key: flag.key, on: flag.on, split };
+}
+
 export function statusOf(snapshot: Snapshot | undefined, health: StoreHealth, siteFlag: string, now: number): DetourStatus {
   const flags: FlagStatus[] = [];
+  const rollouts: RolloutStatus[] = [];
   for (const key of snapshot?.keys() ?? []) {
     const flag = snapshot!.definition(key)!;
-    if (!isModeFlag(flag, siteFlag)) continue;
+    if (!isModeFlag(flag, siteFlag)) {
+      const rollout = rolloutStatus(flag);
+      if (rollout) rollouts.push(rollout);
+      continue;
+    }
     const status = flagStatus(flag, siteFlag, now);
     if (status) flags.push(status);
   }
   flags.sort((a, b) => (a.key === siteFlag ? -1 : b.key === siteFlag ? 1 : a.key.localeCompare(b.key)));
+  rollouts.sort((a, b) => a.key.localeCompare(b.key));
   return {
     store: { kind: health.kind, version: health.revision, ageMs: health.ageMs, stale: health.stale, error: health.error },
     flags,
+    rollouts,
   };
 }

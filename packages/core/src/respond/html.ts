@@ -50,6 +50,11 @@ export interface PageView {
   readonly until: Date | null;
   /** Seconds between automatic reloads, or null when the page does not reload itself. */
   readonly refresh: number | null;
+  /**
+   * True when the blocked request was a write (POST, PUT...): reloading would
+   * send it again, so the page offers "Go back" rather than "Reload".
+   */
+  readonly unsafe: boolean;
   /** HTML-ready strings: escaped text or markup built from it. */
   readonly html: {
     readonly title: string;
@@ -64,6 +69,12 @@ export interface PageView {
     readonly refreshMeta: string;
     /** `<link rel="icon" href="data:…">`: keeps the browser from requesting /favicon.ico. */
     readonly favicon: string;
+    /**
+     * For a blocked write: "Your changes were not saved." and a "Go back" link
+     * to the page the form was sent from (the Referer's path), or the advice
+     * to use the browser's Back button when that is unknown; "" otherwise.
+     */
+    readonly back: string;
   };
 }
 
@@ -86,7 +97,8 @@ function faviconLink(kind: Content["kind"]): string {
 }
 
 /** Builds the view the page (built-in or a template) renders. */
-export function pageView(decision: Decision, content: Content, status: number, refresh: number | null): PageView {
+export function pageView(decision: Decision, content: Content, status: number, refresh: number | null, back?: { unsafe: boolean; referer?: string | undefined }): PageView {
+  const unsafe = back?.unsafe === true;
   const until = content.until;
   const retryIn = content.retryAfter !== null && content.retryAfter > 0 ? formatIn(content.retryAfter) : null;
   return {
@@ -101,6 +113,7 @@ export function pageView(decision: Decision, content: Content, status: number, r
     retryAfter: content.retryAfter,
     until,
     refresh,
+    unsafe,
     html: {
       title: escapeHtml(content.title),
       heading: escapeHtml(content.heading),
@@ -110,8 +123,29 @@ export function pageView(decision: Decision, content: Content, status: number, r
       retryIn: retryIn === null ? null : escapeHtml(retryIn),
       refreshMeta: refresh === null ? "" : `<meta http-equiv="refresh" content="${refresh}">`,
       favicon: faviconLink(content.kind),
+      back: unsafe ? backText(back?.referer) : "",
     },
   };
+}
+
+/**
+ * The local part (path and query) of a Referer, as a link target on this
+ * site: a link to another origin is never made from it.
+ */
+export function localReferer(referer: string | undefined): string | null {
+  if (typeof referer !== "string" || referer === "") return null;
+  try {
+    const url = new URL(referer, "http://x.invalid");
+    return url.pathname.startsWith("/") && !url.pathname.startsWith("//") ? `${url.pathname}${url.search}` : null;
+  } catch {
+    return null;
+  }
+}
+
+function backText(referer: string | undefined): string {
+  const target = localReferer(referer);
+  const back = target === null ? "Go back with your browser\u2019s Back button" : `<a href="${escapeHtml(target)}">Go back</a>`;
+  return `Your changes were not saved. ${back} and try again later; reloading would send them again.`;
 }
 
 const STYLE = `
@@ -139,6 +173,7 @@ h1{margin:0 0 10px;font-size:clamp(1.5rem,1.2rem + 1.5vw,2rem);line-height:1.2;l
 .when time{font-weight:600}
 .soon{display:block;color:var(--muted)}
 footer{margin-top:26px;padding-top:18px;border-top:1px solid var(--border);font-size:.8125rem;color:var(--muted);display:flex;flex-wrap:wrap;justify-content:space-between;gap:4px 16px}
+footer a{color:var(--accent-fg);font-weight:600}
 @media print{body{background:none}main{box-shadow:none}}
 `
   .trim()
@@ -166,7 +201,11 @@ function every(seconds: number): string {
 }
 
 function footerText(view: PageView): string {
-  const reload = view.refresh === null ? "Reload the page to check again." : `This page checks again every ${every(view.refresh)}.`;
+  const reload = view.unsafe
+    ? view.html.back
+    : view.refresh === null
+      ? "Reload the page to check again."
+      : `This page checks again every ${every(view.refresh)}.`;
   return `<footer><span>${reload}</span><span>HTTP ${view.status}</span></footer>`;
 }
 

@@ -2,6 +2,8 @@
  * The responder: turns a blocked {@link Decision} into the complete
  * {@link HttpResponse} an adapter writes back verbatim.
  */
+import { normalizePath } from "../bypass/paths.js";
+import type { DetourFlagSettings } from "../document/types.js";
 import type { Decision, HttpResponse } from "../policy/types.js";
 import { contentFor } from "./content.js";
 import { baseHeaders, contentLength, type HeaderValue, type HeaderMap, hasHeader, mergeHeaders, statusOf } from "./headers.js";
@@ -21,6 +23,12 @@ export interface RespondRequest {
   readonly method: string;
   /** The `Accept` header, `undefined` when absent. */
   readonly accept: string | undefined;
+  /** The request path: a flag's `redirect` never sends its own target to itself. */
+  readonly path?: string | undefined;
+  /** The `Content-Type` header: a JSON body always gets problem+json back. */
+  readonly contentType?: string | undefined;
+  /** The `Referer` header: the "Go back" link of a blocked write points at its path. */
+  readonly referer?: string | undefined;
 }
 
 /** What a {@link Renderer} may return besides a complete response. */
@@ -77,6 +85,41 @@ export interface RespondOptions {
   readonly refresh?: number | false;
   /** The clock, in epoch milliseconds; default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Answer with problem+json whatever `Accept` says (the request's path is
+   * one of the `json` option's API paths). A JSON `Content-Type` does the same.
+   */
+  readonly json?: boolean;
+  /**
+   * The blocking flag's `detour` settings. What an operator set there
+   * (`detour down --redirect/--render/--refresh`) overrides these options:
+   * `redirect` and `page` come before `render` and `template`, `refresh`
+   * before `refresh`.
+   */
+  readonly settings?: Readonly<DetourFlagSettings> | undefined;
+}
+
+/** `application/json`, `application/<x>+json`, with or without parameters. */
+const JSON_TYPE = /^\s*application\/(?:[\w.!#$&^-]+\+)?json\s*(?:;|$)/i;
+
+/** Whether a `Content-Type` header names JSON. */
+export function isJsonType(contentType: string | undefined): boolean {
+  return typeof contentType === "string" && JSON_TYPE.test(contentType);
+}
+
+/** For a stored page: nothing in it may run script or load plugins; its own styles and images still load. */
+const STORED_PAGE_CSP = "script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+function redirectFor(settings: Readonly<DetourFlagSettings> | undefined, request: RespondRequest, method: string): string | null {
+  const target = settings?.redirect;
+  if (target === undefined || (method !== "GET" && method !== "HEAD") || request.path === undefined) return null;
+  if (target.startsWith("/")) {
+    // The target itself gets the usual answer (Laravel does the same): a redirect to itself would loop.
+    const here = normalizePath(request.path);
+    const there = normalizePath(target);
+    if (here === null || here === there) return null;
+  }
+  return target;
 }
 
 const MIN_REFRESH = 5;
@@ -87,6 +130,8 @@ const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; 
 
 function refreshSeconds(option: number | false | undefined, method: string, retryAfter: number | null): number | null {
   if (option === false) return null;
+  // Reloading a refused POST would send the form again: only reads ever reload.
+  if (method !== "GET" && method !== "HEAD") return null;
   if (option !== undefined) return Math.max(1, Math.round(option));
   if ((method !== "GET" && method !== "HEAD") || retryAfter === null) return null;
   return Math.min(MAX_REFRESH, Math.max(MIN_REFRESH, retryAfter));
@@ -114,6 +159,15 @@ function finish(status: number, headers: Readonly<Record<string, HeaderValue>>, 
  *   `application/*+json`, plain text for `text/plain` and for anything else
  *   (never a 406).
  * - `HEAD`: the same headers (with the `Content-Length` the body would have), `body: null`.
+ * - `options.json` or a JSON `Content-Type`: the problem document, whatever `Accept` says
+ *   (a custom renderer then sees `application/problem+json` as the accept).
+ * - The flag's `settings`, which an operator sets (`detour down ...`) and which
+ *   override the options: `redirect` answers a GET or HEAD that would get the
+ *   HTML page with a 302 to it (the target itself gets the usual answer);
+ *   `page` is served as the HTML page (under a CSP that runs no script);
+ *   `refresh` adds `Refresh: N` to GET and HEAD answers and reloads the page.
+ * - A blocked write (POST, PUT...) never reloads itself; its page offers "Go back"
+ *   (to the Referer's path when known).
  *
  * @throws TypeError when the decision is not a block, or `options.refresh` is invalid.
  */
@@ -131,8 +185,25 @@ export function respond(decision: Decision, request: RespondRequest, options: Re
     throw new TypeError(`respond: options.refresh must be a positive number of seconds or false, got ${String(refresh)}`);
   }
 
-  if (options.render) {
-    const custom = options.render(decision, request.accept);
+  const settings = options.settings;
+  // API paths and JSON bodies get the problem document; a client that asked for JSON keeps its media type.
+  const json = options.json === true || isJsonType(request.contentType);
+  let accept = request.accept;
+  let { representation, mediaType } = negotiate(accept);
+  if (json && representation !== "problem") {
+    accept = "application/problem+json";
+    ({ representation, mediaType } = negotiate(accept));
+  }
+
+  if (representation === "html") {
+    const location = redirectFor(settings, request, method);
+    if (location !== null) return finish(302, { ...base, Location: location }, null, head);
+  }
+  const stored = settings?.refresh !== undefined && (method === "GET" || method === "HEAD") ? settings.refresh : undefined;
+  if (stored !== undefined) base["Refresh"] = String(stored);
+
+  if (options.render && !(representation === "html" && settings?.page !== undefined)) {
+    const custom = options.render(decision, accept);
     if (custom !== undefined) {
       const headers = mergeHeaders({ ...base, "Content-Type": "text/plain; charset=utf-8" }, custom.headers ?? {});
       return finish(custom.status ?? status, headers, custom.body ?? null, head);
@@ -140,13 +211,18 @@ export function respond(decision: Decision, request: RespondRequest, options: Re
   }
 
   const content = contentFor(decision, now);
-  const { representation, mediaType } = negotiate(request.accept);
   const headers: Record<string, string> = { "Content-Type": `${mediaType}; charset=utf-8`, ...base, "X-Content-Type-Options": "nosniff" };
   let body: string;
   switch (representation) {
     case "html": {
-      const view = pageView(decision, content, status, refreshSeconds(options.refresh, method, content.retryAfter));
-      if (options.template) {
+      const view = pageView(decision, content, status, refreshSeconds(stored ?? options.refresh, method, content.retryAfter), {
+        unsafe: method !== "GET" && method !== "HEAD",
+        referer: request.referer,
+      });
+      if (settings?.page !== undefined) {
+        body = settings.page;
+        headers["Content-Security-Policy"] = STORED_PAGE_CSP;
+      } else if (options.template) {
         body = options.template(view);
       } else {
         body = renderPage(view);

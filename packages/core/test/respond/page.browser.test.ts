@@ -1,20 +1,20 @@
 /**
  * The built-in page in real Chromium: it renders, escapes, needs no other
- * request, works in dark mode and on a phone. Saves docs/maintenance-page.png.
+ * request, works in dark mode and on a phone. `npm run docs:screenshots` saves
+ * docs/maintenance-page.png; `npm test` saves it to a temporary directory.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
 import { type Browser, type Page, chromium } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import type { Decision } from "../../src/policy/types.js";
 import { type RespondOptions, respond } from "../../src/respond/index.js";
+import { screenshotPath } from "../../../../test/screenshots.js";
 import { NOW, XSS, blocked, now } from "./fixtures.js";
 
 const CHROMIUM = "/usr/bin/chromium";
-const SCREENSHOT = fileURLToPath(new URL("../../../../docs/maintenance-page.png", import.meta.url));
+const SCREENSHOT = screenshotPath("maintenance-page.png");
 const UNTIL = new Date(NOW + 45 * 60_000);
 
 let browser: Browser;
@@ -166,7 +166,7 @@ describe("maintenance page in Chromium", () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
   });
 
-  test("screenshot → docs/maintenance-page.png", async () => {
+  test("screenshot: maintenance-page.png (docs/ with npm run docs:screenshots)", async () => {
     await page.setViewportSize({ width: 960, height: 640 });
     await page.emulateMedia({ colorScheme: "light" });
     options = { refresh: undefined }; // the default: a 300 s reload, which no test waits for
@@ -176,7 +176,6 @@ describe("maintenance page in Chromium", () => {
         message: "We\u2019re upgrading our database to make everything faster. Your data is safe, and nothing you saved is affected.",
       }),
     );
-    mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT });
     expect(existsSync(SCREENSHOT)).toBe(true);
   });

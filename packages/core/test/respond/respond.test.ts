@@ -214,9 +214,9 @@ describe("HTML page", () => {
       expect(refresh(page())).toBeNull();
     });
 
-    test("no default reload of a refused POST", () => {
+    test("a refused POST never reloads itself, even with an explicit refresh: that would send the form again", () => {
       expect(refresh(page({ retryAfter: 42 }, {}, "POST"))).toBeNull();
-      expect(refresh(page({ retryAfter: 42 }, { refresh: 10 }, "POST"))).toBe("10");
+      expect(refresh(page({ retryAfter: 42 }, { refresh: 10 }, "POST"))).toBeNull();
     });
 
     test("an explicit number or false wins", () => {
