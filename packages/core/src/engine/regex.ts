@@ -32,10 +32,10 @@ export const MAX_MATCH_INPUT = 8 * 1024;
  * and in the program: its lazy DFA caches the states it builds (within 8 MiB
  * per pattern), and a pattern whose DFA needs a new state for almost every
  * input character (`[ab]*a[ab]{94}$` on random input) pays for building each,
- * about 14 ns per input character and instruction on the benchmark machine:
- * ~60 ms for a 4 KiB value at this limit, the worst Detour accepts (the
- * ReDoS classic `^/(a+)+$` takes ~130 µs, plain patterns a few µs). The limit
- * keeps that product bounded; split longer patterns into several values.
+ * about 0.1 µs per input character and instruction on the benchmark machine:
+ * ~45–60 ms for a 4 KiB value at this limit, the worst Detour accepts (the
+ * ReDoS classic `^/(a+)+$` takes ~0.1–0.2 ms, plain patterns a few µs). The
+ * limit keeps that product bounded; split longer patterns into several values.
  */
 export const MAX_PATTERN_INSTRUCTIONS = 100;
 
