@@ -15,9 +15,12 @@ afterAll(async () => {
   for (const prefix of prefixes) await deleteRedisKeys(prefix);
 });
 
-function fileStoreArgs(name: string): { args: string[]; path: string } {
+/** A file store holding one flag, `site`. */
+async function fileStoreArgs(name: string): Promise<{ args: string[]; path: string }> {
   const path = join(ws.dir, `proto-${name}.json`);
-  return { args: ["--store", `file:${path}`], path };
+  const args = ["--store", `file:${path}`];
+  expect((await detour(["on", "site", "--create", ...args], { cwd: ws.dir })).code).toBe(0);
+  return { args, path };
 }
 
 function redisStoreArgs(): string[] {
@@ -27,27 +30,27 @@ function redisStoreArgs(): string[] {
 }
 
 describe.each(NAMES)("detour with a flag named %s", (name) => {
-  it("off on a file store where it does not exist: nothing to turn off, with or without --user", async () => {
-    const { args } = fileStoreArgs(name);
-    const off = await detour(["off", name, ...args], { cwd: ws.dir });
-    expect(off.stderr).toBe("");
-    expect(off.code).toBe(0);
-    expect(off.stdout).toBe(`"${name}" does not exist; nothing to turn off\n`);
-    const offUser = await detour(["off", name, "--user", "u1", ...args], { cwd: ws.dir });
-    expect(offUser.code).toBe(0);
-    expect(offUser.stdout).toBe(`"${name}" does not exist; nothing to turn off\n`);
+  it("off where it does not exist: the usual error naming the flags that do, with or without --user; nothing written", async () => {
+    const { args, path } = await fileStoreArgs(name);
+    const before = await readJson(path);
+    for (const extra of [[], ["--user", "u1"]]) {
+      const off = await detour(["off", name, ...extra, ...args], { cwd: ws.dir });
+      expect(off.stderr).toBe(`detour: off: no flag "${name}" (its flags: site)\n`);
+      expect(off.code).toBe(1);
+    }
+    expect(await readJson(path)).toEqual(before);
   });
 
   it("on, status, off --user and off on a file store", async () => {
-    const { args, path } = fileStoreArgs(`${name}-cycle`);
+    const { args, path } = await fileStoreArgs(`${name}-cycle`);
     const on = await detour(["on", name, "--user", "u1", ...args], { cwd: ws.dir });
     expect(on.stderr).toBe("");
     expect(on.code).toBe(0);
     const doc = await readJson(path);
-    expect(Object.keys(doc.flags!)).toEqual([name]);
+    expect(Object.keys(doc.flags!).sort()).toEqual([name, "site"].sort());
     expect(doc.flags![name]!.targets).toEqual([{ variation: 1, values: ["u1"] }]);
     const status = await detour(["status", "--json", ...args], { cwd: ws.dir });
-    expect((JSON.parse(status.stdout) as { flags: { key: string; users: string[] }[] }).flags).toMatchObject([{ key: name, users: ["u1"] }]);
+    expect((JSON.parse(status.stdout) as { flags: { key: string }[] }).flags.map((flag) => flag.key)).toContain(name);
     const offUser = await detour(["off", name, "--user", "u1", ...args], { cwd: ws.dir });
     expect(offUser.code).toBe(0);
     expect(offUser.stdout).toMatch(new RegExp(`^removed u1 from "${name}"`));
@@ -58,14 +61,13 @@ describe.each(NAMES)("detour with a flag named %s", (name) => {
 
   it("on and off on a Redis store", async () => {
     const args = redisStoreArgs();
+    expect((await detour(["on", "site", ...args], { cwd: ws.dir })).code).toBe(0);
     const missing = await detour(["off", name, ...args], { cwd: ws.dir });
-    expect(missing.code).toBe(0);
-    expect(missing.stdout).toBe(`"${name}" does not exist; nothing to turn off\n`);
+    expect(missing.stderr).toBe(`detour: off: no flag "${name}" (its flags: site)\n`);
     expect((await detour(["on", name, ...args], { cwd: ws.dir })).code).toBe(0);
     expect((await detour(["on", name, "--user", "u2", ...args], { cwd: ws.dir })).code).toBe(0);
-    const prefix = prefixes.at(-1)!;
-    const doc = await redisDocument(prefix);
-    expect(Object.keys(doc!.flags!)).toEqual([name]);
+    const doc = await redisDocument(prefixes.at(-1)!);
+    expect(Object.keys(doc!.flags!).sort()).toEqual([name, "site"].sort());
     expect(doc!.flags![name]!.on).toBe(true);
     const off = await detour(["off", name, ...args], { cwd: ws.dir });
     expect(off.stderr).toBe("");

@@ -50,9 +50,9 @@ export function blocksSomeone(flag: Readonly<Flag> | undefined): boolean {
 /**
  * Marks each maintenance flag of `next` (one with Detour settings, `detour`)
  * that comes into force (it can block someone, and in `previous` it could not
- * or did not exist) as turned on at `now`, as `enable` would: `detour.since`
- * becomes `now` and `version` goes above both its own and the one it
- * replaces. So a document restored from an export starts a new maintenance
+ * or did not exist) as turned on at `now`, as `enable` would: `version` goes
+ * above both its own and the one it replaces, and `detour.since` becomes
+ * `now` unless the flag has a `ttl` (which counts from its own `since`). So a document restored from an export starts a new maintenance
  * period and does not revive the bypass cookies of the period it was
  * exported in. Flags without Detour settings (LaunchDarkly's own, imported
  * as they are) are left untouched: LaunchDarkly bumps their version itself.
@@ -67,6 +67,7 @@ export function markNewPeriods(previous: Readonly<FlagDocument>, next: FlagDocum
     const before = previous.flags && Object.prototype.hasOwnProperty.call(previous.flags, key) ? previous.flags[key] : undefined;
     if (!blocksSomeone(flag) || blocksSomeone(before)) continue;
     flag.version = Math.max(flag.version ?? 0, before?.version ?? 0) + 1;
-    flag.detour.since = new Date(now).toISOString();
+    // `ttl` counts from `since`: a flag that brings its own keeps its schedule (the version alone moves the period).
+    if (flag.detour.ttl === undefined) flag.detour.since = new Date(now).toISOString();
   }
 }

@@ -42,6 +42,9 @@ describe("periodOf", () => {
     expect(next.flags!.a).toMatchObject({ version: 6, detour: { since: "2026-12-01T00:00:00.000Z" } });
     expect(next.flags!.b).toMatchObject({ version: 2, detour: { since: "2026-01-01T00:00:00.000Z" } }); // already in force
     expect(next.flags!.c).toEqual(launchDarkly); // no Detour settings: imported exactly as given
+    const ttl = { flags: { a: { ...structuredClone(on), detour: { since: "2026-01-01T00:00:00.000Z", ttl: 60 } } } } as unknown as FlagDocument;
+    markNewPeriods({ flags: {} }, ttl, Date.parse("2026-12-01T00:00:00Z"));
+    expect(ttl.flags!.a).toMatchObject({ version: 3, detour: { since: "2026-01-01T00:00:00.000Z", ttl: 60 } }); // an expired ttl stays expired
     expect(blocksSomeone(off as never)).toBe(false);
     expect(blocksSomeone(on as never)).toBe(true);
   });
