@@ -55,10 +55,6 @@ export class RedisConnection {
     return this.#client;
   }
 
-  get opened(): boolean {
-    return this.#client !== undefined;
-  }
-
   /** True while the command connection can run commands. */
   get ready(): boolean {
     return this.#client?.status === "ready";

@@ -352,6 +352,19 @@ describe("fileStore: writing", () => {
     expect(doc.revision).toBe(40);
   });
 
+  it("close() during the first load waits for it: the store touches the directory no more once closed", async () => {
+    const path = join(dir, "created.json");
+    const s = store(path, { ...FAST, create: true });
+    let settled = false;
+    const loading = s.load().finally(() => {
+      settled = true;
+    });
+    await s.close();
+    expect(settled).toBe(true);
+    await loading.catch(() => undefined);
+    expect(await readdir(dir)).toEqual(["created.json"]);
+  });
+
   it("closes cleanly and refuses work afterwards", async () => {
     const path = join(dir, "detour.json");
     await writeDocument(path, sampleDocument());

@@ -204,6 +204,26 @@ describe("StoreBase", () => {
     expect(late).not.toHaveBeenCalled();
   });
 
+  it("close() resolves only once a first load in progress has settled", async () => {
+    const store = new ScriptedStore();
+    let finish: () => void = () => {};
+    store.openWith = () =>
+      new Promise<Snapshot>((resolve) => {
+        finish = () => resolve(Snapshot.from({ flags: {} }));
+      });
+    const loading = store.load();
+    let closed = false;
+    const closing = store.close().then(() => {
+      closed = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(closed).toBe(false);
+    finish();
+    await closing;
+    await expect(loading).resolves.toBeInstanceOf(Snapshot);
+    expect(store.shutdowns).toBe(1);
+  });
+
   it("uses the injected clock for health", async () => {
     const time = clock(50_000);
     const store = new ScriptedStore(time.now);

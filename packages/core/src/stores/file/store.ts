@@ -49,7 +49,8 @@ export interface FileStore extends Store {
  * `write()` does not need `load()` first (one-shot writers such as the CLI
  * need no watcher).
  *
- * `close()` stops watchers and timers and waits for writes in progress.
+ * `close()` stops watchers and timers and waits for writes and a first load
+ * in progress.
  */
 export function fileStore(path: string, options: FileStoreOptions = {}): FileStore {
   const absolute = resolve(path);

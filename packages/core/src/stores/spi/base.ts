@@ -76,11 +76,16 @@ export abstract class StoreBase implements Store {
     return this.state.health();
   }
 
-  /** Stops delivering events, then waits for `shutdown()`. Idempotent. */
+  /**
+   * Stops delivering events, waits for `shutdown()`, then for a first load
+   * still in progress to settle, so the store touches its source no more
+   * once `close()` resolves. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.state.closed) return;
     this.state.close();
     await this.shutdown();
+    await this.#opening?.catch(() => undefined);
   }
 
   /**
