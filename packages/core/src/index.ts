@@ -32,5 +32,6 @@ export {
   type PartialResponse,
 } from "./respond/index.js";
 export { memoryStore, fileStore, type MemoryStore, type FileStore, type FileStoreOptions } from "./stores/index.js";
-export { StoreState, SerialQueue, applyMutation } from "./stores/index.js";
+// The store SPI (StoreBase, applyMutation, parseDocument, writeAtomically...): what a store author builds on.
+export * from "./stores/spi/index.js";
 export { isStore } from "./policy/options.js";

@@ -129,7 +129,6 @@ function flaky(document: FlagDocument): Store & { fail(): void; recover(): void 
   const inner = memoryStore(document);
   const listeners = new Set<StoreListener>();
   return {
-    ...inner,
     kind: "flaky",
     load: () => inner.load(),
     snapshot: () => inner.snapshot(),
@@ -160,7 +159,16 @@ describe("fail-closed periods", () => {
   });
 
   it("before anything loaded: one period per instance", async () => {
-    const never: Store = { ...memoryStore({}), kind: "never", load: () => Promise.reject(new Error("down")), snapshot: () => undefined, subscribe: () => () => {} };
+    const inner = memoryStore({});
+    const never: Store = {
+      kind: "never",
+      load: () => Promise.reject(new Error("down")),
+      snapshot: () => undefined,
+      subscribe: () => () => {},
+      write: () => Promise.reject(new Error("down")),
+      health: () => inner.health(),
+      close: () => inner.close(),
+    };
     const first = createDetour<DetourRequest>({ store: never, failMode: "closed", allow: { secret: SECRET }, onStoreError: () => {} });
     const second = createDetour<DetourRequest>({ store: never, failMode: "closed", allow: { secret: SECRET }, onStoreError: () => {} });
     await Promise.all([first.ready, second.ready]);

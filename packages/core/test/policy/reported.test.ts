@@ -9,7 +9,15 @@ describe("store errors without onStoreError", () => {
   it("are logged once each, remembering only the newest 100 messages (no unbounded growth)", async () => {
     const inner = memoryStore({ flags: {} });
     const listeners = new Set<StoreListener>();
-    const store: Store = { ...inner, load: () => inner.load(), snapshot: () => inner.snapshot(), subscribe: (l) => (listeners.add(l), () => void listeners.delete(l)) };
+    const store: Store = {
+      kind: inner.kind,
+      load: () => inner.load(),
+      snapshot: () => inner.snapshot(),
+      subscribe: (l) => (listeners.add(l), () => void listeners.delete(l)),
+      write: (mutator) => inner.write(mutator),
+      health: () => inner.health(),
+      close: () => inner.close(),
+    };
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     const detour = createDetour({ store });
     await detour.ready;

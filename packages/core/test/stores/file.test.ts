@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StoreClosedError, StoreUnavailableError, ValidationError } from "../../src/errors.js";
 import { fileStore, type FileStore, type FileStoreOptions } from "../../src/stores/index.js";
 import type { FlagDocument } from "../../src/document/types.js";
+import type { Snapshot } from "../../src/snapshot.js";
 import { isError, isSnapshot, recordEvents, sampleDocument, temporaryDirectory } from "./helpers.js";
 
 const FAST: FileStoreOptions = { debounceMs: 10, pollIntervalMs: 100 };
@@ -241,6 +242,30 @@ describe("fileStore: writing", () => {
     expect(events.events.filter(isSnapshot)).toHaveLength(1);
   });
 
+  it("announces each write once, with the written snapshot, even when the watcher re-reads at once", async () => {
+    // The watcher reads as soon as the rename lands (no debounce) and polls
+    // every millisecond: a write must be in force before the lock is
+    // released, or the watcher announces the file first with a snapshot of
+    // its own (same document, another createdAt) and the write announces it again.
+    const path = join(dir, "detour.json");
+    await writeDocument(path, sampleDocument());
+    const s = store(path, { debounceMs: 0, pollIntervalMs: 1 });
+    await s.load();
+    const events = recordEvents(s);
+    const written: Snapshot[] = [];
+    for (let i = 0; i < 30; i++) {
+      written.push(
+        await s.write((draft) => {
+          draft.flagValues = { i };
+        }),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const announced = events.events.filter(isSnapshot).map((event) => event.type === "snapshot" && event.snapshot);
+    expect(announced).toHaveLength(written.length);
+    announced.forEach((snapshot, i) => expect(snapshot).toBe(written[i]));
+  });
+
   it("reads the file under the lock rather than trusting its snapshot", async () => {
     const path = join(dir, "detour.json");
     await writeDocument(path, sampleDocument());
@@ -325,6 +350,19 @@ describe("fileStore: writing", () => {
     const doc = JSON.parse(await readFile(path, "utf8")) as FlagDocument;
     expect(doc.flags?.counter?.version).toBe(40);
     expect(doc.revision).toBe(40);
+  });
+
+  it("close() during the first load waits for it: the store touches the directory no more once closed", async () => {
+    const path = join(dir, "created.json");
+    const s = store(path, { ...FAST, create: true });
+    let settled = false;
+    const loading = s.load().finally(() => {
+      settled = true;
+    });
+    await s.close();
+    expect(settled).toBe(true);
+    await loading.catch(() => undefined);
+    expect(await readdir(dir)).toEqual(["created.json"]);
   });
 
   it("closes cleanly and refuses work afterwards", async () => {
