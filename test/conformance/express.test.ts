@@ -1,6 +1,8 @@
 import { createServer } from "node:http";
-import { detour, expressRequest } from "@detour/express";
+import { createAdmin } from "@detour/admin";
+import { detour, expressAdmin, expressRequest } from "@detour/express";
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from "express";
+import { runSecurityConformance, type Route, type SecurityHarness } from "./security-suite.js";
 import { GUARDED_FEATURE, GUARDED_PATH, OPEN_PATHS, answer, runConformance, type Harness } from "./suite.js";
 
 export const expressHarness: Harness<Request> = {
@@ -20,3 +22,28 @@ export const expressHarness: Harness<Request> = {
 };
 
 runConformance("express", expressHarness);
+
+/** The README's Express app: Express 5 routes (case-insensitive), an SPA fallback, optionally a /v2 rewrite and the admin. */
+export const expressSecurityHarness: SecurityHarness<Request> = {
+  accessor: expressRequest,
+  async build(options, settings) {
+    const maintenance = detour(options);
+    const app = express();
+    if (settings.stripV2) {
+      app.use((req, _res, next) => {
+        if (req.url.startsWith("/v2/")) req.url = req.url.slice(3);
+        next();
+      });
+    }
+    app.use(maintenance);
+    const admin = settings.admin ? createAdmin({ detour: maintenance.instance, ...settings.admin }) : null;
+    if (admin) app.use(express.json(), expressAdmin(admin));
+    const route = (name: Route): RequestHandler => (_req, res) => void res.json({ route: name });
+    app.all("/health", route("health"));
+    for (const name of ["billing", "admin", "public"] as const) app.all([`/${name}`, `/${name}/*rest`], route(name));
+    app.use(route("spa"));
+    return { server: createServer(app), detour: maintenance.instance, close: async () => (admin?.close(), maintenance.instance.close()) };
+  },
+};
+
+runSecurityConformance("express", expressSecurityHarness);

@@ -1,6 +1,8 @@
+import { createAdmin } from "@detour/admin";
 import { createDetour, type DetourOptions } from "@detour/core";
-import { detour, fastifyRequest } from "@detour/fastify";
+import { detour, fastifyAdmin, fastifyRequest } from "@detour/fastify";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import { runSecurityConformance, type Route, type SecurityHarness } from "./security-suite.js";
 import { GUARDED_FEATURE, GUARDED_PATH, OPEN_PATHS, ROUTE_METHODS, answer, runConformance, type Harness } from "./suite.js";
 
 type Register = (app: FastifyInstance, options: DetourOptions<FastifyRequest>) => PromiseLike<unknown>;
@@ -36,3 +38,28 @@ runConformance(
     await app.register(detour, { detour: instance });
   }, "preHandler"),
 );
+
+/** The README's Fastify app: routes (case-sensitive), a /* SPA fallback, optionally rewriteUrl, `;` delimiters and the admin. */
+export const fastifySecurityHarness: SecurityHarness<FastifyRequest> = {
+  accessor: fastifyRequest,
+  async build(options, settings) {
+    const app = Fastify({
+      useSemicolonDelimiter: settings.semicolons === true,
+      rewriteUrl: settings.stripV2 ? (req) => (req.url?.startsWith("/v2/") ? req.url.slice(3) : (req.url ?? "/")) : undefined,
+    });
+    await app.register(detour(options));
+    const admin = settings.admin ? createAdmin({ detour: app.detour, ...settings.admin }) : null;
+    if (admin) await app.register(fastifyAdmin(admin));
+    const route = (name: Route) => ({ method: [...ROUTE_METHODS, "OPTIONS"], handler: async () => ({ route: name }) });
+    app.route({ ...route("health"), url: "/health" });
+    for (const name of ["billing", "admin", "public"] as const) {
+      app.route({ ...route(name), url: `/${name}` });
+      app.route({ ...route(name), url: `/${name}/*` });
+    }
+    app.route({ ...route("spa"), url: "/*" });
+    await app.ready();
+    return { server: app.server, detour: app.detour, close: async () => (admin?.close(), app.close()) };
+  },
+};
+
+runSecurityConformance("fastify", fastifySecurityHarness);

@@ -1,6 +1,8 @@
 import { createServer } from "node:http";
-import { detour, koaRequest } from "@detour/koa";
+import { createAdmin } from "@detour/admin";
+import { detour, koaAdmin, koaRequest } from "@detour/koa";
 import Koa, { type Context, type Middleware } from "koa";
+import { runSecurityConformance, type Route, type SecurityHarness } from "./security-suite.js";
 import { GUARDED_FEATURE, GUARDED_PATH, OPEN_PATHS, answer, runConformance, type Harness } from "./suite.js";
 
 const open = new Set<string>(OPEN_PATHS);
@@ -29,3 +31,35 @@ export const koaHarness: Harness<Context> = {
 };
 
 runConformance("koa", koaHarness);
+
+/** Routes as @koa/router matches them by default: case-insensitive, an optional trailing slash, the undecoded path. */
+const SECURITY_ROUTES: readonly (readonly [RegExp, Route])[] = [
+  [/^\/health\/?$/i, "health"],
+  [/^\/billing(?:\/.*)?$/i, "billing"],
+  [/^\/admin(?:\/.*)?$/i, "admin"],
+  [/^\/public(?:\/.*)?$/i, "public"],
+];
+
+/** The README's Koa app: a router, an SPA fallback, optionally a /v2 rewrite and the admin. */
+export const koaSecurityHarness: SecurityHarness<Context> = {
+  accessor: koaRequest,
+  async build(options, settings) {
+    const maintenance = detour(options);
+    const app = new Koa();
+    if (settings.stripV2) {
+      app.use((ctx, next) => {
+        if (ctx.path.startsWith("/v2/")) ctx.path = ctx.path.slice(3);
+        return next();
+      });
+    }
+    app.use(maintenance);
+    const admin = settings.admin ? createAdmin({ detour: maintenance.instance, ...settings.admin }) : null;
+    if (admin) app.use(koaAdmin(admin));
+    app.use((ctx) => {
+      ctx.body = { route: SECURITY_ROUTES.find(([pattern]) => pattern.test(ctx.path))?.[1] ?? "spa" };
+    });
+    return { server: createServer(app.callback()), detour: maintenance.instance, close: async () => (admin?.close(), maintenance.instance.close()) };
+  },
+};
+
+runSecurityConformance("koa", koaSecurityHarness);

@@ -1,6 +1,6 @@
-import { randomBytes } from "node:crypto";
-import { open, readFile, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { writeAtomically } from "@detour/core";
 import { UsageError, messageOf } from "./errors.js";
 
 /** Reads all of a stream as UTF-8. */
@@ -22,23 +22,11 @@ export async function readInput(file: string, cwd: string, stdin: NodeJS.Readabl
   }
 }
 
-/** Writes `text` to `path` atomically: a temporary file in the same directory, fsynced, renamed over it. */
+/** Writes `text` to `path` atomically (core's `writeAtomically`: temporary file, fsync, rename, directory fsync); failures are a `UsageError`. */
 export async function writeFileAtomically(path: string, text: string): Promise<void> {
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  let renamed = false;
   try {
-    const handle = await open(temporary, "wx", 0o666);
-    try {
-      await handle.writeFile(text, "utf8");
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
-    renamed = true;
+    await writeAtomically(path, text);
   } catch (error) {
     throw new UsageError(`cannot write ${path}: ${messageOf(error)}`, { cause: error });
-  } finally {
-    if (!renamed) await unlink(temporary).catch(() => undefined);
   }
 }

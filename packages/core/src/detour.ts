@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import { markNewPeriods } from "./bypass/period.js";
 import type { FlagDocument, JsonValue } from "./document/types.js";
 import { validateDocument } from "./document/validate.js";
 import { ArgumentError } from "./errors.js";
@@ -22,6 +24,9 @@ import type { Snapshot } from "./snapshot.js";
 import { fileStore, memoryStore } from "./stores/index.js";
 import type { AuditEntry } from "./document/types.js";
 import type { Store, StoreListener } from "./stores/types.js";
+
+/** Distinct store error messages remembered, so that each is logged once. */
+const MAX_REPORTED = 100;
 
 const NOT_LOADED: EvaluationResult = Object.freeze({
   value: null,
@@ -58,21 +63,24 @@ export class Detour<Req = DetourRequest> {
   readonly #options: NormalizedOptions<Req>;
   readonly #policy: Policy<Req>;
   readonly #unsubscribe: () => void;
-  #stale = false;
+  /** Identifies the store outage in progress (a snapshot is in force but the store cannot be read), else `null`. */
+  #outage: string | null = null;
   #loaded = false;
+  /** Store error messages already logged (when there is no `onStoreError`): each once, the newest MAX_REPORTED. */
   readonly #reported = new Set<string>();
 
   constructor(options?: DetourOptions<Req>) {
     this.#options = normalizeOptions(options);
     const store = options?.store;
     this.store = store === undefined ? fileStore("./detour.json", { create: true }) : isStore(store) ? store : memoryStore(store as FlagDocument);
-    this.#policy = new Policy(this.#options, () => this.store.snapshot(), () => this.#stale);
+    this.#policy = new Policy(this.#options, () => this.store.snapshot(), () => this.#outage);
     this.#unsubscribe = this.store.subscribe((event) => {
       if (event.type === "snapshot") {
-        this.#stale = false;
+        this.#outage = null;
         this.#loaded = true;
       } else {
-        this.#stale = true;
+        // A new outage gets a new identity: bypass cookies of fail-closed flags are bound to it.
+        this.#outage ??= randomUUID();
         this.#report(event.error);
       }
     });
@@ -88,6 +96,8 @@ export class Detour<Req = DetourRequest> {
     if (this.#options.onStoreError) {
       this.#options.onStoreError(error);
     } else if (!this.#reported.has(error.message)) {
+      // Messages can carry changing details (a path, an address): keep the newest few, not all forever.
+      if (this.#reported.size >= MAX_REPORTED) this.#reported.delete(this.#reported.values().next().value!);
       this.#reported.add(error.message);
       console.warn(`[detour] store error: ${error.message}`);
     }
@@ -220,18 +230,21 @@ export class Detour<Req = DetourRequest> {
   /**
    * Replaces the whole document, or with `merge` upserts its flags, flagValues
    * and segments (validated first; nothing changes when it is refused). The
-   * audit log is kept.
+   * audit log is kept. A maintenance flag it brings into force starts a new
+   * maintenance period: bypass cookies of earlier periods stop working.
    */
   async replace(document: unknown, change?: ReplaceOptions): Promise<DetourStatus> {
-    const next = validateDocument(document);
+    const validated = validateDocument(document);
     return this.#write(change, (doc, context) => {
       const before = change?.confirm ? structuredClone(doc) : doc;
+      const next = structuredClone(validated);
+      markNewPeriods(doc, next, context.now);
       const audit = doc.audit;
       if (change?.merge) {
         mergeDocument(doc, next);
       } else {
         for (const key of Object.keys(doc) as (keyof FlagDocument)[]) delete doc[key];
-        Object.assign(doc, structuredClone(next));
+        Object.assign(doc, next);
       }
       doc.audit = audit;
       change?.confirm?.(before, doc);

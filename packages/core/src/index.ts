@@ -1,6 +1,7 @@
 export * from "./errors.js";
 export type * from "./document/types.js";
-export { validateDocument } from "./document/validate.js";
+export { validateDocument, type ValidateOptions } from "./document/validate.js";
+export { withDictionaries } from "./document/dictionaries.js";
 export type * from "./engine/types.js";
 export { evaluate } from "./engine/evaluate.js";
 export { Snapshot } from "./snapshot.js";
@@ -31,5 +32,6 @@ export {
   type PartialResponse,
 } from "./respond/index.js";
 export { memoryStore, fileStore, type MemoryStore, type FileStore, type FileStoreOptions } from "./stores/index.js";
-export { StoreState, SerialQueue, applyMutation } from "./stores/index.js";
+// The store SPI (StoreBase, applyMutation, parseDocument, writeAtomically...): what a store author builds on.
+export * from "./stores/spi/index.js";
 export { isStore } from "./policy/options.js";

@@ -1,3 +1,4 @@
+import { withDictionaries } from "./document/dictionaries.js";
 import { validateDocument } from "./document/validate.js";
 import type { Flag, FlagDocument } from "./document/types.js";
 import { compileFlag, compileSegment, flagFromValue, type CompiledFlag, type CompiledSegment } from "./engine/compile.js";
@@ -55,8 +56,8 @@ export class Snapshot implements FlagLookup {
    * Validates `input` (a parsed JSON document) and compiles it. Throws a
    * `ValidationError` naming every problem; nothing is half-built.
    */
-  static from(input: unknown, options: { source?: string; now?: number } = {}): Snapshot {
-    return new Snapshot(validateDocument(input, options.source), options.now ?? Date.now());
+  static from(input: unknown, options: { source?: string; now?: number; quoteValues?: boolean } = {}): Snapshot {
+    return new Snapshot(validateDocument(input, options.source, { quoteValues: options.quoteValues }), options.now ?? Date.now());
   }
 
   /** An empty document: no flags, nothing in force. */
@@ -88,8 +89,12 @@ export class Snapshot implements FlagLookup {
     return flag === undefined ? NOT_FOUND : evaluateCompiled(flag, context, this);
   }
 
-  /** A mutable deep copy of the document, for writers. */
+  /**
+   * A mutable deep copy of the document, for writers. Its `flags`,
+   * `flagValues` and `segments` have no prototype, as the snapshot's own:
+   * `draft.flags.constructor` is a flag named "constructor" or nothing.
+   */
   draft(): FlagDocument {
-    return structuredClone(this.document) as FlagDocument;
+    return withDictionaries(structuredClone(this.document) as FlagDocument);
   }
 }

@@ -36,12 +36,15 @@ export type DetourMiddleware = DetourAdapter<Request, RequestHandler>;
 
 /**
  * How Detour reads an Express request. The path is taken from `originalUrl`, so
- * allowed paths and path features mean the same inside a mounted router; the client
+ * allowed paths and path features mean the same inside a mounted router, and
+ * `req.url` too when a middleware rewrote it before Detour at the top level
+ * (inside a mounted router `req.url` is relative to the mount); the client
  * address is `req.ip`, which honours `app.set("trust proxy", ...)`.
  */
 export const expressRequest: RequestAccessor<Request> = {
   method: (req) => req.method,
   path: (req) => pathOf(req.originalUrl ?? req.url),
+  alternatePath: (req) => (req.originalUrl === undefined || req.url === req.originalUrl || req.baseUrl ? undefined : pathOf(req.url)),
   ip: (req) => req.ip,
   header: (req, name) => headerOf(req.headers, name),
   secure: (req) => req.secure,

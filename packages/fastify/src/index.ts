@@ -67,13 +67,18 @@ const FASTIFY_OPTIONS = new Set(["prefix", "logLevel", "logSerializers"]);
 
 /**
  * How Detour reads a Fastify request: the path is `request.url` without the
- * query string; the client address is `request.ip` and TLS is
- * `request.protocol`, which honour the server's `trustProxy`. Your `user()` and
- * `context()` callbacks receive the Fastify request.
+ * query string (and the URL before `rewriteUrl` too, when that changed it);
+ * the client address is `request.ip` and TLS is `request.protocol`, which
+ * honour the server's `trustProxy`. Your `user()` and `context()` callbacks
+ * receive the Fastify request.
  */
 export const fastifyRequest: RequestAccessor<FastifyRequest> = {
   method: (request) => request.method,
   path: (request) => pathOf(request.url),
+  alternatePath: (request) => {
+    const original = (request.raw as { originalUrl?: string }).originalUrl;
+    return original === undefined || original === request.url ? undefined : pathOf(original);
+  },
   ip: (request) => request.ip,
   header: (request, name) => headerOf(request.headers, name),
   secure: (request) => request.protocol === "https",

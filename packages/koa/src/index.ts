@@ -30,12 +30,19 @@ export type DetourMiddleware = DetourAdapter<Context, Middleware>;
 
 /**
  * How Detour reads a Koa context. The path comes from `ctx.originalUrl` (so it
- * is the same under koa-mount); the client address is `ctx.ip`, which honours
- * `app.proxy`. Your `user()` and `context()` callbacks receive the context.
+ * is the same under koa-mount), and `ctx.url` too when a middleware rewrote it
+ * before Detour (outside koa-mount, where `ctx.url` is relative to the mount);
+ * the client address is `ctx.ip`, which honours `app.proxy` (and, without
+ * `app.maxIpsCount`, trusts the left-most `X-Forwarded-For` address). Your
+ * `user()` and `context()` callbacks receive the context.
  */
 export const koaRequest: RequestAccessor<Context> = {
   method: (ctx) => ctx.method,
   path: (ctx) => pathOf(ctx.originalUrl),
+  alternatePath: (ctx) => {
+    const url = ctx.url;
+    return url === ctx.originalUrl || (ctx as { mountPath?: string }).mountPath !== undefined ? undefined : pathOf(url);
+  },
   ip: (ctx) => ctx.ip,
   header: (ctx, name) => headerOf(ctx.req.headers, name),
   secure: (ctx) => ctx.secure,

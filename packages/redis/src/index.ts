@@ -1,2 +1,2 @@
-export { redisStore, redisKeys } from "./store.js";
-export type { RedisStore, RedisStoreKeys, RedisStoreLogger, RedisStoreOptions } from "./store.js";
+export { redisStore, type RedisStore } from "./store.js";
+export { redisKeys, type RedisStoreKeys, type RedisStoreLogger, type RedisStoreOptions } from "./options.js";

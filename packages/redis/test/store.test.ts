@@ -277,6 +277,21 @@ describe("redisStore against the shared Redis", () => {
     expect(after.split("\n").length).toBeLessThan(before.split("\n").length);
   });
 
+  it("after close() a new subscriber hears nothing, even when another instance writes", async () => {
+    const a = setup();
+    const b = setup({ prefix: a.prefix });
+    await Promise.all([a.store.load(), b.store.load()]);
+    await a.store.close();
+    const late: StoreEvent[] = [];
+    const unsubscribe = a.store.subscribe((event) => late.push(event));
+    await b.store.write((d) => void Object.assign(d, siteDoc("maintenance")));
+    await a.store.resync();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(late).toEqual([]);
+    expect(a.store.snapshot()?.revision).toBe(0);
+    expect(() => unsubscribe()).not.toThrow();
+  });
+
   it("rejects bad options", () => {
     expect(() => redisStore({ pollIntervalMs: 0 })).toThrow(/pollIntervalMs/);
     expect(() => redisStore({ prefix: "" })).toThrow(/prefix/);

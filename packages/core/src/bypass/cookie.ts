@@ -1,18 +1,21 @@
 import { createHmac, hash, timingSafeEqual } from "node:crypto";
 import { OptionsError } from "../errors.js";
-import { normalizePath } from "./paths.js";
+import { normalizePath } from "./readings.js";
 
 /**
  * Laravel-style bypass cookie.
  *
  * Value: `base64url(payload) "." base64url(HMAC-SHA256(key, base64url(payload)))`
- * with payload `1.<expiry, unix seconds>.<base64url(SHA-256(period))>`. The MAC
- * covers the encoded payload exactly as sent, so any change to any character
- * of the cookie invalidates it. The key is `HMAC-SHA256(secret,
- * "detour-bypass-cookie-v1")`: the secret that appears in the bypass URL never
- * signs anything itself. The period (the caller's identifier of the current
- * maintenance period: window start, or when the flag was turned on) is bound
- * by its hash, so a cookie issued in one period is worthless in the next.
+ * with payload `2.<expiry, unix seconds>.<tag>~<tag>...`, one tag per
+ * maintenance period the cookie opens (the first 16 bytes of SHA-256(period),
+ * base64url). The MAC covers the encoded payload exactly as sent, so any change
+ * to any character of the cookie invalidates it. The key is
+ * `HMAC-SHA256(secret, "detour-bypass-cookie-v1")`: the secret that appears in
+ * the bypass URL never signs anything itself. A period is the caller's
+ * identifier of one flag's current maintenance period; a cookie opens a request
+ * only when every period blocking it was in force, and so listed, when the
+ * cookie was issued: worthless in the next period, and for a flag that went
+ * down later.
  */
 
 export const BYPASS_COOKIE = "detour_bypass";
@@ -22,9 +25,12 @@ export const DEFAULT_BYPASS_TTL = 12 * 60 * 60;
 export const MAX_BYPASS_TTL = 400 * 24 * 60 * 60;
 
 const KEY_LABEL = "detour-bypass-cookie-v1";
-const VERSION = "1";
+const VERSION = "2";
 const MAC_LENGTH = 43; // base64url of 32 bytes, unpadded
-const MAX_VALUE_LENGTH = 256;
+const TAG_LENGTH = 22; // base64url of 16 bytes, unpadded
+/** Most periods one cookie lists (flags in force at once); beyond that the cookie opens the first ones, sorted. */
+export const MAX_COOKIE_PERIODS = 32;
+const MAX_VALUE_LENGTH = 1200;
 const MAX_CANDIDATES = 4;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const EXPIRY = /^\d{1,15}$/;
@@ -34,8 +40,8 @@ const COOKIE_PATH = /^\/[\x21-\x3a\x3c-\x7e]*$/; // visible ASCII but ";"
 export interface IssueCookieOptions {
   /** The configured bypass secret. */
   secret: string;
-  /** Identifies the maintenance period the cookie is good for (any string; the caller computes it). */
-  period: string;
+  /** The maintenance periods the cookie opens (any strings; the caller computes them): what is in force now. */
+  periods: readonly string[];
   /** The current time, epoch milliseconds (or a Date). */
   now: number | Date;
   /** Lifetime in seconds; default 12 hours. Fractions are rounded down (minimum 1), anything over 400 days is cut to 400 days. */
@@ -50,7 +56,8 @@ export interface IssueCookieOptions {
 
 export interface VerifyCookieOptions {
   secret: string;
-  period: string;
+  /** The periods blocking this request: the cookie must have been issued for every one of them. */
+  periods: readonly string[];
   now: number | Date;
   name?: string;
 }
@@ -75,24 +82,25 @@ function mac(key: Buffer, payload: string): string {
   return createHmac("sha256", key).update(payload).digest("base64url");
 }
 
-let lastPeriod: string | undefined;
-let lastTag = "";
+const tags = new Map<string, string>();
 
-/** The period's tag in the payload (memoised: one period is in force at a time). */
+/** A period's tag in the payload (memoised: a few periods are in force at a time). */
 function periodTag(period: string): string {
-  if (period !== lastPeriod) {
-    lastTag = hash("sha256", period, "base64url");
-    lastPeriod = period;
+  let tag = tags.get(period);
+  if (tag === undefined) {
+    tag = hash("sha256", period, "base64url").slice(0, TAG_LENGTH);
+    if (tags.size >= 256) tags.clear();
+    tags.set(period, tag);
   }
-  return lastTag;
+  return tag;
 }
 
 function checkSecret(secret: unknown): asserts secret is string {
   if (typeof secret !== "string" || secret === "") throw new OptionsError("allow.secret", "must be a non-empty string");
 }
 
-function checkPeriod(period: unknown): asserts period is string {
-  if (typeof period !== "string") throw new OptionsError("period", `must be a string, got ${typeof period}`);
+function checkPeriods(periods: unknown): asserts periods is readonly string[] {
+  if (!Array.isArray(periods) || periods.some((p) => typeof p !== "string")) throw new OptionsError("periods", "must be an array of strings");
 }
 
 function millis(now: unknown): number {
@@ -113,9 +121,9 @@ function cookieName(name: unknown): string {
  * Throws `OptionsError` for an empty secret, a bad name, path, ttl or clock.
  */
 export function issueBypassCookie(options: IssueCookieOptions): string {
-  const { secret, period, secure } = options;
+  const { secret, periods, secure } = options;
   checkSecret(secret);
-  checkPeriod(period);
+  checkPeriods(periods);
   const now = millis(options.now);
   const name = cookieName(options.name);
   const path = options.path ?? "/";
@@ -125,7 +133,8 @@ export function issueBypassCookie(options: IssueCookieOptions): string {
   const seconds = Math.min(MAX_BYPASS_TTL, Math.max(1, Math.floor(ttl)));
 
   const expires = Math.floor(now / 1000) + seconds;
-  const payload = Buffer.from(`${VERSION}.${expires}.${periodTag(period)}`, "latin1").toString("base64url");
+  const listed = [...new Set(periods.map(periodTag))].sort().slice(0, MAX_COOKIE_PERIODS);
+  const payload = Buffer.from(`${VERSION}.${expires}.${listed.join("~")}`, "latin1").toString("base64url");
   const value = `${payload}.${mac(macKey(secret), payload)}`;
   let cookie = `${name}=${value}; HttpOnly; SameSite=Lax; Path=${path}; Expires=${new Date(expires * 1000).toUTCString()}; Max-Age=${seconds}`;
   if (secure === true) cookie += "; Secure";
@@ -163,7 +172,7 @@ export function readCookie(header: string | readonly string[] | null | undefined
   return readCookies(header, name)[0];
 }
 
-function verifyValue(value: string, key: Buffer, tag: string, now: number): boolean {
+function verifyValue(value: string, key: Buffer, required: readonly string[], now: number): boolean {
   if (value.length > MAX_VALUE_LENGTH) return false;
   const dot = value.indexOf(".");
   if (dot <= 0 || value.length - dot - 1 !== MAC_LENGTH) return false;
@@ -175,12 +184,16 @@ function verifyValue(value: string, key: Buffer, tag: string, now: number): bool
   const claims = Buffer.from(payload, "base64url").toString("latin1").split(".");
   if (claims.length !== 3 || claims[0] !== VERSION || !EXPIRY.test(claims[1]!)) return false;
   if (!(Number(claims[1]) * 1000 > now)) return false;
-  return claims[2] === tag; // the tag is no secret: the MAC already vouched for it
+  // The tags are no secret: the MAC already vouched for them.
+  const listed = claims[2]!.split("~");
+  for (const tag of required) if (!listed.includes(tag)) return false;
+  return true;
 }
 
 /**
  * Whether the Cookie header carries a bypass cookie that is authentic
- * (constant-time HMAC check), unexpired at `now` and issued for `period`.
+ * (constant-time HMAC check), unexpired at `now` and issued while every one
+ * of `periods` was in force (an empty list needs no period).
  * Garbage of any kind is `false`, never an exception; only programming errors
  * (empty secret, non-string period, invalid clock) throw.
  */
@@ -189,7 +202,7 @@ export function verifyBypassCookie(
   options: VerifyCookieOptions,
 ): boolean {
   checkSecret(options.secret);
-  checkPeriod(options.period);
+  checkPeriods(options.periods);
   const now = millis(options.now);
   const name = cookieName(options.name);
   let values: string[];
@@ -200,9 +213,9 @@ export function verifyBypassCookie(
   }
   if (values.length === 0) return false;
   const key = macKey(options.secret);
-  const tag = periodTag(options.period);
+  const required = options.periods.map(periodTag);
   const count = Math.min(values.length, MAX_CANDIDATES);
-  for (let i = 0; i < count; i++) if (verifyValue(values[i]!, key, tag, now)) return true;
+  for (let i = 0; i < count; i++) if (verifyValue(values[i]!, key, required, now)) return true;
   return false;
 }
 
@@ -226,16 +239,19 @@ function secretDigest(secretPath: string): Buffer | null {
  * gets its `/`) into a test of request paths. Paths are compared in normal
  * form (query string, trailing slash and duplicate slashes ignored;
  * case-sensitive), by SHA-256 digest and `timingSafeEqual`, so the time taken
- * says nothing about how much of the secret a guess got right.
+ * says nothing about how much of the secret a guess got right. A path of
+ * another length is refused before hashing: the secret URL's length is no
+ * secret, and the policy asks on every request while anything is in force.
  * Throws `OptionsError` naming `option` when the secret path is empty, `/` or
  * has no normal form.
  */
 export function compileSecretPathMatcher(secretPath: string, option = "allow.secret.path"): (path: string) => boolean {
   const expected = secretDigest(secretPath);
   if (expected === null) throw new OptionsError(option, `${JSON.stringify(secretPath)} is not a usable secret path`);
+  const length = normalizePath(secretPath.startsWith("/") ? secretPath : `/${secretPath}`)!.length;
   return (path) => {
     const normal = typeof path === "string" ? normalizePath(path) : null;
-    if (normal === null) return false;
+    if (normal === null || normal.length !== length) return false;
     return timingSafeEqual(digest(normal), expected);
   };
 }

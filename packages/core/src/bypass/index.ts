@@ -1,4 +1,5 @@
-export { compilePathMatcher, normalizePath, type PathMatcherOptions } from "./paths.js";
+export { compilePathMatcher, type PathMatcherOptions } from "./paths.js";
+export { allowReading, decodedReadings, normalizePath, readRequestPaths, targetPath, type RequestPaths } from "./readings.js";
 export { compileIpMatcher } from "./ips.js";
 export { tokenMatcher } from "./token.js";
 export {

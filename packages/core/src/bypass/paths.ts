@@ -1,204 +1,12 @@
 import { OptionsError } from "../errors.js";
+import { allowReading, analyze, decodeSegment, isControl, plainForm, SLASH, targetPath } from "./readings.js";
 
-/**
- * Request paths and path patterns (allowed paths, feature paths).
- *
- * Normal form (`normalizePath`): the query string and fragment are cut off,
- * each segment is percent-decoded once, empty segments (`//`) and a trailing
- * slash are dropped, and `.`/`..` segments are resolved (never above `/`).
- * Escapes whose decoded byte would change how the path is split or read again
- * stay encoded, in upper case: `%2F` (/), `%5C` (\), `%3F` (?), `%23` (#),
- * `%25` (%) and control characters. Routers do the same (`a%2Fb` is one
- * segment for Express, Koa and Fastify), and it makes the normal form
- * idempotent: normalising a normalised path changes nothing, so callers may
- * normalise once, cache by the result, and hand it to a matcher.
- *
- * A path has no normal form (`null`) when it does not start with `/`, has a
- * malformed escape (`%zz`, `%`, invalid UTF-8) or contains a raw backslash or
- * control character.
+export { normalizePath } from "./readings.js";
+
+/*
+ * Path patterns: allowed paths (allow mode) and feature paths (guard mode),
+ * matched against the readings of a request path (./readings.ts).
  */
-
-const SLASH = 47;
-const PERCENT = 37;
-const QUESTION = 63;
-const HASH = 35;
-const BACKSLASH = 92;
-const DOT = 46;
-
-const HEX_DIGITS = "0123456789ABCDEF";
-
-function hexValue(code: number): number {
-  if (code >= 48 && code <= 57) return code - 48;
-  if (code >= 65 && code <= 70) return code - 55;
-  if (code >= 97 && code <= 102) return code - 87;
-  return -1;
-}
-
-/** Bytes that stay percent-encoded in the normal form. All ASCII, so never part of a multi-byte UTF-8 sequence. */
-function keptEncoded(byte: number): boolean {
-  return byte < 0x20 || byte === 0x7f || byte === PERCENT || byte === SLASH || byte === QUESTION || byte === HASH || byte === BACKSLASH;
-}
-
-function isControl(code: number): boolean {
-  return code < 0x20 || code === 0x7f;
-}
-
-/** Decodes one segment's escapes (except the kept ones); `null` when an escape is malformed. */
-function decodeSegment(segment: string): string | null {
-  let out = "";
-  let run = ""; // consecutive escapes still to decode, so multi-byte UTF-8 decodes as a whole
-  let i = 0;
-  while (i < segment.length) {
-    const code = segment.charCodeAt(i);
-    if (code === PERCENT) {
-      const high = hexValue(segment.charCodeAt(i + 1));
-      const low = hexValue(segment.charCodeAt(i + 2));
-      if (high < 0 || low < 0) return null;
-      const byte = high * 16 + low;
-      if (keptEncoded(byte)) {
-        if (run !== "") {
-          try {
-            out += decodeURIComponent(run);
-          } catch {
-            return null;
-          }
-          run = "";
-        }
-        out += "%" + HEX_DIGITS[high]! + HEX_DIGITS[low]!;
-      } else {
-        run += segment.slice(i, i + 3);
-      }
-      i += 3;
-      continue;
-    }
-    if (run !== "") {
-      try {
-        out += decodeURIComponent(run);
-      } catch {
-        return null;
-      }
-      run = "";
-    }
-    out += segment[i];
-    i++;
-  }
-  if (run !== "") {
-    try {
-      out += decodeURIComponent(run);
-    } catch {
-      return null;
-    }
-  }
-  return out;
-}
-
-/**
- * True when `path` is already in normal form and has no escapes, so it needs
- * no work: the common case, checked without allocating.
- */
-function isPlain(path: string): boolean {
-  const length = path.length;
-  if (length === 0 || path.charCodeAt(0) !== SLASH) return false;
-  if (length === 1) return true;
-  let segmentStart = 1;
-  for (let i = 1; i <= length; i++) {
-    const code = i < length ? path.charCodeAt(i) : SLASH;
-    if (code === SLASH) {
-      const size = i - segmentStart;
-      if (size === 0) return false; // "//", or a trailing "/"
-      if (path.charCodeAt(segmentStart) === DOT && (size === 1 || (size === 2 && path.charCodeAt(segmentStart + 1) === DOT))) {
-        return false; // "." or ".."
-      }
-      segmentStart = i + 1;
-    } else if (code === PERCENT || code === QUESTION || code === HASH || code === BACKSLASH || isControl(code)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-/**
- * The path itself, or its part before `?`/`#`, when that is already in normal
- * form: the common cases, with no splitting. `null` when the slow path is needed.
- */
-function plainForm(path: string): string | null {
-  if (isPlain(path)) return path;
-  let end = path.indexOf("?");
-  const hash = path.indexOf("#");
-  if (hash >= 0 && (end < 0 || hash < end)) end = hash;
-  if (end <= 0) return null;
-  const head = path.slice(0, end);
-  return isPlain(head) ? head : null;
-}
-
-/** Both readings of a request path; see `analyze`. */
-interface Readings {
-  /** The normal form (dot segments resolved), or `null` when there is none. */
-  readonly resolved: string | null;
-  /**
-   * The segments a router sees: decoded like the normal form but with `.` and
-   * `..` kept as they are (Express, Koa and Fastify route the raw path; they do
-   * not resolve dot segments). A segment whose escapes are malformed is kept raw.
-   * `null` only when the path does not start with `/`.
-   */
-  readonly routed: readonly string[] | null;
-  /** Whether both readings are the same path (no dot segment was resolved). */
-  readonly same: boolean;
-}
-
-const UNREADABLE: Readings = { resolved: null, routed: null, same: true };
-
-function analyze(path: string): Readings {
-  if (path.charCodeAt(0) !== SLASH) return UNREADABLE;
-  let end = path.length;
-  const query = path.indexOf("?");
-  if (query >= 0) end = query;
-  const hash = path.indexOf("#");
-  if (hash >= 0 && hash < end) end = hash;
-  const raw = path.slice(0, end).split("/");
-  const routed: string[] = [];
-  const resolved: string[] = [];
-  let readable = true;
-  let dots = false;
-  for (let i = 1; i < raw.length; i++) {
-    const part = raw[i]!;
-    if (part === "") continue;
-    let segment = part;
-    for (let j = 0; j < part.length; j++) {
-      const code = part.charCodeAt(j);
-      if (code === BACKSLASH || isControl(code)) readable = false;
-    }
-    if (part.includes("%")) {
-      const decoded = decodeSegment(part);
-      if (decoded === null) readable = false;
-      else segment = decoded;
-    }
-    routed.push(segment);
-    if (segment === ".") {
-      dots = true;
-    } else if (segment === "..") {
-      dots = true;
-      resolved.pop();
-    } else {
-      resolved.push(segment);
-    }
-  }
-  return { resolved: readable ? "/" + resolved.join("/") : null, routed, same: !dots };
-}
-
-/**
- * The normal form of a request path (see the module comment), or `null` when
- * it has none: not starting with `/`, a malformed escape, a raw backslash or
- * control character. `/health/`, `//health`, `/health?x=1` and `/a/../health`
- * all become `/health`; `/health/%2e%2e/admin` becomes `/admin`.
- */
-export function normalizePath(path: string): string | null {
-  if (typeof path !== "string") return null;
-  return plainForm(path) ?? analyze(path).resolved;
-}
-
-// ---------------------------------------------------------------------------
-// Patterns
 
 /** One segment of a glob: `**`, a literal, or a segment pattern with `*` / `?`. */
 type Segment =
@@ -397,23 +205,27 @@ function globsMatchParts(globs: readonly Glob[], parts: readonly string[]): bool
 export interface PathMatcherOptions {
   /**
    * `"allow"` (default), for lists that let requests through (allowed paths):
-   * a path matches only when every reading of it matches: its normal form and
-   * the unresolved segments a router sees, case-sensitively. `/x/../health`
-   * does not match `/health` (a router may well send it to `/x/:id/*`), a
-   * path with no normal form matches nothing.
+   * a path matches only under its one literal reading (`allowReading`):
+   * case-sensitive, undecoded but for non-ASCII escapes, no `//`, no dot
+   * segments, no absolute-form target, a trailing `/` only under a pattern
+   * ending in `/**`. `//health`, `/%68ealth`,
+   * `/Health`, `/health/` and `/x/../health` never match `/health`: some router
+   * would route them elsewhere (an SPA fallback, say).
    *
    * `"guard"`, for lists that block requests (feature paths): a path matches
    * when any reading matches, case-insensitively (Express and Koa route
-   * case-insensitively by default), and a path with no normal form is still
-   * read segment by segment, so `/BILLING/x`, `/billing/a%2Fb`,
-   * `/billing/..%2fx` and `/billing/%zz` are all under `/billing/*`.
+   * case-insensitively by default), decoded (Fastify decodes), dot segments
+   * resolved or not, the path of an absolute-form target; a path Detour cannot
+   * read (no path, a malformed escape, a raw backslash or control character)
+   * matches every guard: fail closed. Readings that need the whole request
+   * (the part before `;`, a rewritten URL) are the caller's (`readRequestPaths`).
    */
   readonly mode?: "allow" | "guard";
 }
 
 /**
  * Compiles exact paths and globs into one test of a request path. Patterns
- * are anchored to the whole path: `/health` matches `/health`, `/health/` and
+ * are anchored to the whole path: `/health` matches `/health` and
  * `/health?full=1`, never `/healthz` or `/health/x`. `*` matches within one
  * segment (`/status/*`: `/status/db`, not `/status` or `/status/a/b`), `**`
  * matches any number of segments, none included (`/api/**`: `/api`,
@@ -423,9 +235,6 @@ export interface PathMatcherOptions {
  * regular expressions backtrack: `/a/*-*-*-*.css` takes seconds on a
  * 300-character path). Character classes, extglobs and escapes are refused.
  * Patterns are percent-decoded like paths (`/caf%C3%A9` and `/café` are the same).
- *
- * The request path may be raw (with query string, escapes, dot segments) or
- * already normalised: normalising is idempotent.
  *
  * Throws `OptionsError` naming `option[index]` for an invalid pattern.
  */
@@ -452,24 +261,25 @@ export function compilePathMatcher(
     exact.has("/" + parts.join("/")) || (globs.length > 0 && globsMatchParts(globs, parts));
 
   if (guard) {
-    return (path) => {
-      if (typeof path !== "string") return false;
+    return (target) => {
+      if (typeof target !== "string") return false;
+      const path = targetPath(target);
+      if (path === null) return true;
       const plain = plainForm(path);
       if (plain !== null) return matchPath(plain.toLowerCase());
       const { resolved, routed, same } = analyze(path);
-      if (resolved !== null && matchPath(resolved.toLowerCase())) return true;
-      if (routed === null || (same && resolved !== null)) return false;
-      return matchParts(routed.map((part) => part.toLowerCase()));
+      if (resolved === null) return true; // unreadable: counts as matching
+      if (matchPath(resolved.toLowerCase())) return true;
+      return !same && matchParts(routed!.map((part) => part.toLowerCase()));
     };
   }
-  return (path) => {
-    if (typeof path !== "string") return false;
-    // Every exact entry is a normal form, and normal forms normalise to themselves: a hit needs no more work.
-    if (exact.has(path)) return true;
-    const plain = plainForm(path);
-    if (plain !== null) return matchPath(plain);
-    const { resolved, routed, same } = analyze(path);
-    if (resolved === null || !matchPath(resolved)) return false;
-    return same || matchParts(routed!);
+  // A trailing slash is "under" a pattern ending in /** (a mount owns /_detour/ as much as /_detour/x), never an exact path's.
+  const mounts = globs.filter((glob) => glob.segments.at(-1) === GLOBSTAR);
+  return (target) => {
+    if (typeof target !== "string") return false;
+    const reading = allowReading(target);
+    if (reading === null) return false;
+    if (reading.length > 1 && reading.charCodeAt(reading.length - 1) === SLASH) return globsMatchPath(mounts, reading.slice(0, -1));
+    return matchPath(reading);
   };
 }

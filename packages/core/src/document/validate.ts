@@ -1,7 +1,8 @@
 import { ValidationError, type ValidationIssue } from "../errors.js";
 import { attributeComponents } from "../engine/attributes.js";
-import { CLAUSE_OPS } from "../engine/operators.js";
-import { parseCidr } from "../engine/operators.js";
+import { CLAUSE_OPS, parseCidr } from "../engine/operators.js";
+import { compilePattern } from "../engine/regex.js";
+import { dictionary } from "./dictionaries.js";
 import { MAX_PAGE_BYTES, type FlagDocument, type JsonValue } from "./types.js";
 
 /*
@@ -9,7 +10,11 @@ import { MAX_PAGE_BYTES, type FlagDocument, type JsonValue } from "./types.js";
  * its author meant: unknown operators, weights outside 0..100000, variation
  * indexes out of range, unknown modes in Detour flags, broken dates. It is
  * deliberately no stricter than LaunchDarkly where LaunchDarkly data could be
- * affected (an invalid regex, say, just never matches there, and here).
+ * affected (an invalid regex, say, just never matches there, and here), with
+ * three exceptions that keep a hostile document from hurting the process: a
+ * `matches` pattern Detour cannot run in linear time, a `__proto__` key
+ * (JavaScript objects would drop it or change their prototype), and nesting
+ * deeper than MAX_DOCUMENT_DEPTH.
  */
 
 type Obj = Record<string, unknown>;
@@ -18,26 +23,71 @@ const TOP_LEVEL = new Set(["flags", "flagValues", "segments", "audit", "revision
 const MODES = new Set(["available", "read-only", "maintenance"]);
 const OPS = new Set<string>(CLAUSE_OPS);
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+const PROTO = "__proto__";
+
+/** Deepest nesting of objects and arrays accepted (the document itself is level 1). */
+export const MAX_DOCUMENT_DEPTH = 100;
+
+export interface ValidateOptions {
+  /**
+   * Quote offending values in messages (`got "x"`); default true. Stores that
+   * read files pass false: a file swapped for another (a symlink) must not
+   * leak its content into `health().error` or logs.
+   */
+  readonly quoteValues?: boolean;
+}
 
 function isObject(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** Set for the duration of one (synchronous) `validateDocument` call: see `ValidateOptions.quoteValues`. */
+let quoting = true;
+
 function describe(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
-  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === "string") return quoting ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : `a string of ${v.length} characters`;
   if (typeof v === "object") return "an object";
+  if (typeof v === "number" && !quoting) return "a number";
   return String(v);
 }
 
 function keyPath(base: string, key: string): string {
-  return /^[A-Za-z_$][\w$-]*$/.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`;
+  const shown = quoting || key.length <= 40 ? key : `${key.slice(0, 40)}…`;
+  return /^[A-Za-z_$][\w$-]*$/.test(shown) ? `${base}.${shown}` : `${base}[${JSON.stringify(shown)}]`;
+}
+
+/**
+ * The path of the first object or array nested deeper than `limit`, or
+ * `null`. Iterative, so that no document can exhaust the stack.
+ */
+function tooDeep(input: unknown, limit: number): string | null {
+  interface Frame { readonly value: object; readonly depth: number; readonly path: string }
+  const stack: Frame[] = [{ value: input as object, depth: 1, path: "(document)" }];
+  while (stack.length > 0) {
+    const { value, depth, path } = stack.pop()!;
+    if (depth > limit) return path;
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) {
+        const item: unknown = value[i];
+        if (item !== null && typeof item === "object") stack.push({ value: item, depth: depth + 1, path: `${path}[${i}]` });
+      }
+    } else {
+      for (const key of Object.keys(value)) {
+        const item: unknown = (value as Obj)[key];
+        if (item !== null && typeof item === "object") stack.push({ value: item, depth: depth + 1, path: depth === 1 ? key : keyPath(path, key) });
+      }
+    }
+  }
+  return null;
 }
 
 class Checker {
   readonly issues: ValidationIssue[] = [];
   flag: string | undefined;
+  /** `flag "site", rule 0` or `segment "beta", rule 2`: where a clause sits, for messages. */
+  rule: string | undefined;
 
   fail(path: string, message: string): void {
     this.issues.push(this.flag === undefined ? { path, message } : { path, flag: this.flag, message });
@@ -126,7 +176,19 @@ function checkClause(c: Checker, clause: unknown, path: string): void {
     if (op === "inCidr" && (typeof value !== "string" || !parseCidr(value))) {
       c.fail(at, `${describe(value)} is not an IP address or CIDR range`);
     }
+    if (op === "matches" && typeof value === "string") checkPattern(c, value, at);
   });
+}
+
+/** A `matches` pattern must run in linear time; one JavaScript refuses never matches, as in LaunchDarkly. */
+function checkPattern(c: Checker, pattern: string, path: string): void {
+  const compiled = compilePattern(pattern);
+  if (compiled.kind !== "unsupported") return;
+  c.fail(
+    path,
+    `${c.rule ?? "this rule"}: the "matches" pattern ${describe(pattern)} is refused: ${compiled.reason}. ` +
+      "Detour runs patterns in time linear in the input (RE2), so that no pattern can stall the server",
+  );
 }
 
 function checkRollout(c: Checker, rollout: unknown, path: string, variations: number): void {
@@ -262,7 +324,9 @@ function checkFlag(c: Checker, key: string, flag: unknown, path: string): void {
       const at = `${path}.rules[${i}]`;
       if (!c.object(rule, at)) return;
       if (c.present(rule, "id")) c.string(rule.id, `${at}.id`);
+      c.rule = ruleName(`flag ${JSON.stringify(key)}`, i, rule);
       if (c.array(rule.clauses, `${at}.clauses`)) rule.clauses.forEach((clause, j) => checkClause(c, clause, `${at}.clauses[${j}]`));
+      c.rule = undefined;
       checkOutcome(c, rule, at, count, true);
     });
   }
@@ -298,11 +362,17 @@ function checkSegment(c: Checker, key: string, segment: unknown, path: string): 
     segment.rules.forEach((rule, i) => {
       const at = `${path}.rules[${i}]`;
       if (!c.object(rule, at)) return;
+      c.rule = ruleName(`segment ${JSON.stringify(key)}`, i, rule);
       if (c.array(rule.clauses, `${at}.clauses`)) rule.clauses.forEach((clause, j) => checkClause(c, clause, `${at}.clauses[${j}]`));
+      c.rule = undefined;
       if (c.present(rule, "weight")) c.integer(rule.weight, `${at}.weight`, 0, 100000);
       if (c.present(rule, "bucketBy")) c.string(rule.bucketBy, `${at}.bucketBy`, true);
     });
   }
+}
+
+function ruleName(owner: string, index: number, rule: Obj): string {
+  return typeof rule.id === "string" && rule.id !== "" ? `${owner}, rule ${index} (id ${JSON.stringify(rule.id)})` : `${owner}, rule ${index}`;
 }
 
 function checkAudit(c: Checker, audit: unknown): void {
@@ -318,25 +388,41 @@ function checkAudit(c: Checker, audit: unknown): void {
   });
 }
 
-/** Removes null-valued optional fields (LaunchDarkly writes them), keeping `variations` and values intact. */
-function withoutNulls<T>(value: T, keep: boolean): T {
+/**
+ * Removes null-valued optional fields (LaunchDarkly writes them), keeping
+ * `variations` and values intact. A `__proto__` key is reported (JSON.parse
+ * makes it an own property; copying it into an object would set the copy's
+ * prototype instead).
+ */
+function withoutNulls<T>(c: Checker, value: T, keep: boolean, path: string): T {
   if (value === null || typeof value !== "object") return value;
   if (keep) return structuredClone(value);
   if (Array.isArray(value)) {
     const copy = value.slice();
     for (let i = 0; i < copy.length; i++) {
       const item: unknown = copy[i];
-      if (item !== null && typeof item === "object") copy[i] = withoutNulls(item, false);
+      if (item !== null && typeof item === "object") copy[i] = withoutNulls(c, item, false, `${path}[${i}]`);
     }
     return copy as T;
   }
   const out: Obj = {};
   for (const [key, v] of Object.entries(value as Obj)) {
+    if (key === PROTO) {
+      c.fail(path === "" ? key : keyPath(path, key), protoMessage(path));
+      continue;
+    }
     if (v === null) continue;
-    out[key] = withoutNulls(v, key === "variations" || key === "values" || key === "audit" || key === "flagValues");
+    const keepIt = key === "variations" || key === "values" || key === "audit" || key === "flagValues";
+    out[key] = withoutNulls(c, v, keepIt, path === "" ? key : keyPath(path, key));
   }
   return out as T;
 }
+
+function protoMessage(container: string): string {
+  const what = container === "flags" || container === "flagValues" ? "a flag key" : container === "segments" ? "a segment key" : "a field name";
+  return `"__proto__" cannot be ${what}: JavaScript objects treat it as their prototype, so it would be silently dropped`;
+}
+
 
 /**
  * Checks a whole flag document and returns a normalised copy (nulls in
@@ -344,16 +430,30 @@ function withoutNulls<T>(value: T, keep: boolean): T {
  * `ValidationError` listing every problem, each with its path, e.g.
  * `flags.site.fallthrough.rollout.variations[1].weight: expected integer 0..100000`.
  */
-export function validateDocument(input: unknown, source?: string): FlagDocument {
+export function validateDocument(input: unknown, source?: string, options: ValidateOptions = {}): FlagDocument {
+  quoting = options.quoteValues !== false;
+  try {
+    return check(input, source);
+  } finally {
+    quoting = true;
+  }
+}
+
+function check(input: unknown, source: string | undefined): FlagDocument {
   const c = new Checker();
   if (!isObject(input)) {
     c.fail("(document)", `expected a JSON object with "flags", got ${describe(input)}`);
     throw new ValidationError(c.issues, source);
   }
-  for (const key of Object.keys(input)) {
-    if (!TOP_LEVEL.has(key)) c.fail(key, `unknown top-level field; expected flags, flagValues, segments, audit or revision`);
+  const deep = tooDeep(input, MAX_DOCUMENT_DEPTH);
+  if (deep !== null) {
+    c.fail(deep, `nested more than ${MAX_DOCUMENT_DEPTH} levels deep; no flag document needs that many`);
+    throw new ValidationError(c.issues, source);
   }
-  const doc = withoutNulls(input, false) as Obj;
+  for (const key of Object.keys(input)) {
+    if (!TOP_LEVEL.has(key) && key !== PROTO) c.fail(key, `unknown top-level field; expected flags, flagValues, segments, audit or revision`);
+  }
+  const doc = withoutNulls(c, input, false, "") as Obj;
   const flags = doc.flags ?? {};
   if (c.object(flags, "flags")) {
     for (const [key, flag] of Object.entries(flags)) {
@@ -365,7 +465,8 @@ export function validateDocument(input: unknown, source?: string): FlagDocument 
   const flagValues = doc.flagValues ?? {};
   if (c.object(flagValues, "flagValues") && isObject(flags)) {
     for (const key of Object.keys(flagValues)) {
-      if (Object.prototype.hasOwnProperty.call(flags, key)) {
+      if (key === PROTO) c.fail(keyPath("flagValues", key), protoMessage("flagValues"));
+      else if (Object.prototype.hasOwnProperty.call(flags, key)) {
         c.fail(keyPath("flagValues", key), "also defined under flags; a key may appear in only one of them");
       }
     }
@@ -378,16 +479,17 @@ export function validateDocument(input: unknown, source?: string): FlagDocument 
   if (doc.revision !== undefined) c.integer(doc.revision, "revision", 0);
   if (c.issues.length > 0) throw new ValidationError(c.issues, source);
 
+  // Key-to-value maps without a prototype: `flags.constructor` is a flag or nothing, never Object's.
   const out: FlagDocument = {};
   if (doc.flags) {
-    out.flags = {};
+    out.flags = dictionary();
     for (const [key, flag] of Object.entries(doc.flags as Obj)) {
       out.flags[key] = { ...(flag as Obj), key, on: (flag as Obj).on === true } as never;
     }
   }
-  if (doc.flagValues) out.flagValues = doc.flagValues as Record<string, JsonValue>;
+  if (doc.flagValues) out.flagValues = Object.assign(dictionary<JsonValue>(), doc.flagValues as Record<string, JsonValue>);
   if (doc.segments) {
-    out.segments = {};
+    out.segments = dictionary();
     for (const [key, segment] of Object.entries(doc.segments as Obj)) out.segments[key] = { ...(segment as Obj), key } as never;
   }
   if (doc.audit) out.audit = doc.audit as FlagDocument["audit"];

@@ -9,7 +9,7 @@ import type {
   VariationOrRollout,
 } from "../document/types.js";
 import { compileAttribute, targetsUsers, type AttributeGetter } from "./attributes.js";
-import { compileOperator, type ValueMatcher } from "./operators.js";
+import { compileFoldedOperator, compileOperator, type ValueMatcher } from "./operators.js";
 import type { EvaluationReason, EvaluationResult } from "./types.js";
 
 /*
@@ -123,14 +123,20 @@ function offResult(flag: Flag, reason: EvaluationReason): EvaluationResult {
   return variationResult(flag, flag.offVariation, reason);
 }
 
-function compileClause(clause: Clause): CompiledClause {
+/** Whether a clause reads the request path attribute Detour puts in every request's context. */
+export function isPathClause(clause: Clause): boolean {
+  return clause.attribute === "path" && targetsUsers(clause.contextKind) && clause.op !== "segmentMatch";
+}
+
+function compileClause(clause: Clause, foldPaths = false): CompiledClause {
   const values = Array.isArray(clause.values) ? clause.values : [];
   const negate = clause.negate === true;
   if (clause.op === "segmentMatch") {
     return { attribute: null, match: () => false, negate, segments: values.filter((v): v is string => typeof v === "string") };
   }
   const attribute = typeof clause.attribute === "string" && clause.attribute ? compileAttribute(clause.attribute, clause.contextKind ?? undefined) : null;
-  return { attribute, match: compileOperator(clause.op, values), negate, segments: null };
+  const match = foldPaths && isPathClause(clause) ? compileFoldedOperator(clause.op, values) : compileOperator(clause.op, values);
+  return { attribute, match, negate, segments: null };
 }
 
 function hashPrefix(key: string, salt: string | undefined, seed: unknown): string {
@@ -211,7 +217,17 @@ const TARGET_MATCH: EvaluationReason = freezeReason({ kind: "TARGET_MATCH" });
 const FALLTHROUGH: EvaluationReason = freezeReason({ kind: "FALLTHROUGH" });
 const OFF: EvaluationReason = freezeReason({ kind: "OFF" });
 
-export function compileFlag(flag: Flag): CompiledFlag {
+export interface CompileOptions {
+  /**
+   * Compare rule clauses on the `path` attribute case-insensitively on both
+   * sides, as Express and Koa route: Detour's guard readings of a request.
+   * Never for evaluations that must agree with LaunchDarkly.
+   */
+  readonly foldPaths?: boolean;
+}
+
+export function compileFlag(flag: Flag, options: CompileOptions = {}): CompiledFlag {
+  const foldPaths = options.foldPaths === true;
   const rules = (Array.isArray(flag.rules) ? flag.rules : []).map((rule, ruleIndex): CompiledRule => {
     const reason = freezeReason(
       rule.id === undefined
@@ -219,7 +235,7 @@ export function compileFlag(flag: Flag): CompiledFlag {
         : { kind: "RULE_MATCH", ruleIndex, ruleId: rule.id },
     );
     return {
-      clauses: Array.isArray(rule.clauses) ? rule.clauses.map(compileClause) : null,
+      clauses: Array.isArray(rule.clauses) ? rule.clauses.map((clause) => compileClause(clause, foldPaths)) : null,
       outcome: compileOutcome(flag, rule, reason),
     };
   });
@@ -251,7 +267,7 @@ export function flagFromValue(key: string, value: JsonValue): Flag {
 function compileSegmentRule(segment: Segment, rule: SegmentRule): CompiledSegmentRule {
   const weighted = typeof rule.weight === "number";
   return {
-    clauses: (Array.isArray(rule.clauses) ? rule.clauses : []).map(compileClause),
+    clauses: (Array.isArray(rule.clauses) ? rule.clauses : []).map((clause) => compileClause(clause)),
     weight: weighted ? rule.weight! / 1e5 : null,
     hashPrefix: hashPrefix(segment.key, segment.salt, undefined),
     bucketBy: weighted ? bucketGetter(rule.bucketBy, rule.rolloutContextKind) : null,

@@ -1,5 +1,6 @@
 import ipaddr from "ipaddr.js";
 import type { ClauseOp, JsonValue } from "../document/types.js";
+import { compilePattern, type LinearPattern } from "./regex.js";
 import { parseSemver } from "./semver.js";
 
 /** Tests one context value (never an array) against all of a clause's values. */
@@ -78,15 +79,14 @@ function inOp(values: readonly JsonValue[]): ValueMatcher {
   return (value) => set.has(value);
 }
 
-function matchesOp(values: readonly JsonValue[]): ValueMatcher {
-  const patterns: RegExp[] = [];
+function matchesOp(values: readonly JsonValue[], foldCase: boolean): ValueMatcher {
+  const patterns: LinearPattern[] = [];
   for (const v of values) {
     if (typeof v !== "string") continue;
-    try {
-      patterns.push(new RegExp(v));
-    } catch {
-      // An invalid pattern never matches, as in the LaunchDarkly SDK.
-    }
+    // Invalid in JavaScript: never matches, as in the LaunchDarkly SDK. Beyond
+    // linear-time RE2 (validation refuses it): never matches, never backtracks.
+    const compiled = compilePattern(v, { foldCase });
+    if (compiled.kind === "ok") patterns.push(compiled.pattern);
   }
   if (patterns.length === 0) return never;
   return (value) => {
@@ -229,7 +229,7 @@ const compilers: Record<Exclude<ClauseOp, "segmentMatch">, (values: readonly Jso
   startsWith: (values) => stringOp(values, (v, o) => v.startsWith(o)),
   endsWith: (values) => stringOp(values, (v, o) => v.endsWith(o)),
   contains: (values) => stringOp(values, (v, o) => v.includes(o)),
-  matches: matchesOp,
+  matches: (values) => matchesOp(values, false),
   lessThan: (values) => numberOp(values, (v, o) => v < o),
   lessThanOrEqual: (values) => numberOp(values, (v, o) => v <= o),
   greaterThan: (values) => numberOp(values, (v, o) => v > o),
@@ -250,4 +250,21 @@ export function compileOperator(op: string, values: readonly JsonValue[]): Value
     ? compilers[op as keyof typeof compilers]
     : undefined;
   return compile ? compile(values) : never;
+}
+
+function lower(values: readonly JsonValue[]): JsonValue[] {
+  return values.map((v) => (typeof v === "string" ? v.toLowerCase() : v));
+}
+
+/**
+ * A clause operator compared case-insensitively on both sides: how Express
+ * and Koa route paths. Detour's guard readings of the request path use it;
+ * flag evaluation (LaunchDarkly parity) never does. Operators that do not
+ * compare strings are the same as `compileOperator`'s.
+ */
+export function compileFoldedOperator(op: string, values: readonly JsonValue[]): ValueMatcher {
+  if (op === "matches") return matchesOp(values, true);
+  if (op !== "in" && op !== "startsWith" && op !== "endsWith" && op !== "contains") return compileOperator(op, values);
+  const match = compileOperator(op, lower(values));
+  return (value) => match(typeof value === "string" ? value.toLowerCase() : value);
 }

@@ -31,8 +31,8 @@ export class Decision<Req = unknown> implements RequestDecision {
   readonly retryAfter: number | null;
   readonly until: Date | null;
   readonly status: number;
-  /** @internal identifies the maintenance period, for bypass cookies. */
-  readonly period: string | null;
+  /** @internal the maintenance periods in force, for the bypass cookie a `redirect` sets. */
+  readonly periods: readonly string[] | null;
   #snapshot: Snapshot | undefined;
   #factory: ContextFactory<Req>;
   #accessor: RequestAccessor<Req>;
@@ -50,7 +50,7 @@ export class Decision<Req = unknown> implements RequestDecision {
     retryAfter: number | null,
     until: Date | null,
     status: number,
-    period: string | null,
+    periods: readonly string[] | null,
     snapshot: Snapshot | undefined,
     factory: ContextFactory<Req>,
     accessor: RequestAccessor<Req>,
@@ -67,7 +67,7 @@ export class Decision<Req = unknown> implements RequestDecision {
     this.retryAfter = retryAfter;
     this.until = until;
     this.status = status;
-    this.period = period;
+    this.periods = periods;
     this.#snapshot = snapshot;
     this.#factory = factory;
     this.#accessor = accessor;

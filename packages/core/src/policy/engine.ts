@@ -1,13 +1,20 @@
+import { randomUUID } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import {
   compileIpMatcher,
   compilePathMatcher,
+  decodedReadings,
   issueBypassCookie,
   compileSecretPathMatcher,
+  readRequestPaths,
+  targetPath,
   tokenMatcher,
   verifyBypassCookie,
+  type RequestPaths,
 } from "../bypass/index.js";
+import { failClosedPeriod, periodOf } from "../bypass/period.js";
 import type { DetourFlagSettings, Mode } from "../document/types.js";
+import { MAX_MATCH_INPUT } from "../engine/regex.js";
 import type { EvaluationContext, EvaluationReason } from "../engine/types.js";
 import { respond } from "../respond/index.js";
 import type { Snapshot } from "../snapshot.js";
@@ -15,6 +22,7 @@ import { Decision, type ContextFactory } from "./decision.js";
 import { matchesFlagSecret } from "./flag-secret.js";
 import { isSafeMethod, stricter } from "./modes.js";
 import type { NormalizedOptions } from "./options.js";
+import { pathRulesOf, strictestReading } from "./path-rules.js";
 import type { RequestAccessor } from "./request.js";
 import type { DecisionAction, DecisionReason, HttpResponse, Scope } from "./types.js";
 import { buildView, type ModeFlag, type PolicyView } from "./view.js";
@@ -38,11 +46,18 @@ interface Pending<Req> {
   readonly req: Req;
   readonly snapshot: Snapshot;
   readonly view: PolicyView;
-  readonly stale: boolean;
+  /** The store outage in progress when fail-closed flags are known, else `null`. */
+  readonly outage: string | null;
   context: EvaluationContext | undefined;
   /** `{ key }` alone, for flags that read nothing else (no client address computed, no callbacks but user()). */
   keyContext: EvaluationContext | undefined;
+  /** Guard mode's readings of the request's URLs, once something needs them. */
+  paths: RequestPaths | undefined;
+  /** The same, decoded, for rules on `path`. */
+  ruleReadings: readonly string[] | undefined;
   verdict: Verdict | null;
+  /** Keys of every flag that blocks this request (a cookie must open each), `null` while none does. */
+  blocking: string[] | null;
 }
 
 /**
@@ -52,7 +67,9 @@ interface Pending<Req> {
 export class Policy<Req> implements ContextFactory<Req> {
   readonly #options: NormalizedOptions<Req>;
   readonly #snapshot: () => Snapshot | undefined;
-  readonly #stale: () => boolean;
+  readonly #outage: () => string | null;
+  /** Identifies this instance's life before its first snapshot, for fail-closed bypass cookies. */
+  #neverLoaded: string | undefined;
   readonly #featureNames = new Set<string>();
   readonly #pathFeatures: { name: string; match: (path: string) => boolean }[] = [];
   readonly #featuresByPath = new LRUCache<string, readonly string[]>({ max: 2000 });
@@ -63,10 +80,11 @@ export class Policy<Req> implements ContextFactory<Req> {
   readonly #secretPath: ((path: string) => boolean) | null;
   #view: PolicyView | undefined;
 
-  constructor(options: NormalizedOptions<Req>, snapshot: () => Snapshot | undefined, stale: () => boolean) {
+  /** `outage`: an identifier of the store outage in progress (the snapshot in force is stale), or `null`. */
+  constructor(options: NormalizedOptions<Req>, snapshot: () => Snapshot | undefined, outage: () => string | null) {
     this.#options = options;
     this.#snapshot = snapshot;
-    this.#stale = stale;
+    this.#outage = outage;
     for (const [name, patterns] of options.features) {
       this.#featureNames.add(name);
       if (patterns.length > 0) {
@@ -126,10 +144,11 @@ export class Policy<Req> implements ContextFactory<Req> {
   /** The context of a request: `{ key, ip, path, method, ...custom }`. */
   context(accessor: RequestAccessor<Req>, req: Req): EvaluationContext {
     const options = this.#options;
+    const target = accessor.path(req);
     const context: EvaluationContext = {
       key: this.#userKey(req),
       ip: accessor.ip(req),
-      path: accessor.path(req),
+      path: targetPath(target) ?? target,
       method: accessor.method(req),
     };
     if (options.context) {
@@ -148,36 +167,38 @@ export class Policy<Req> implements ContextFactory<Req> {
     const snapshot = this.#snapshot();
     if (snapshot === undefined) return this.#failMode(accessor, req);
     const view = this.#currentView(snapshot);
-    const stale = view.failClosed.size > 0 && this.#stale();
-    if (view.quiet && !stale) return this.#finish(this.#pass(snapshot, accessor, req, undefined), req);
+    const outage = view.failClosed.size > 0 ? this.#outage() : null;
+    if (view.quiet && outage === null) return this.#finish(this.#pass(snapshot, accessor, req, undefined), req);
 
-    const pending: Pending<Req> = { accessor, req, snapshot, view, stale, context: undefined, keyContext: undefined, verdict: null };
+    const pending: Pending<Req> = {
+      accessor, req, snapshot, view, outage,
+      context: undefined, keyContext: undefined, paths: undefined, ruleReadings: undefined, verdict: null, blocking: null,
+    };
     this.#consider(pending, view.site, this.#options.siteFlag, "site");
-    if (view.features.size > 0 || stale) {
+    if (view.features.size > 0 || outage !== null) {
       if (features !== undefined) {
         if (typeof features === "string") this.#consider(pending, view.features.get(features) ?? null, features, "feature");
         else for (const name of features) this.#consider(pending, view.features.get(name) ?? null, name, "feature");
       } else if (this.#pathFeatures.length > 0) {
-        for (const name of this.#featuresFor(accessor.path(req))) {
-          this.#consider(pending, view.features.get(name) ?? null, name, "feature");
-        }
+        for (const name of this.#featuresOf(pending)) this.#consider(pending, view.features.get(name) ?? null, name, "feature");
       }
     }
     const verdict = pending.verdict;
-    if (verdict === null) return this.#finish(this.#pass(snapshot, accessor, req, pending.context), req);
-
-    const period = periodOf(verdict.key, verdict.flag?.settings);
-    if (verdict.mode === "read-only" && isSafeMethod(accessor.method(req))) {
-      return this.#finish(this.#decision("pass", verdict, "SAFE_METHOD", period, pending), req);
+    if (verdict === null || pending.blocking === null) {
+      // Nothing blocks this request, but something is in force: the secret URL still hands out a cookie for it.
+      if (this.#visitsAnySecret(pending)) return this.#finish(this.#secretVisit(pending), req);
+      if (verdict === null) return this.#finish(this.#pass(snapshot, accessor, req, pending.context), req);
+      return this.#finish(this.#decision("pass", verdict, "SAFE_METHOD", pending), req);
     }
-    const bypass = this.#bypass(accessor, req, period, verdict.flag?.settings);
+    const bypass = this.#bypass(accessor, req, () => (pending.blocking ?? []).map((key) => this.#periodOf(pending, key)), verdict.flag?.settings);
     const action: DecisionAction = bypass === null ? "block" : bypass === "BYPASS_SECRET" ? "redirect" : "pass";
-    return this.#finish(this.#decision(action, verdict, bypass ?? verdict.reason, period, pending), req);
+    return this.#finish(this.#decision(action, verdict, bypass ?? verdict.reason, pending), req);
   }
 
   #consider(pending: Pending<Req>, flag: ModeFlag | null, key: string, scope: Scope): void {
     const current = pending.verdict;
-    if (pending.stale && pending.view.failClosed.has(key)) {
+    if (pending.outage !== null && pending.view.failClosed.has(key)) {
+      this.#blocks(pending, key, "maintenance");
       if (current === null || current.mode !== "maintenance") {
         pending.verdict = { mode: "maintenance", scope, flag, key, evaluation: null, reason: "FAIL_CLOSED" };
       }
@@ -187,7 +208,15 @@ export class Policy<Req> implements ContextFactory<Req> {
     let context = NO_CONTEXT;
     if (flag.keyOnly) context = pending.context ?? (pending.keyContext ??= { key: this.#userKey(pending.req) });
     else if (flag.contextual) context = pending.context ??= this.context(pending.accessor, pending.req);
-    const result = pending.snapshot.evaluate(key, context);
+    let result = pending.snapshot.evaluate(key, context);
+    if (flag.contextual && !flag.keyOnly) {
+      const rules = pathRulesOf(flag.compiled, flag.modes);
+      if (rules !== null) {
+        const readings = (pending.ruleReadings ??= decodedReadings(this.#paths(pending).paths));
+        const unreadable = pending.paths!.unreadable || readings.some((path) => path.length > MAX_MATCH_INPUT);
+        result = strictestReading(flag.compiled, rules, flag.modes, context, readings, unreadable, pending.snapshot, result);
+      }
+    }
     const index = result.variationIndex;
     let mode = index === null ? null : flag.modes[index];
     if (!mode || mode === "available") return;
@@ -199,8 +228,31 @@ export class Policy<Req> implements ContextFactory<Req> {
       mode = flag.wholeMode;
       picked = false;
     }
+    this.#blocks(pending, key, mode);
     if (current !== null && !stricter(mode, current.mode)) return;
     pending.verdict = { mode, scope: picked ? "user" : scope, flag, key, evaluation: result.reason, reason: "FLAG" };
+  }
+
+  /** Records that flag `key` puts this request in `mode`, when that mode refuses the request's method. */
+  #blocks(pending: Pending<Req>, key: string, mode: Mode): void {
+    if (mode === "read-only" && isSafeMethod(pending.accessor.method(pending.req))) return;
+    (pending.blocking ??= []).push(key);
+  }
+
+  #paths(pending: Pending<Req>): RequestPaths {
+    const { accessor, req } = pending;
+    return (pending.paths ??= readRequestPaths(accessor.path(req), accessor.alternatePath?.(req)));
+  }
+
+  /** The path features of this request: of any of its readings, or all of them when it has an unreadable one. */
+  #featuresOf(pending: Pending<Req>): readonly string[] {
+    const readings = this.#paths(pending);
+    if (readings.unreadable) return this.#pathFeatures.map((feature) => feature.name);
+    const paths = readings.paths;
+    if (paths.length === 1) return this.#featuresFor(paths[0]!);
+    const names = new Set<string>();
+    for (const path of paths) for (const name of this.#featuresFor(path)) names.add(name);
+    return [...names];
   }
 
   #featuresFor(path: string): readonly string[] {
@@ -212,29 +264,87 @@ export class Policy<Req> implements ContextFactory<Req> {
     return names;
   }
 
-  #bypass(accessor: RequestAccessor<Req>, req: Req, period: string, settings?: DetourFlagSettings): DecisionReason | null {
-    if (this.#allowPath !== null && this.#allowPath(accessor.path(req))) return "ALLOWED_PATH";
+  /** The period of flag `key` for this request: its own, or the outage's when its fail mode holds it. */
+  #periodOf(pending: Pending<Req>, key: string): string {
+    if (pending.outage !== null && pending.view.failClosed.has(key)) return failClosedPeriod(key, pending.outage);
+    return periodOf(key, pending.snapshot.definition(key));
+  }
+
+  /** Every period in force now: what a cookie issued now opens. */
+  #periodsInForce(pending: Pending<Req>): string[] {
+    const { view } = pending;
+    const keys = new Set<string>();
+    if (view.site !== null) keys.add(this.#options.siteFlag);
+    for (const key of view.features.keys()) keys.add(key);
+    if (pending.outage !== null) for (const key of view.failClosed) keys.add(key);
+    return [...keys].map((key) => this.#periodOf(pending, key));
+  }
+
+  /**
+   * The bypass that lets a blocked request through, if any. `periods`: those a
+   * bypass cookie must open; `settings`: the blocking flag's, for its own secret.
+   */
+  #bypass(accessor: RequestAccessor<Req>, req: Req, periods: () => readonly string[], settings?: DetourFlagSettings): DecisionReason | null {
+    if (this.#allowPath !== null && this.#allowed(accessor, req)) return "ALLOWED_PATH";
     if (this.#allowIp !== null && this.#allowIp(accessor.ip(req))) return "ALLOWED_IP";
     const secret = this.#options.secret;
     if (secret !== null) {
       const cookie = accessor.header(req, "cookie");
-      if (cookie && verifyBypassCookie(cookie, { secret: secret.value, period, now: this.#options.now() })) return "BYPASS_COOKIE";
+      if (cookie && verifyBypassCookie(cookie, { secret: secret.value, periods: periods(), now: this.#options.now() })) return "BYPASS_COOKIE";
     }
     if (this.#token !== null) {
       const token = accessor.header(req, "detour-bypass");
       if (token && this.#token(token)) return "BYPASS_TOKEN";
     }
-    if (this.#secretPath !== null && this.#secretPath(accessor.path(req))) return "BYPASS_SECRET";
+    if (this.#isSecretVisit(accessor, req)) return "BYPASS_SECRET";
     // A flag's own secret (`detour down --secret`) issues the same cookie, signed with the app's key: no key, no door.
-    if (secret !== null && settings?.secret && matchesFlagSecret(accessor.path(req), settings.secret)) return "BYPASS_SECRET";
+    if (secret !== null && settings?.secret && matchesFlagSecret(this.#target(accessor, req), settings.secret)) return "BYPASS_SECRET";
     return null;
+  }
+
+  /** The request target's path (an absolute-form target's path), or the target itself when it has none. */
+  #target(accessor: RequestAccessor<Req>, req: Req): string {
+    const target = accessor.path(req);
+    return targetPath(target) ?? target;
+  }
+
+  #isSecretVisit(accessor: RequestAccessor<Req>, req: Req): boolean {
+    return this.#secretPath !== null && this.#secretPath(this.#target(accessor, req));
+  }
+
+  /** A visit to the app's secret URL or to the own secret of a flag in force, for a request nothing blocks. */
+  #visitsAnySecret(pending: Pending<Req>): boolean {
+    const { accessor, req, view } = pending;
+    if (this.#isSecretVisit(accessor, req)) return true;
+    if (this.#options.secret === null) return false;
+    let path: string | undefined;
+    for (const flag of view.site === null ? view.features.values() : [view.site, ...view.features.values()]) {
+      const own = flag.settings?.secret;
+      if (own && matchesFlagSecret((path ??= this.#target(accessor, req)), own)) return true;
+    }
+    return false;
+  }
+
+  /** Allowed paths: the request's URL (and its other URL, when a rewrite changed it) must be allowed. */
+  #allowed(accessor: RequestAccessor<Req>, req: Req): boolean {
+    const allow = this.#allowPath!;
+    if (!allow(accessor.path(req))) return false;
+    const alternate = accessor.alternatePath?.(req);
+    return alternate === undefined || allow(alternate);
   }
 
   #pass(snapshot: Snapshot, accessor: RequestAccessor<Req>, req: Req, context: EvaluationContext | undefined): Decision<Req> {
     return new Decision("pass", "available", null, null, "NOT_IN_FORCE", null, null, null, null, this.#options.status, null, snapshot, this, accessor, req, context);
   }
 
-  #decision(action: DecisionAction, verdict: Verdict, reason: DecisionReason, period: string, pending: Pending<Req>): Decision<Req> {
+  #secretVisit(pending: Pending<Req>): Decision<Req> {
+    return new Decision(
+      "redirect", "available", null, null, "BYPASS_SECRET", null, null, null, null, this.#options.status,
+      this.#periodsInForce(pending), pending.snapshot, this, pending.accessor, pending.req, pending.context,
+    );
+  }
+
+  #decision(action: DecisionAction, verdict: Verdict, reason: DecisionReason, pending: Pending<Req>): Decision<Req> {
     const settings = verdict.flag?.settings;
     const until = verdict.flag?.until ?? null;
     const retryAfter =
@@ -246,7 +356,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     return new Decision(
       action, verdict.mode, verdict.scope, verdict.key, reason, verdict.evaluation,
       settings?.message ?? null, retryAfter, until, settings?.status ?? this.#options.status,
-      period, pending.snapshot, this, pending.accessor, pending.req, pending.context,
+      action === "redirect" ? this.#periodsInForce(pending) : null, pending.snapshot, this, pending.accessor, pending.req, pending.context,
     );
   }
 
@@ -255,11 +365,12 @@ export class Policy<Req> implements ContextFactory<Req> {
     if (options.failMode === "open") {
       return this.#finish(new Decision("pass", "available", null, null, "FAIL_OPEN", null, null, null, null, options.status, null, undefined, this, accessor, req, undefined), req);
     }
-    const period = "fail-closed";
-    const bypass = this.#bypass(accessor, req, period);
+    // Nothing ever loaded: one outage per instance, and cookies are bound to it.
+    const periods = [failClosedPeriod(options.siteFlag, (this.#neverLoaded ??= randomUUID()))];
+    const bypass = this.#bypass(accessor, req, () => periods);
     const action: DecisionAction = bypass === null ? "block" : bypass === "BYPASS_SECRET" ? "redirect" : "pass";
     return this.#finish(
-      new Decision(action, "maintenance", "site", options.siteFlag, bypass ?? "FAIL_CLOSED", null, null, options.retryAfter, null, options.status, period, undefined, this, accessor, req, undefined),
+      new Decision(action, "maintenance", "site", options.siteFlag, bypass ?? "FAIL_CLOSED", null, null, options.retryAfter, null, options.status, periods, undefined, this, accessor, req, undefined),
       req,
     );
   }
@@ -275,7 +386,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     if (decision.action === "redirect" && options.secret !== null) {
       const cookie = issueBypassCookie({
         secret: options.secret.value,
-        period: decision.period ?? "",
+        periods: decision.periods ?? [],
         now: options.now(),
         ttlSeconds: options.secret.ttl,
         secure: accessor.secure(req),
@@ -295,7 +406,3 @@ export class Policy<Req> implements ContextFactory<Req> {
   }
 }
 
-/** Identifies the current maintenance period of a flag: bypass cookies die with it. */
-function periodOf(key: string, settings: DetourFlagSettings | undefined): string {
-  return `${key}@${settings?.window?.start ?? settings?.since ?? ""}`;
-}

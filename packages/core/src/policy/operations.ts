@@ -1,3 +1,4 @@
+import { dictionary } from "../document/dictionaries.js";
 import { MAX_PAGE_BYTES, type AuditEntry, type DetourFlagSettings, type Flag, type FlagDocument, type JsonValue, type Mode, type Target } from "../document/types.js";
 import { isRedirectTarget } from "../document/validate.js";
 import { ArgumentError } from "../errors.js";
@@ -99,13 +100,18 @@ function newModeFlag(key: string): Flag {
   };
 }
 
+/** The document's own flag `key` (never an `Object.prototype` member such as `constructor`). */
+function ownFlag(doc: FlagDocument, key: string): Flag | undefined {
+  return doc.flags && Object.prototype.hasOwnProperty.call(doc.flags, key) ? doc.flags[key] : undefined;
+}
+
 /** The flag as a mode flag, created when missing; refuses flags whose values are not modes. */
 function modeFlag(doc: FlagDocument, key: string): Flag {
   if (doc.flagValues && Object.prototype.hasOwnProperty.call(doc.flagValues, key)) {
     throw new ArgumentError("flag", `"${key}" is a fixed flagValues entry; move it under "flags" to toggle it`);
   }
-  doc.flags ??= {};
-  const flag = (doc.flags[key] ??= newModeFlag(key));
+  doc.flags ??= dictionary();
+  const flag = ownFlag(doc, key) ?? (doc.flags[key] = newModeFlag(key));
   if (!Array.isArray(flag.variations) || flag.variations.some((v) => toMode(v as JsonValue) === null)) {
     throw new ArgumentError("flag", `"${key}" is not a mode flag: its variations are not modes (${JSON.stringify(flag.variations)})`);
   }
@@ -258,7 +264,7 @@ function blockingTarget(flag: Flag, target: Target): boolean {
  */
 export function disableFlag(doc: FlagDocument, key: string, options: DisableOptions, context: OperationContext): Flag | null {
   checkFlagKey(key);
-  const flag = doc.flags?.[key];
+  const flag = ownFlag(doc, key);
   if (!flag) return null;
   if (options.users !== undefined) {
     removeUsers(flag, checkUsers(options.users));
@@ -304,7 +310,7 @@ export function mergeDocument(doc: FlagDocument, incoming: Readonly<FlagDocument
  */
 export function setRollout(doc: FlagDocument, key: string, split: Readonly<Record<string, number>>): Flag {
   checkFlagKey(key);
-  const flag = doc.flags?.[key];
+  const flag = ownFlag(doc, key);
   if (!flag) throw new ArgumentError("flag", `no flag "${key}"`);
   const entries = Object.entries(split);
   if (entries.length === 0) throw new ArgumentError("rollout", "expected at least one variation=percent");

@@ -8,8 +8,21 @@ import type { Detour } from "../detour.js";
  */
 export interface RequestAccessor<Req> {
   method(req: Req): string;
-  /** The path, with or without the query string. */
+  /**
+   * The request target as the request gave it: the path with or without the
+   * query string, or an absolute-form URL (`http://host/path`). Give it as it
+   * is: Detour derives every reading a router could route on (./bypass/readings.ts).
+   */
   path(req: Req): string;
+  /**
+   * The request's other URL, where the framework keeps two and they differ:
+   * the URL after a middleware rewrote it (Express `req.url` against
+   * `req.originalUrl` at the top level, Koa `ctx.url` against
+   * `ctx.originalUrl`) or before (Fastify's `rewriteUrl`). `undefined` when
+   * there is none. Guards block when either URL matches; allowed paths must
+   * allow both.
+   */
+  alternatePath?(req: Req): string | undefined;
   /** The client address as the framework resolves it (trust-proxy aware). Never parse X-Forwarded-For here. */
   ip(req: Req): string | undefined;
   /** A header by lower-case name; the first value when repeated. */
@@ -21,7 +34,10 @@ export interface RequestAccessor<Req> {
 /** A framework-free request, for `detour.decide()` and tests. */
 export interface DetourRequest {
   method: string;
+  /** The request target: a path (query string allowed) or an absolute-form URL. */
   path: string;
+  /** The URL after (or before) a rewrite, when it differs from `path` (see `RequestAccessor.alternatePath`). */
+  alternatePath?: string;
   ip?: string;
   headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
   secure?: boolean;
@@ -36,6 +52,7 @@ function first(value: string | readonly string[] | undefined): string | undefine
 export const plainRequest: RequestAccessor<DetourRequest> = {
   method: (req) => req.method,
   path: (req) => req.path,
+  alternatePath: (req) => (typeof req.alternatePath === "string" ? req.alternatePath : undefined),
   ip: (req) => req.ip,
   header: (req, name) => {
     const headers = req.headers;

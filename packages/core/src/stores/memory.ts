@@ -1,7 +1,8 @@
 import type { FlagDocument } from "../document/types.js";
 import { Snapshot } from "../snapshot.js";
-import { StoreState, applyMutation } from "./base.js";
-import type { Mutator, Store, StoreHealth, StoreListener } from "./types.js";
+import { StoreBase } from "./spi/base.js";
+import { applyMutation } from "./spi/mutation.js";
+import type { Mutator, Store, StoreHealth } from "./types.js";
 
 /** A store that keeps its document in memory: for tests and for embedding Detour. */
 export interface MemoryStore extends Store {
@@ -18,48 +19,37 @@ export interface MemoryStore extends Store {
  * produces an invalid document changes nothing and the write rejects.
  */
 export function memoryStore(document: FlagDocument = { flags: {} }): MemoryStore {
-  const state = new StoreState("memory");
-  state.accept(Snapshot.from(document, { source: "memory store" }));
+  return new MemoryBackedStore(document);
+}
 
-  const current = (): Snapshot => {
-    const snapshot = state.snapshot;
+const SOURCE = "memory store";
+
+class MemoryBackedStore extends StoreBase implements MemoryStore {
+  declare readonly kind: "memory";
+
+  constructor(document: FlagDocument) {
+    super({ kind: "memory" });
+    this.state.accept(Snapshot.from(document, { source: SOURCE, now: this.state.now() }));
+  }
+
+  override health(): StoreHealth {
+    // Memory is always current.
+    return { ...super.health(), ageMs: 0 };
+  }
+
+  protected override open(): Promise<Snapshot> {
+    return Promise.resolve(this.#current());
+  }
+
+  protected override commit(mutator: Mutator): Promise<Snapshot> {
+    const next = applyMutation(this.#current(), mutator, { source: SOURCE, now: this.state.now() });
+    this.state.accept(next);
+    return Promise.resolve(next);
+  }
+
+  #current(): Snapshot {
+    const snapshot = this.state.snapshot;
     if (snapshot === undefined) throw new Error("unreachable: memory store without a snapshot");
     return snapshot;
-  };
-
-  return {
-    kind: "memory",
-    load(): Promise<Snapshot> {
-      try {
-        state.assertOpen();
-        return Promise.resolve(current());
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
-    snapshot(): Snapshot | undefined {
-      return state.snapshot;
-    },
-    subscribe(listener: StoreListener): () => void {
-      return state.subscribe(listener);
-    },
-    write(mutator: Mutator): Promise<Snapshot> {
-      try {
-        state.assertOpen();
-        const next = applyMutation(current(), mutator, "memory store");
-        state.accept(next);
-        return Promise.resolve(next);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
-    health(): StoreHealth {
-      // Memory is always current.
-      return { ...state.health(), ageMs: 0 };
-    },
-    close(): Promise<void> {
-      state.close();
-      return Promise.resolve();
-    },
-  };
+  }
 }

@@ -22,7 +22,7 @@ describe("secrets are compared in constant time", () => {
   });
 
   it("the cookie MAC", () => {
-    const options = { secret: "a-secret-of-some-length", period: "p1", now: 1_000_000 };
+    const options = { secret: "a-secret-of-some-length", periods: ["p1"], now: 1_000_000 };
     const cookie = issueBypassCookie({ ...options, ttlSeconds: 60, secure: false }).split(";")[0]!;
     spy.mockClear();
     expect(verifyBypassCookie(cookie, options)).toBe(true);

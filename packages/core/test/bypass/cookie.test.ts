@@ -12,12 +12,15 @@ import {
 } from "../../src/bypass/index.js";
 
 const secret = "correct-horse-battery-staple";
-const period = "site@2026-12-01T02:00:00Z";
+const period = "site@3@2026-12-01T02:00:00Z";
+const periods = [period];
+/** A period's tag in the payload: the first 16 bytes of its SHA-256, base64url. */
+const tagOf = (p: string) => createHash("sha256").update(p).digest("base64url").slice(0, 22);
 const NOW = Date.parse("2026-12-01T02:15:00Z");
 const TTL = 3600;
 
 function issue(overrides: Partial<Parameters<typeof issueBypassCookie>[0]> = {}): string {
-  return issueBypassCookie({ secret, period, now: NOW, ttlSeconds: TTL, secure: true, ...overrides });
+  return issueBypassCookie({ secret, periods, now: NOW, ttlSeconds: TTL, secure: true, ...overrides });
 }
 
 /** `name=value` from a Set-Cookie header value. */
@@ -30,7 +33,7 @@ function value(setCookie: string): string {
 }
 
 function verify(header: unknown, overrides: Partial<Parameters<typeof verifyBypassCookie>[1]> = {}): boolean {
-  return verifyBypassCookie(header as string, { secret, period, now: NOW, ...overrides });
+  return verifyBypassCookie(header as string, { secret, periods, now: NOW, ...overrides });
 }
 
 const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -64,7 +67,7 @@ describe("issueBypassCookie", () => {
   });
 
   it("defaults to 12 hours, rounds fractions down (1 s at least) and caps at 400 days", () => {
-    expect(issueBypassCookie({ secret, period, now: NOW, secure: false })).toContain("Max-Age=43200");
+    expect(issueBypassCookie({ secret, periods, now: NOW, secure: false })).toContain("Max-Age=43200");
     expect(issue({ ttlSeconds: 90.9 })).toContain("Max-Age=90");
     expect(issue({ ttlSeconds: 0.5 })).toContain("Max-Age=1");
     expect(issue({ ttlSeconds: 10 * 365 * 86400 })).toContain(`Max-Age=${400 * 86400}`);
@@ -74,12 +77,13 @@ describe("issueBypassCookie", () => {
     expect(issue({ now: new Date(NOW) })).toBe(issue());
   });
 
-  it("binds expiry and period into the payload and signs it with a key derived from the secret", () => {
+  it("binds expiry and periods into the payload and signs it with a key derived from the secret", () => {
     const v = value(issue());
     const [payload, mac] = v.split(".") as [string, string];
     const expires = Math.floor(NOW / 1000) + TTL;
-    const tag = createHash("sha256").update(period).digest("base64url");
-    expect(Buffer.from(payload, "base64url").toString()).toBe(`1.${expires}.${tag}`);
+    expect(Buffer.from(payload, "base64url").toString()).toBe(`2.${expires}.${tagOf(period)}`);
+    const two = value(issue({ periods: ["billing@1@", period, period] }));
+    expect(Buffer.from(two.split(".")[0]!, "base64url").toString()).toBe(`2.${expires}.${[tagOf("billing@1@"), tagOf(period)].sort().join("~")}`);
     const key = createHmac("sha256", secret).update("detour-bypass-cookie-v1").digest();
     expect(mac).toBe(createHmac("sha256", key).update(payload).digest("base64url"));
     // The URL secret itself is not the MAC key.
@@ -89,7 +93,9 @@ describe("issueBypassCookie", () => {
   it("refuses bad arguments with OptionsError", () => {
     expect(() => issue({ secret: "" })).toThrow(OptionsError);
     expect(() => issue({ secret: undefined as unknown as string })).toThrow(/allow\.secret/);
-    expect(() => issue({ period: undefined as unknown as string })).toThrow(/period/);
+    expect(() => issue({ periods: undefined as unknown as string[] })).toThrow(/periods/);
+    expect(() => issue({ periods: "site" as unknown as string[] })).toThrow(/periods/);
+    expect(() => issue({ periods: [5 as unknown as string] })).toThrow(/periods/);
     expect(() => issue({ now: Number.NaN })).toThrow(/now/);
     expect(() => issue({ now: new Date("nope") })).toThrow(/now/);
     expect(() => issue({ ttlSeconds: 0 })).toThrow(/ttlSeconds/);
@@ -102,9 +108,20 @@ describe("issueBypassCookie", () => {
   });
 
   it("accepts an empty period (it is a period like any other)", () => {
-    const cookie = issue({ period: "" });
-    expect(verify(pair(cookie), { period: "" })).toBe(true);
-    expect(verify(pair(cookie), { period })).toBe(false);
+    const cookie = issue({ periods: [""] });
+    expect(verify(pair(cookie), { periods: [""] })).toBe(true);
+    expect(verify(pair(cookie), { periods })).toBe(false);
+  });
+
+  it("opens exactly the periods it was issued for: each one, any subset, never another", () => {
+    const header = pair(issue({ periods: ["site@3@", "billing@7@"] }));
+    expect(verify(header, { periods: ["site@3@"] })).toBe(true);
+    expect(verify(header, { periods: ["billing@7@"] })).toBe(true);
+    expect(verify(header, { periods: ["billing@7@", "site@3@"] })).toBe(true);
+    expect(verify(header, { periods: [] })).toBe(true);
+    // A flag that went down after the cookie was issued is not opened by it.
+    expect(verify(header, { periods: ["site@3@", "reports@1@"] })).toBe(false);
+    expect(verify(header, { periods: ["billing@8@"] })).toBe(false);
   });
 });
 
@@ -142,8 +159,7 @@ describe("verifyBypassCookie", () => {
 
   it("rejects a cookie signed with the raw secret as key", () => {
     const expires = Math.floor(NOW / 1000) + TTL;
-    const tag = createHash("sha256").update(period).digest("base64url");
-    const payload = Buffer.from(`1.${expires}.${tag}`).toString("base64url");
+    const payload = Buffer.from(`2.${expires}.${tagOf(period)}`).toString("base64url");
     const mac = createHmac("sha256", secret).update(payload).digest("base64url");
     expect(verify(`${BYPASS_COOKIE}=${payload}.${mac}`)).toBe(false);
   });
@@ -164,9 +180,10 @@ describe("verifyBypassCookie", () => {
 
   it("is worthless in another maintenance period (replay)", () => {
     const header = pair(issue());
-    expect(verify(header, { period: "site@2026-12-08T02:00:00Z" })).toBe(false);
-    expect(verify(header, { period: `${period} ` })).toBe(false);
-    expect(verify(header, { period })).toBe(true);
+    expect(verify(header, { periods: ["site@3@2026-12-08T02:00:00Z"] })).toBe(false);
+    expect(verify(header, { periods: ["site@4@2026-12-01T02:00:00Z"] })).toBe(false);
+    expect(verify(header, { periods: [`${period} `] })).toBe(false);
+    expect(verify(header, { periods })).toBe(true);
   });
 
   it("finds the cookie among others, with or without spaces, quoted, in several headers", () => {
@@ -210,24 +227,25 @@ describe("verifyBypassCookie", () => {
 
   it("a validly signed payload that is not ours is refused", () => {
     const key = createHmac("sha256", secret).update("detour-bypass-cookie-v1").digest();
-    const tag = createHash("sha256").update(period).digest("base64url");
+    const tag = tagOf(period);
     const expires = Math.floor(NOW / 1000) + TTL;
     const sign = (text: string) => {
       const payload = Buffer.from(text).toString("base64url");
       return `${BYPASS_COOKIE}=${payload}.${createHmac("sha256", key).update(payload).digest("base64url")}`;
     };
-    expect(verify(sign(`1.${expires}.${tag}`))).toBe(true); // the construction, for reference
-    expect(verify(sign(`2.${expires}.${tag}`))).toBe(false); // unknown version
-    expect(verify(sign(`1.${expires}.${tag}.x`))).toBe(false);
-    expect(verify(sign(`1.${expires}e3.${tag}`))).toBe(false);
-    expect(verify(sign(`1.-${expires}.${tag}`))).toBe(false);
-    expect(verify(sign(`1..${tag}`))).toBe(false);
+    expect(verify(sign(`2.${expires}.${tag}`))).toBe(true); // the construction, for reference
+    expect(verify(sign(`1.${expires}.${tag}`))).toBe(false); // the version before periods were listed
+    expect(verify(sign(`3.${expires}.${tag}`))).toBe(false); // unknown version
+    expect(verify(sign(`2.${expires}.${tag}.x`))).toBe(false);
+    expect(verify(sign(`2.${expires}e3.${tag}`))).toBe(false);
+    expect(verify(sign(`2.-${expires}.${tag}`))).toBe(false);
+    expect(verify(sign(`2..${tag}`))).toBe(false);
   });
 
   it("throws only on programming errors", () => {
     expect(() => verify("a=b", { secret: "" })).toThrow(OptionsError);
     expect(() => verify("a=b", { now: Number.NaN })).toThrow(OptionsError);
-    expect(() => verify("a=b", { period: 5 as unknown as string })).toThrow(OptionsError);
+    expect(() => verify("a=b", { periods: 5 as unknown as string[] })).toThrow(OptionsError);
   });
 });
 

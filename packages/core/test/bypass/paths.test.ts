@@ -80,16 +80,22 @@ describe("compilePathMatcher (allow lists)", () => {
   const cases: [string, boolean][] = [
     // exact, anchored
     ["/health", true],
-    ["/health/", true],
-    ["//health", true],
     ["/health?verbose=1", true],
     ["/health#x", true],
+    // only the literal reading: some router reads anything else as another path (an SPA fallback, say)
+    ["/health/", false], // Fastify: no /health/ route
+    ["//health", false],
+    ["///health", false],
+    ["/%68ealth", false], // Fastify decodes it to /health, Express and Koa do not
+    ["/HEALTH", false], // Express and Koa would route it to /health, Fastify would not
+    ["/health;x", false],
+    ["http://example.com/health", false], // absolute-form
+    ["/health%2F", false],
     ["/healthz", false],
     ["/healthz-admin/delete", false],
     ["/health/x", false],
     ["/x/health", false],
     ["/Health", false],
-    ["/%68ealth", true],
     // traversal
     ["/health/../admin", false],
     ["/health/%2e%2e/admin", false],
@@ -101,17 +107,23 @@ describe("compilePathMatcher (allow lists)", () => {
     ["/health/.", false],
     // single-segment star
     ["/status/db", true],
-    ["/status/db/", true],
+    ["/status/db/", false],
     ["/status/.hidden", true],
     ["/status", false],
     ["/status/", false],
     ["/status/a/b", false],
     ["/statusx/a", false],
-    ["/status/a%2Fb", true], // one segment, as routers see it
-    ["/status/x%2F..%2F..%2Fadmin", true], // still one segment under /status: the router sends it there
+    ["/status/a%2Fb", false], // an escaped ASCII character: routers disagree on decoding it
+    ["/status/x%2F..%2F..%2Fadmin", false],
+    ["/status/%C3%A9", true], // escaped non-ASCII bytes are the only way to send them
+    ["/status/%c3%a9", false], // lower case: not the form routers are given
+    ["/status/%C3", false], // not UTF-8
+    ["/status/a b", false],
     // globstar
     ["/api", true],
-    ["/api/", true],
+    ["/api/", true], // a trailing slash is under a /** pattern (a mount), never an exact path
+    ["/api/v1/", true],
+    ["/api//", false],
     ["/api/v1", true],
     ["/api/v1/users/7", true],
     ["/apix", false],
@@ -156,19 +168,21 @@ describe("compilePathMatcher (allow lists)", () => {
   it("the root pattern matches only the root", () => {
     const root = compilePathMatcher(["/"], "allow.paths");
     expect(root("/")).toBe(true);
-    expect(root("//")).toBe(true);
+    expect(root("//")).toBe(false);
     expect(root("/?x=1")).toBe(true);
     expect(root("/x")).toBe(false);
     expect(root("/x/..")).toBe(false);
   });
 
-  it("normalises patterns: trailing and duplicate slashes, percent-escapes", () => {
+  it("normalises patterns (trailing and duplicate slashes, percent-escapes); requests are read literally", () => {
     const m = compilePathMatcher(["/health/", "//a//b", "/caf%C3%A9", "/a%2Fb", "/status/*/"], "allow.paths");
     expect(m("/health")).toBe(true);
+    expect(m("/health/")).toBe(false);
     expect(m("/a/b")).toBe(true);
-    expect(m("/café")).toBe(true);
-    expect(m("/caf%c3%a9")).toBe(true);
-    expect(m("/a%2fb")).toBe(true);
+    expect(m("//a//b")).toBe(false);
+    expect(m("/caf%C3%A9")).toBe(true);
+    expect(m("/caf%c3%a9")).toBe(false);
+    expect(m("/a%2Fb")).toBe(false); // the pattern's %2F stays one segment; a request may not escape ASCII
     expect(m("/a/b/c")).toBe(false);
     expect(m("/status/x")).toBe(true);
   });
@@ -183,7 +197,7 @@ describe("compilePathMatcher (allow lists)", () => {
     expect(compilePathMatcher(["/a/**/z"], "p")("/a/b/c/z/d")).toBe(false);
     expect(m("/")).toBe(true);
     expect(m("/anything/at/all")).toBe(true);
-    expect(m("/x/../y")).toBe(true); // both readings are under /**
+    expect(m("/x/../y")).toBe(false); // dot segments are never allowed
   });
 
   it("** is zero or more segments even where picomatch disagrees (leading /**/, /*/** after a star)", () => {
@@ -292,15 +306,23 @@ describe('compilePathMatcher (mode: "guard", feature paths)', () => {
     ["/BILLING/pay", true], // Express and Koa route case-insensitively
     ["/Api/Invoices/7", true],
     ["/billing/a%2Fb", true],
-    ["/billing/%zz", true], // no normal form, but a router still sends it to /billing/*
+    ["/billing/%zz", true], // unreadable: counts as matching
     ["/billing/a\\b", true],
+    ["http://example.com/billing/pay", true], // absolute-form: routers route its path
+    ["HTTP://example.com/billing", true],
+    ["https://x@example.com:8443/BILLING/pay?x", true],
+    ["http:/billing/pay", true], // url.parse reads the path after a single slash too
+    ["http://example.com", false], // its path is /
+    ["http://example.com/shop", false],
     ["/billing/../shop", true], // a router that does not resolve ".." routes it under /billing
     ["/shop/../billing/pay", true], // one that does, under /billing
     ["/api/invoices/%2e%2e", true], // routed: /api/invoices/<..>; resolved: /api
     ["/api/invoices/%2e%2e/x", false], // four segments however it is read
     ["/shop/../shop", false],
-    ["/shop/%zz", false],
-    ["shop", false],
+    ["/shop/%zz", true], // unreadable: fail closed
+    ["/shop\\x", true],
+    ["shop", true], // no path at all: fail closed
+    ["*", true],
   ];
 
   it.each(cases)("%j → %s", (path, expected) => {

@@ -10,9 +10,10 @@ describe("detour.allowPath()", () => {
     for (const path of ["/_detour", "/_detour/", "/_detour/api/status?x=1", "/_detour/api/flags/site/off"]) {
       expect(detour.decide(request({ path, method: "POST" }))).toMatchObject({ action: "pass", reason: "ALLOWED_PATH" });
     }
-    // Anchored: neither a sibling nor an escape through dot segments.
-    expect(detour.decide(request({ path: "/_detourx" })).action).toBe("block");
-    expect(detour.decide(request({ path: "/_detour/../api" })).action).toBe("block");
+    // Anchored: neither a sibling nor an escape through dot segments, and only the literal reading.
+    for (const path of ["/_detourx", "/_detour/../api", "//_detour/x", "/%5Fdetour/x", "/_DETOUR/x", "/_detour//x", "http://h/_detour/x"]) {
+      expect(detour.decide(request({ path })).action, path).toBe("block");
+    }
     // The paths given at construction still apply.
     expect(detour.decide(request({ path: "/health" })).reason).toBe("ALLOWED_PATH");
     await detour.close();

@@ -1,9 +1,10 @@
-import { readFile, readdir, rename, stat, writeFile, chmod } from "node:fs/promises";
+import { readFile, readdir, rename, stat, writeFile, chmod, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StoreClosedError, StoreUnavailableError, ValidationError } from "../../src/errors.js";
 import { fileStore, type FileStore, type FileStoreOptions } from "../../src/stores/index.js";
 import type { FlagDocument } from "../../src/document/types.js";
+import type { Snapshot } from "../../src/snapshot.js";
 import { isError, isSnapshot, recordEvents, sampleDocument, temporaryDirectory } from "./helpers.js";
 
 const FAST: FileStoreOptions = { debounceMs: 10, pollIntervalMs: 100 };
@@ -241,6 +242,30 @@ describe("fileStore: writing", () => {
     expect(events.events.filter(isSnapshot)).toHaveLength(1);
   });
 
+  it("announces each write once, with the written snapshot, even when the watcher re-reads at once", async () => {
+    // The watcher reads as soon as the rename lands (no debounce) and polls
+    // every millisecond: a write must be in force before the lock is
+    // released, or the watcher announces the file first with a snapshot of
+    // its own (same document, another createdAt) and the write announces it again.
+    const path = join(dir, "detour.json");
+    await writeDocument(path, sampleDocument());
+    const s = store(path, { debounceMs: 0, pollIntervalMs: 1 });
+    await s.load();
+    const events = recordEvents(s);
+    const written: Snapshot[] = [];
+    for (let i = 0; i < 30; i++) {
+      written.push(
+        await s.write((draft) => {
+          draft.flagValues = { i };
+        }),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const announced = events.events.filter(isSnapshot).map((event) => event.type === "snapshot" && event.snapshot);
+    expect(announced).toHaveLength(written.length);
+    announced.forEach((snapshot, i) => expect(snapshot).toBe(written[i]));
+  });
+
   it("reads the file under the lock rather than trusting its snapshot", async () => {
     const path = join(dir, "detour.json");
     await writeDocument(path, sampleDocument());
@@ -327,6 +352,19 @@ describe("fileStore: writing", () => {
     expect(doc.revision).toBe(40);
   });
 
+  it("close() during the first load waits for it: the store touches the directory no more once closed", async () => {
+    const path = join(dir, "created.json");
+    const s = store(path, { ...FAST, create: true });
+    let settled = false;
+    const loading = s.load().finally(() => {
+      settled = true;
+    });
+    await s.close();
+    expect(settled).toBe(true);
+    await loading.catch(() => undefined);
+    expect(await readdir(dir)).toEqual(["created.json"]);
+  });
+
   it("closes cleanly and refuses work afterwards", async () => {
     const path = join(dir, "detour.json");
     await writeDocument(path, sampleDocument());
@@ -340,5 +378,46 @@ describe("fileStore: writing", () => {
     await expect(s.write(() => {})).rejects.toBeInstanceOf(StoreClosedError);
     await expect(s.load()).rejects.toBeInstanceOf(StoreClosedError);
     await s.close();
+  });
+});
+
+/*
+ * A store file swapped for another (a symlink to /etc/shadow, a credentials
+ * file) must not leak that file's content through `health().error`, the
+ * admin API or logs: the file store's errors never quote the file.
+ */
+async function errorFor(content: string): Promise<string> {
+  const target = join(dir, "secret.txt");
+  await writeFile(target, content);
+  const path = join(dir, "detour.json");
+  await symlink(target, path);
+  const created = store(path, { watch: false, pollIntervalMs: 0 });
+  const error = await created.load().then(
+    () => null,
+    (e: unknown) => e as Error,
+  );
+  expect(error).toBeInstanceOf(Error);
+  expect(created.health().error).toBe(error!.message);
+  return error!.message;
+}
+
+describe("file store errors never quote the file", () => {
+  it("not valid JSON: the place of the error, none of the text", async () => {
+    const message = await errorFor("root:$6$saltsalt$hunter2hunter2:19000:0:99999:7:::\n");
+    expect(message).not.toMatch(/root|hunter2|salt/);
+    expect(message).toMatch(/is not valid JSON \(syntax error\)$/);
+    const positioned = await (async () => {
+      await cleanup();
+      ({ dir, cleanup } = await temporaryDirectory());
+      return errorFor('{"password": "hunter2", x}');
+    })();
+    expect(positioned).not.toContain("hunter2");
+    expect(positioned).toMatch(/syntax error at line 1, column 25/);
+  });
+
+  it("valid JSON that is not a flag document: paths, never values", async () => {
+    const message = await errorFor(JSON.stringify({ flags: { prod: { variations: [true, false], on: "AKIAIOSFODNN7EXAMPLE-hunter2" } } }));
+    expect(message).not.toContain("hunter2");
+    expect(message).toContain("flags.prod.on: expected true or false, got a string of 28 characters");
   });
 });

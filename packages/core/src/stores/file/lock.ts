@@ -12,7 +12,8 @@
 import { randomBytes } from "node:crypto";
 import { readFile, stat, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { StoreUnavailableError, WriteConflictError } from "../errors.js";
+import { StoreUnavailableError, WriteConflictError } from "../../errors.js";
+import { hasCode } from "../spi/errors.js";
 
 /** How a file lock is acquired and when an existing one counts as abandoned. */
 export interface FileLockOptions {
@@ -194,10 +195,6 @@ function processRuns(pid: number): boolean {
   } catch (error) {
     return !hasCode(error, "ESRCH");
   }
-}
-
-function hasCode(error: unknown, code: string): boolean {
-  return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
 }
 
 function definedOnly<T extends object>(options: T): Partial<T> {

@@ -1,0 +1,56 @@
+import type { FlagDocument } from "../../document/types.js";
+import { ArgumentError } from "../../errors.js";
+import { Snapshot } from "../../snapshot.js";
+import type { Mutator } from "../types.js";
+
+/** Options of {@link applyMutation}. */
+export interface MutationOptions {
+  /** Names the document in validation errors (a path, a key). */
+  readonly source?: string;
+  /**
+   * The revision the source holds, when it may differ from `current.revision`
+   * (e.g. a revision kept apart from the document): the new revision is above both.
+   */
+  readonly sourceRevision?: number;
+  /**
+   * A private, mutable copy of `current.document` when the store has a cheaper
+   * one than a deep clone (e.g. the raw JSON it read, parsed again).
+   */
+  readonly draft?: FlagDocument;
+  /** Creation time of the new snapshot (epoch ms). Default: now. */
+  readonly now?: number;
+}
+
+/**
+ * The pure part of a write, the same for every store: runs `mutator` on a
+ * private copy of `current`, sets `revision` to the current revision + 1
+ * (whatever the mutator did with it, so revisions only ever grow), validates
+ * and compiles the result.
+ *
+ * Throws what the mutator throws, an `ArgumentError` when the mutator returns
+ * a promise (mutators are synchronous), or a `ValidationError` naming each
+ * flag and field at fault. Nothing is changed when it throws.
+ */
+export function applyMutation(current: Snapshot, mutator: Mutator, options: MutationOptions = {}): Snapshot {
+  const draft = options.draft ?? current.draft();
+  const returned: unknown = mutator(draft);
+  if (isPromiseLike(returned)) {
+    throw new ArgumentError("mutator", "must be synchronous; it returned a promise (read what you need before calling write())");
+  }
+  const next = returned === undefined ? draft : returned;
+  const revision = Math.max(current.revision, options.sourceRevision ?? -1) + 1;
+  const document: unknown =
+    next !== null && typeof next === "object" && !Array.isArray(next) ? { ...(next as FlagDocument), revision } : next;
+  return Snapshot.from(document, {
+    ...(options.source === undefined ? {} : { source: options.source }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
+}

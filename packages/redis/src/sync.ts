@@ -1,0 +1,361 @@
+/**
+ * Keeping the snapshot in step with Redis: the first load (with the
+ * bootstrap fallback), change notices, the periodic revision check, resyncs
+ * after every (re)connection, refusing bad documents, and refilling a Redis
+ * that came back empty.
+ */
+import type { Redis } from "ioredis";
+import {
+  Snapshot,
+  StoreClosedError,
+  StoreUnavailableError,
+  ValidationError,
+  asError,
+  type StoreState,
+} from "@detour/core";
+import type { RedisConnection } from "./connection.js";
+import { INTEGER, loadBootstrap, parseStored, revisionOf, tokenOf, type Observed } from "./document.js";
+import type { StoreSettings } from "./options.js";
+import type { Origin, RedisView } from "./view.js";
+import { compareAndSet } from "./write.js";
+
+export class RedisSync {
+  readonly #settings: StoreSettings;
+  readonly #state: StoreState;
+  readonly #view: RedisView;
+  readonly #connection: RedisConnection;
+  /** What `health()` reports between start and Redis's first answer. */
+  readonly #notConnected = new Error("not connected");
+  #started = false;
+  #pollTimer: NodeJS.Timeout | undefined;
+  #bootLoaded: Promise<void> | undefined;
+  #syncing: Promise<void> | null = null;
+  #again = false;
+  #waiters: Array<(error: Error | null) => void> = [];
+  /** An outage is reported once, not once per reconnection attempt. */
+  #outageReported = false;
+
+  constructor(settings: StoreSettings, state: StoreState, view: RedisView, connection: RedisConnection) {
+    this.#settings = settings;
+    this.#state = state;
+    this.#view = view;
+    this.#connection = connection;
+  }
+
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /**
+   * The first load: waits up to `loadTimeoutMs` for Redis, else puts the
+   * bootstrap document in force, else rejects (the store keeps trying).
+   */
+  async open(): Promise<Snapshot> {
+    const { where } = this.#settings;
+    this.#bootLoaded ??= this.#loadBootstrap();
+    await this.#bootLoaded;
+    if (this.#state.closed) throw new StoreClosedError("redis");
+    this.#start();
+    const error = await this.#firstAnswer();
+    if (this.#state.closed) throw new StoreClosedError("redis");
+    const snapshot = this.#state.snapshot;
+    if (snapshot) return snapshot;
+    const boot = this.#view.boot;
+    if (boot) {
+      // Redis is down: the bootstrap document is in force until Redis answers.
+      this.#adopt(boot, this.#view.order.applied, "bootstrap", null, null);
+      this.#settings.logger?.warn(`[detour/redis] ${where}: Redis unreachable at start; using the bootstrap document (revision ${boot.revision})`);
+      return boot;
+    }
+    throw new StoreUnavailableError(`${where}: cannot load (${error?.message ?? "Redis unreachable"}); retrying in the background`, {
+      cause: error ?? undefined,
+    });
+  }
+
+  /** Reads Redis and acts on what it holds, one read at a time; a request during a read asks for one more. Never rejects. */
+  request(): Promise<void> {
+    // Not connected: the connection's "ready" event asks again.
+    if (this.#state.closed || !this.#started || !this.#connection.ready) return Promise.resolve();
+    if (this.#syncing) {
+      this.#again = true;
+      return this.#syncing;
+    }
+    this.#syncing = (async () => {
+      do {
+        this.#again = false;
+        try {
+          await this.#syncOnce();
+        } catch (error) {
+          this.unreachable(error);
+          return;
+        }
+      } while (this.#again && !this.#state.closed);
+    })().finally(() => {
+      this.#syncing = null;
+    });
+    return this.#syncing;
+  }
+
+  /**
+   * A change notice: the new revision, then (unless the document is large)
+   * a newline and the document itself, which saves a round trip. A notice
+   * with only a revision (e.g. from another tool) makes the store read Redis.
+   */
+  notice(message: string): void {
+    if (this.#state.closed) return;
+    const view = this.#view;
+    const newline = message.indexOf("\n");
+    const rev = newline < 0 ? message : message.slice(0, newline);
+    if (view.token === `1:${rev}`) return; // already in force (our own write, or seen by the revision check)
+    const current = view.revisionInRedis;
+    // An older notice arriving late. (A revision that went backwards, e.g. a
+    // document restored by hand, is picked up by the revision check.)
+    if (current !== null && INTEGER.test(rev) && INTEGER.test(current) && Number(rev) < Number(current)) return;
+    if (newline < 0) {
+      void this.request();
+      return;
+    }
+    if (view.ownWrites.has(message)) return; // our own write in flight: write() puts it in force
+    // Newest by construction (Redis publishes in commit order): a fresh
+    // sequence number makes replies to reads sent earlier stale.
+    this.#receive(message.slice(newline + 1), rev, view.order.next());
+  }
+
+  /** The connection went down (or a command failed): the snapshot stays in force, the outage is reported once. */
+  unreachable(cause: unknown): void {
+    if (this.#state.closed) return;
+    const error = asError(cause);
+    this.#state.fail(error, { emit: false });
+    if (!this.#outageReported) {
+      this.#outageReported = true;
+      const snapshot = this.#state.snapshot;
+      const inForce = snapshot ? `keeping revision ${snapshot.revision} in force` : "nothing loaded yet";
+      this.#report(new StoreUnavailableError(`${this.#settings.where}: Redis unreachable (${error.message}); ${inForce}`, { cause: error }));
+    }
+    if (!this.#state.snapshot) this.#settle(error);
+  }
+
+  /** The error the connection last reported, if any (not the placeholder shown before Redis first answers). */
+  lastError(): Error | undefined {
+    const failure = this.#state.failure;
+    return failure === this.#notConnected ? undefined : failure;
+  }
+
+  /** Redis answered and what is in force is current. */
+  confirm(): void {
+    this.#state.confirm();
+    this.#outageReported = false;
+    if (this.#state.snapshot) this.#settle(null);
+  }
+
+  /**
+   * A compare-and-set of this instance went through: `next` (stored as `raw`
+   * at revision `rev`) goes in force unless an observation newer than `seq`
+   * already did, and Redis counts as having answered either way.
+   */
+  written(next: Snapshot, seq: number, raw: string): void {
+    this.#adopt(next, seq, "redis", { exists: true, rev: String(next.revision) }, raw);
+    this.confirm();
+  }
+
+  /** The command connection. */
+  commands(): Redis {
+    if (this.#state.closed) throw new StoreClosedError("redis");
+    const client = this.#connection.client;
+    if (!client) throw new StoreUnavailableError(`${this.#settings.where}: not started`);
+    return client;
+  }
+
+  /** Reads the document and its revision in one round trip; `seq` orders the reply. */
+  async read(): Promise<{ raw: string | null; rev: string | null; seq: number }> {
+    const redis = this.commands();
+    const seq = this.#view.order.next();
+    const [raw, rev] = (await redis.mget(this.#settings.keys.document, this.#settings.keys.revision)) as [string | null, string | null];
+    return { raw, rev, seq };
+  }
+
+  /** Stops the revision check and fails a load still waiting. */
+  stop(): void {
+    if (this.#pollTimer) clearInterval(this.#pollTimer);
+    this.#settle(new StoreClosedError("redis"));
+  }
+
+  #start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#state.fail(this.#notConnected, { emit: false });
+    this.#connection.open();
+    this.#pollTimer = setInterval(() => void this.#poll(), this.#settings.pollIntervalMs);
+    this.#pollTimer.unref();
+  }
+
+  async #loadBootstrap(): Promise<void> {
+    const given = this.#settings.bootstrap;
+    if (given === undefined) return;
+    try {
+      this.#view.boot = await loadBootstrap(given, this.#state.now());
+    } catch (error) {
+      this.#report(new StoreUnavailableError(`${this.#settings.where}: cannot use the bootstrap document: ${asError(error).message}`, { cause: error }));
+    }
+  }
+
+  /** Resolves when a snapshot is in force (`null`), Redis turned out unreachable, or `loadTimeoutMs` passed (the reason). */
+  #firstAnswer(): Promise<Error | null> {
+    if (this.#state.snapshot) return Promise.resolve(null);
+    const { loadTimeoutMs } = this.#settings;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== done);
+        resolve(new Error(`no answer within ${loadTimeoutMs} ms`));
+      }, loadTimeoutMs);
+      timer.unref();
+      const done = (error: Error | null) => {
+        clearTimeout(timer);
+        resolve(error);
+      };
+      this.#waiters.push(done);
+    });
+  }
+
+  #settle(error: Error | null): void {
+    const pending = this.#waiters;
+    this.#waiters = [];
+    for (const resolve of pending) resolve(error);
+  }
+
+  /** One read of Redis, acted upon: adopt, refuse, restore or seed. */
+  async #syncOnce(): Promise<void> {
+    const { raw, rev, seq } = await this.read();
+    if (this.#state.closed) return;
+    if (raw === null) await this.#refill({ exists: false, rev }, seq);
+    else this.#receive(raw, rev, seq);
+  }
+
+  /**
+   * Redis holds no document: a first start, or a restart without persistence.
+   * Never let that turn maintenance off: write back what we hold (a
+   * compare-and-set on "absent", so only one instance wins).
+   */
+  async #refill(observed: Observed, seq: number): Promise<void> {
+    const { keys, source, seedDelayMs, logger } = this.#settings;
+    const view = this.#view;
+    const snap = this.#state.snapshot;
+    const candidate = snap && view.origin !== "empty" ? snap : !snap ? view.boot : undefined;
+    if (candidate && view.origin === "bootstrap") {
+      // This instance runs on its bootstrap file because Redis was down when
+      // it started. Instances that held a snapshot from Redis know better:
+      // give them time to reconnect (their retry delay is capped at 2 s)
+      // and write theirs back first.
+      view.emptySeenAt ??= this.#state.now();
+      if (this.#state.now() - view.emptySeenAt < seedDelayMs) {
+        this.#reachable();
+        return;
+      }
+    }
+    if (candidate) {
+      const revision = Math.max(candidate.revision, revisionOf(observed.rev, -1) + 1);
+      const next = revision === candidate.revision ? candidate : Snapshot.from({ ...candidate.draft(), revision }, { source, now: this.#state.now() });
+      const json = JSON.stringify(next.document);
+      const what =
+        candidate !== snap || view.origin === "bootstrap"
+          ? `${keys.document} was empty; seeded it from the bootstrap document (revision ${revision})`
+          : `${keys.document} was empty (Redis restarted without persistence?); wrote back this instance's snapshot, revision ${revision}`;
+      const written = await compareAndSet(this.commands(), keys, view, observed, json, revision);
+      if (this.#state.closed) return;
+      if (!written.ok) {
+        this.#again = true; // someone else wrote first: read what they wrote
+        return;
+      }
+      this.written(next, written.seq, json);
+      logger?.warn(`[detour/redis] ${what}`);
+      return;
+    }
+    if (view.order.isStale(seq)) return;
+    if (!snap) this.#adopt(Snapshot.empty(this.#state.now()), seq, "empty", observed, null);
+    else {
+      view.order.claim(seq);
+      view.token = tokenOf(observed);
+    }
+    this.confirm();
+  }
+
+  /** Puts a document read from Redis (by GET, or inline in a change notice) in force, or refuses it. */
+  #receive(raw: string, rev: string | null, seq: number): void {
+    const { keys, source, where } = this.#settings;
+    const view = this.#view;
+    const observed: Observed = { exists: true, rev };
+    const token = tokenOf(observed);
+    if (raw === view.rawInForce && token === view.token) {
+      if (!view.order.isStale(seq)) this.confirm();
+      return;
+    }
+    if (view.refused && raw === view.refused.raw && token === view.refused.token) {
+      this.#reachable();
+      return;
+    }
+    let next: Snapshot;
+    try {
+      next = parseStored(raw, rev, keys, source, this.#state.now());
+    } catch (error) {
+      if (!view.order.claim(seq)) return;
+      view.token = token;
+      view.refused = { token, raw };
+      this.#state.refuse(error, { emit: false });
+      this.#outageReported = false;
+      const message = asError(error).message;
+      const snapshot = this.#state.snapshot;
+      const inForce = snapshot ? `revision ${snapshot.revision} stays in force` : "nothing is in force";
+      const issues = error instanceof ValidationError ? error.issues : [{ path: "(document)", message }];
+      const refusal = new ValidationError(issues, source);
+      refusal.message = `${where}: refused the document in Redis (${message}); ${inForce}`;
+      this.#report(refusal);
+      return;
+    }
+    if (this.#adopt(next, seq, "redis", observed, raw)) this.confirm();
+  }
+
+  /** Cheap check (`GET` revision + `EXISTS` document): resync only when Redis holds something else than last seen. */
+  async #poll(): Promise<void> {
+    const client = this.#connection.client;
+    if (this.#state.closed || this.#syncing || !client || !this.#connection.ready) return;
+    const { keys } = this.#settings;
+    try {
+      const [rev, exists] = await Promise.all([client.get(keys.revision), client.exists(keys.document)]);
+      if (this.#state.closed) return;
+      const observed = tokenOf({ exists: exists === 1, rev });
+      if (observed !== this.#view.token) await this.request();
+      else this.confirm();
+    } catch (error) {
+      this.unreachable(error);
+    }
+  }
+
+  /** Records what was put in force and where it came from; a snapshot from elsewhere than Redis confirms nothing. */
+  #adopt(next: Snapshot, seq: number, from: Origin, observed: Observed | null, raw: string | null): boolean {
+    const view = this.#view;
+    if (!view.order.claim(seq)) return false;
+    view.token = observed ? tokenOf(observed) : null;
+    view.rawInForce = raw;
+    view.origin = from;
+    view.refused = null;
+    view.emptySeenAt = undefined;
+    this.#state.accept(next, { confirmed: from !== "bootstrap" });
+    return true;
+  }
+
+  /** Redis answered, without confirming the snapshot in force. */
+  #reachable(): void {
+    this.#state.clearError();
+    this.#outageReported = false;
+  }
+
+  #report(error: Error): void {
+    this.#settings.logger?.error(`[detour/redis] ${error.message}`);
+    this.#state.emit({ type: "error", error });
+    try {
+      this.#settings.onError?.(error);
+    } catch {
+      // a failing error hook must not break the store
+    }
+  }
+}
