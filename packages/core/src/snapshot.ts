@@ -2,7 +2,7 @@ import { withDictionaries } from "./document/dictionaries.js";
 import { validateDocument } from "./document/validate.js";
 import type { Flag, FlagDocument } from "./document/types.js";
 import { compileFlag, compileSegment, flagFromValue, type CompiledFlag, type CompiledSegment } from "./engine/compile.js";
-import { evaluateCompiled, type FlagLookup } from "./engine/evaluate.js";
+import { evaluateCompiled, invalidContext, type FlagLookup } from "./engine/evaluate.js";
 import type { EvaluationContext, EvaluationResult } from "./engine/types.js";
 
 const NOT_FOUND: EvaluationResult = Object.freeze({
@@ -83,8 +83,10 @@ export class Snapshot implements FlagLookup {
     return [...this.#flags.keys()];
   }
 
-  /** Evaluates a flag of this document for a context; FLAG_NOT_FOUND when it has none. */
+  /** Evaluates a flag of this document for a context; USER_NOT_SPECIFIED for an invalid context, FLAG_NOT_FOUND when it has no such flag. */
   evaluate(key: string, context: EvaluationContext): EvaluationResult {
+    const invalid = invalidContext(context);
+    if (invalid !== null) return invalid;
     const flag = this.#flags.get(key);
     return flag === undefined ? NOT_FOUND : evaluateCompiled(flag, context, this);
   }

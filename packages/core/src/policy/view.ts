@@ -63,7 +63,9 @@ function reachableVariations(compiled: CompiledFlag): Set<number> {
   }
   if (!compiled.on) return reachable;
   for (const p of compiled.prerequisites) if (p.failed.variationIndex !== null) reachable.add(p.failed.variationIndex);
-  for (const result of compiled.targets?.values() ?? []) if (result.variationIndex !== null) reachable.add(result.variationIndex);
+  for (const group of compiled.targets ?? []) {
+    for (const result of group.keys.values()) if (result.variationIndex !== null) reachable.add(result.variationIndex);
+  }
   for (const rule of compiled.rules) outcomeVariations(rule.outcome, reachable);
   outcomeVariations(compiled.fallthrough, reachable);
   return reachable;
@@ -73,10 +75,11 @@ function outcomeReadsOnlyKey(outcome: Outcome): boolean {
   return outcome.type === "fixed" || (outcome.bucketsByKey && outcome.forUsers);
 }
 
-/** True when evaluating the flag reads no context attribute but the key. */
+/** True when evaluating the flag reads no context attribute but the user key. */
 function readsOnlyKey(compiled: CompiledFlag): boolean {
   return (
     compiled.prerequisites.length === 0 &&
+    (compiled.targets ?? []).every((group) => group.kind === "user") &&
     compiled.rules.length === 0 &&
     outcomeReadsOnlyKey(compiled.fallthrough)
   );
