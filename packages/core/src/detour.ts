@@ -8,6 +8,8 @@ import type { Decision } from "./policy/decision.js";
 import { Policy } from "./policy/engine.js";
 import {
   appendAudit,
+  auditedContexts,
+  enabledMode,
   disableFlag,
   enableFlag,
   mergeDocument,
@@ -190,13 +192,14 @@ export class Detour<Req = DetourRequest> {
     return this.status();
   }
 
-  /** Turns a mode on (whole flag, users, or a percentage); the audit entry is written with it. */
+  /** Turns a mode on (whole flag, users, contexts such as tenants, or a percentage); the audit entry is written with it. */
   enable(flag: string, options: EnableOptions = {}, change?: ChangeOptions): Promise<DetourStatus> {
     return this.#write(change, (doc, context) => {
       enableFlag(doc, flag, options, context);
       appendAudit(doc, context, "enable", flag, {
-        mode: options.mode ?? (options.users || options.percent !== undefined ? "read-only" : "maintenance"),
+        mode: enabledMode(options),
         users: options.users ? [...options.users] : undefined,
+        contexts: auditedContexts(options.contexts),
         percent: options.percent,
         message: options.message,
         ttl: options.ttl,
@@ -211,11 +214,11 @@ export class Detour<Req = DetourRequest> {
     });
   }
 
-  /** Turns a flag off, or takes some users out of it. */
+  /** Turns a flag off, or takes some users or contexts (tenants) out of it. */
   disable(flag: string, options: DisableOptions = {}, change?: ChangeOptions): Promise<DetourStatus> {
     return this.#write(change, (doc, context) => {
       disableFlag(doc, flag, options, context);
-      appendAudit(doc, context, "disable", flag, { users: options.users ? [...options.users] : undefined });
+      appendAudit(doc, context, "disable", flag, { users: options.users ? [...options.users] : undefined, contexts: auditedContexts(options.contexts) });
     });
   }
 

@@ -117,3 +117,12 @@ export function legacyAttribute(context: Attributes, name: string): unknown {
   if (hasOwn.call(custom, name)) return custom[name];
   return name !== "custom" && hasOwn.call(context, name) ? context[name] : undefined;
 }
+
+/** A copy of `context` whose user part has `name` set to `value` (flat contexts are their own user part). */
+export function withUserAttribute(context: EvaluationContext, name: string, value: unknown): EvaluationContext {
+  if (context.kind === "multi") {
+    const user = partOf(context, "user");
+    return user === undefined ? context : ({ ...context, user: { ...user, [name]: value } } as EvaluationContext);
+  }
+  return { ...context, [name]: value } as EvaluationContext;
+}

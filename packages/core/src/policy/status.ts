@@ -10,7 +10,7 @@ export interface FlagStatus {
   on: boolean;
   /** The strictest mode the flag puts anyone in. */
   mode: Mode;
-  /** `site`/`feature` when it applies to everyone, `users` when to some users. */
+  /** `site`/`feature` when it applies to everyone, `users` when to some users or other contexts (tenants). */
   scope: "site" | "feature" | "users";
   /** Whether the flag's window / TTL puts it in force right now. */
   active: boolean;
@@ -20,6 +20,8 @@ export interface FlagStatus {
   users: string[];
   /** How many users are targeted into a mode. */
   userCount: number;
+  /** Contexts of other kinds (tenants) targeted into a mode, keys per kind: `{ organization: ["acme"] }`. */
+  contexts: Record<string, string[]>;
   /** Percentage of users rolled into a mode, when a rollout does it. */
   percent: number | null;
   since: string | null;
@@ -61,6 +63,7 @@ export function flagStatus(flag: Flag, siteFlag: string, now: number): FlagStatu
   const blocking = (mode: Mode | null): mode is Mode => mode === "read-only" || mode === "maintenance";
   const modes: Mode[] = [];
   const users: string[] = [];
+  const contexts: Record<string, string[]> = {};
   let percent: number | null = null;
   let whole = false;
   if (!flag.on) {
@@ -77,6 +80,15 @@ export function flagStatus(flag: Flag, siteFlag: string, now: number): FlagStatu
         // No spread: a target can hold a million user keys, more arguments than a call takes.
         for (const user of target.values) users.push(user);
       }
+    }
+    for (const target of flag.contextTargets ?? []) {
+      const kind = target.contextKind;
+      const mode = modeOf(flag, target.variation);
+      // User entries stand for `targets`, counted above.
+      if (!kind || kind === "user" || !blocking(mode) || !Array.isArray(target.values) || target.values.length === 0) continue;
+      modes.push(mode);
+      const keys = (contexts[kind] ??= []);
+      for (const key of target.values) keys.push(key);
     }
     const fallthrough = flag.fallthrough;
     if (fallthrough?.variation !== undefined) {
@@ -114,6 +126,7 @@ export function flagStatus(flag: Flag, siteFlag: string, now: number): FlagStatu
     state: inForce(schedule, now) ? "active" : now < schedule.from ? "scheduled" : "ended",
     users,
     userCount: users.length,
+    contexts,
     percent,
     since: settings?.since ?? null,
     from: Number.isFinite(schedule.from) ? new Date(schedule.from).toISOString() : null,

@@ -1,6 +1,7 @@
 import type { DetourFlagSettings, Flag, Mode } from "../document/types.js";
 import type { CompiledFlag, Outcome } from "../engine/compile.js";
 import type { Snapshot } from "../snapshot.js";
+import { readsOtherKinds } from "./kinds.js";
 import { toMode } from "./modes.js";
 import { inForce, scheduleOf } from "./schedule.js";
 
@@ -20,6 +21,8 @@ export interface ModeFlag {
   readonly contextual: boolean;
   /** Only the user key can change the result (targets, rollouts by key): no other attribute is read. */
   readonly keyOnly: boolean;
+  /** Evaluating it can read a context kind other than `user`: the request's `contexts(req)` are needed. */
+  readonly otherKinds: boolean;
   /** The fallthrough is a rollout that can send different users different ways. */
   readonly splitRollout: boolean;
   /** Window end or TTL expiry, when there is one. */
@@ -112,6 +115,7 @@ function modeFlag(snapshot: Snapshot, key: string, now: number, boundaries: numb
     modes,
     contextual: compiled.contextual,
     keyOnly: readsOnlyKey(compiled),
+    otherKinds: readsOtherKinds(snapshot, key),
     splitRollout: compiled.on && splits(compiled.fallthrough),
     wholeMode:
       compiled.on && compiled.fallthrough.type === "fixed" && compiled.fallthrough.result.variationIndex !== null
