@@ -33,7 +33,7 @@ import type {
   VariationOrRollout,
   WeightedVariation,
 } from "../../src/document/types.js";
-import type { EvaluationContext } from "../../src/engine/types.js";
+import type { EvaluationContext } from "../../src/evaluation/types.js";
 
 /** Context keys: target lists and segment lists are drawn from these, so they hit. */
 export const CONTEXT_KEYS = ["user-1", "user-2", "user-3", "alice", "bob", "42", "ü-ser", "userKeyA"] as const;
