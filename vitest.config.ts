@@ -25,9 +25,10 @@ const alias = packages.flatMap((name) => [
 
 const suites = [
   ...packages.map((name) => ({ name: `@detour/${name}`, dir: `packages/${name}/test` })),
-  // Every workspace under test/ (conformance, packages, newcomer...) is a project of its own.
+  // Every workspace under test/ that holds tests (conformance, packages, newcomer...) is a
+  // project of its own; test/support only holds helpers the others import.
   ...readdirSync(`${root}test`)
-    .filter((name) => existsSync(`${root}test/${name}/package.json`))
+    .filter((name) => existsSync(`${root}test/${name}/package.json`) && name !== "support")
     .map((name) => ({ name, dir: `test/${name}` })),
   ...(existsSync(`${root}examples`) ? readdirSync(`${root}examples`) : [])
     .filter((name) => existsSync(`${root}examples/${name}/test`))

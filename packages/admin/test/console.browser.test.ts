@@ -19,7 +19,7 @@ import { expressAdmin } from "@detour/express/admin";
 import express from "express";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { screenshotPath } from "../../../test/screenshots.js";
+import { screenshotPath } from "@detour/test-support/screenshots";
 import { bearerToken, createAdmin, type Admin } from "../src/index.js";
 
 const CHROMIUM = "/usr/bin/chromium";

@@ -10,7 +10,7 @@ import { type Browser, type Page, chromium } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import type { Decision } from "../../src/decision/types.js";
 import { type RespondOptions, respond } from "../../src/respond/index.js";
-import { screenshotPath } from "../../../../test/screenshots.js";
+import { screenshotPath } from "@detour/test-support/screenshots";
 import { NOW, XSS, blocked, now } from "./fixtures.js";
 
 const CHROMIUM = "/usr/bin/chromium";
