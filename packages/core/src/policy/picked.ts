@@ -1,7 +1,7 @@
-import type { CompiledFlag, Outcome } from "../engine/compile.js";
-import { keyOf } from "../engine/context.js";
-import type { EvaluationContext, EvaluationResult } from "../engine/types.js";
-import type { PickedContext } from "./types.js";
+import type { CompiledFlag, Outcome } from "../evaluation/compile.js";
+import { keyOf } from "../evaluation/context.js";
+import type { EvaluationContext, EvaluationResult } from "../evaluation/types.js";
+import type { PickedContext } from "../decision/types.js";
 
 /*
  * Which context kind and key picked a request out of everyone, for a result

@@ -1,9 +1,9 @@
 import type { DetourFlagSettings, Flag, Mode } from "../document/types.js";
-import type { CompiledFlag, Outcome } from "../engine/compile.js";
+import type { CompiledFlag, Outcome } from "../evaluation/compile.js";
 import type { Snapshot } from "../snapshot.js";
+import { toMode } from "../document/modes.js";
+import { inForce, scheduleOf } from "../document/schedule.js";
 import { readsOtherKinds } from "./kinds.js";
-import { toMode } from "./modes.js";
-import { inForce, scheduleOf } from "./schedule.js";
 
 /*
  * What a snapshot means for request decisions, worked out once per snapshot

@@ -14,19 +14,19 @@ import {
 } from "../bypass/index.js";
 import { failClosedPeriod, periodOf } from "../bypass/period.js";
 import type { DetourFlagSettings, Mode } from "../document/types.js";
-import { MAX_MATCH_INPUT } from "../engine/regex.js";
-import { isValidKind } from "../engine/context.js";
-import type { EvaluationContext, EvaluationReason, UserContext } from "../engine/types.js";
+import { MAX_MATCH_INPUT } from "../evaluation/regex.js";
+import { isValidKind } from "../evaluation/context.js";
+import type { EvaluationContext, EvaluationReason, UserContext } from "../evaluation/types.js";
 import { respond } from "../respond/index.js";
 import type { Snapshot } from "../snapshot.js";
-import { Decision, type ContextFactory } from "./decision.js";
-import { matchesFlagSecret } from "./flag-secret.js";
-import { isSafeMethod, stricter } from "./modes.js";
-import type { ContextInput, NormalizedOptions } from "./options.js";
+import { Decision, type ContextFactory } from "../decision/decision.js";
+import { matchesFlagSecret } from "../bypass/flag-secret.js";
+import { isSafeMethod, stricter } from "../document/modes.js";
+import type { ContextInput, NormalizedOptions } from "../options.js";
 import { pathRulesOf, strictestReading } from "./path-rules.js";
-import type { RequestAccessor } from "./request.js";
+import type { RequestAccessor } from "../adapter/request.js";
 import { pickedBy } from "./picked.js";
-import type { DecisionAction, DecisionReason, HttpResponse, PickedContext, Scope } from "./types.js";
+import type { DecisionAction, DecisionReason, HttpResponse, PickedContext, Scope } from "../decision/types.js";
 import { buildView, type ModeFlag, type PolicyView } from "./view.js";
 
 const ANONYMOUS = "anonymous";

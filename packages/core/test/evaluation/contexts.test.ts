@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Flag, Segment } from "../../src/document/types.js";
-import { evaluate } from "../../src/engine/evaluate.js";
-import type { EvaluationContext } from "../../src/engine/types.js";
+import { evaluate } from "../../src/evaluation/evaluate.js";
+import type { EvaluationContext } from "../../src/evaluation/types.js";
 import { Snapshot } from "../../src/snapshot.js";
 
 // LaunchDarkly contexts of every form, case by case; the parity test checks the same against the SDK at random.
