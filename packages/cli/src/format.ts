@@ -46,8 +46,17 @@ export function whoIsIn(flag: FlagStatus, counted = false): string {
   }
   const parts: string[] = [];
   if (flag.userCount > 0) parts.push(userList(flag.users, flag.userCount, SHOWN_USERS, counted));
+  parts.push(...contextLists(flag));
   if (flag.percent !== null) parts.push(`${flag.percent}% of users`);
   return parts.length === 0 ? "some users (by rules)" : parts.join("; ");
+}
+
+/** Targeted contexts of other kinds, one entry per kind: `organization acme, globex`. */
+export function contextLists(flag: FlagStatus): string[] {
+  return Object.entries(flag.contexts ?? {}).map(([kind, keys]) => {
+    const shown = keys.slice(0, SHOWN_USERS).join(", ");
+    return `${kind} ${keys.length > SHOWN_USERS ? `(${keys.length}): ${shown}, …` : shown}`;
+  });
 }
 
 /** One line describing a flag, for `on`, `off`, `down` and `guard`. */

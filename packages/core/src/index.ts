@@ -4,6 +4,7 @@ export { validateDocument, type ValidateOptions } from "./document/validate.js";
 export { withDictionaries } from "./document/dictionaries.js";
 export type * from "./evaluation/types.js";
 export { evaluate } from "./evaluation/evaluate.js";
+export { isValidKind } from "./evaluation/context.js";
 export { Snapshot } from "./snapshot.js";
 export type * from "./stores/types.js";
 export type * from "./decision/types.js";
