@@ -1,5 +1,6 @@
 import { withDictionaries } from "./document/dictionaries.js";
-import { validateDocument } from "./document/validate.js";
+import { loadDocument, validateDocument } from "./document/validate.js";
+import type { ValidationIssue } from "./errors.js";
 import type { Flag, FlagDocument } from "./document/types.js";
 import { compileFlag, compileSegment, flagFromValue, type CompiledFlag, type CompiledSegment } from "./evaluation/compile.js";
 import { evaluateCompiled, invalidContext, type FlagLookup } from "./evaluation/evaluate.js";
@@ -38,10 +39,20 @@ export class Snapshot implements FlagLookup {
   readonly revision: number;
   /** When this snapshot was built (epoch milliseconds). */
   readonly createdAt: number;
+  /**
+   * What loading the document flag by flag found wrong (`Snapshot.load`):
+   * flags and fields LaunchDarkly's SDK tolerates, and flags Detour could
+   * not represent. Empty for a document that validates.
+   */
+  readonly problems: readonly ValidationIssue[];
+  /** Keys of the flags Detour could not represent (kept at their last good version, or evaluating as MALFORMED_FLAG). */
+  readonly unloadable: ReadonlySet<string>;
   readonly #flags = new Map<string, CompiledFlag>();
   readonly #segments = new Map<string, CompiledSegment>();
 
-  private constructor(document: FlagDocument, createdAt: number) {
+  private constructor(document: FlagDocument, createdAt: number, problems: readonly ValidationIssue[] = [], unloadable: ReadonlySet<string> = new Set()) {
+    this.problems = Object.freeze([...problems]);
+    this.unloadable = unloadable;
     this.document = deepFreeze(document);
     this.revision = document.revision ?? 0;
     this.createdAt = createdAt;
@@ -58,6 +69,21 @@ export class Snapshot implements FlagLookup {
    */
   static from(input: unknown, options: { source?: string; now?: number; quoteValues?: boolean } = {}): Snapshot {
     return new Snapshot(validateDocument(input, options.source, { quoteValues: options.quoteValues }), options.now ?? Date.now());
+  }
+
+  /**
+   * Loads `input` flag by flag, as LaunchDarkly's SDK loads a data file: what
+   * the SDK loads is kept and evaluated as the SDK does, a flag Detour cannot
+   * represent keeps its version in `previous` (else evaluates as
+   * MALFORMED_FLAG), and every problem is in `problems`. Throws a
+   * `ValidationError` only for a document that is not an object of flags.
+   */
+  static load(input: unknown, options: { source?: string; now?: number; quoteValues?: boolean; previous?: Snapshot } = {}): Snapshot {
+    const loaded = loadDocument(input, options.source, {
+      ...(options.quoteValues === undefined ? {} : { quoteValues: options.quoteValues }),
+      ...(options.previous === undefined ? {} : { previous: options.previous.document }),
+    });
+    return new Snapshot(loaded.document, options.now ?? Date.now(), loaded.problems, loaded.unloadable);
   }
 
   /** An empty document: no flags, nothing in force. */

@@ -1,4 +1,5 @@
 import type { Flag, JsonValue, Mode } from "../document/types.js";
+import type { ValidationIssue } from "../errors.js";
 import type { Snapshot } from "../snapshot.js";
 import type { StoreHealth } from "../stores/types.js";
 import { toMode } from "../document/modes.js";
@@ -45,6 +46,12 @@ export interface DetourStatus {
   flags: FlagStatus[];
   /** Percentage rollouts between the variations of flags that are not mode flags. */
   rollouts: RolloutStatus[];
+  /**
+   * What loading the document found wrong, flag by flag (`path`, the `flag`
+   * when it has one, `message`): fields LaunchDarkly's SDK tolerates, flags
+   * Detour could not load. Empty when the document validates.
+   */
+  problems: ValidationIssue[];
 }
 
 function modeOf(flag: Flag, index: number | undefined): Mode | null {
@@ -165,5 +172,6 @@ export function statusOf(snapshot: Snapshot | undefined, health: StoreHealth, si
     store: { kind: health.kind, version: health.revision, ageMs: health.ageMs, stale: health.stale, error: health.error },
     flags,
     rollouts,
+    problems: (snapshot?.problems ?? []).map((problem) => ({ ...problem })),
   };
 }
