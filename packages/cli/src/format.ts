@@ -137,6 +137,11 @@ export function statusTable(status: DetourStatus, display: string): string {
   if (status.rollouts.length > 0) {
     lines.push("", ...table(["ROLLOUT", "SPLIT"], status.rollouts.map((rollout) => [rollout.key, splitText(rollout)])));
   }
+  const problems = status.problems ?? [];
+  if (problems.length > 0) {
+    lines.push("", `The document loaded with ${problems.length} problem${problems.length === 1 ? "" : "s"} (the other flags are in force):`);
+    for (const problem of problems) lines.push(`  ${problem.path}: ${problem.message}`);
+  }
   return `${lines.join("\n")}\n`;
 }
 
@@ -146,10 +151,11 @@ export interface FlagJson extends Omit<FlagStatus, "users"> {
 }
 
 /** What `detour status --json` prints (documented field by field in the README). */
-export function statusJson(status: DetourStatus): { store: DetourStatus["store"]; flags: FlagJson[]; rollouts: RolloutStatus[] } {
+export function statusJson(status: DetourStatus): { store: DetourStatus["store"]; flags: FlagJson[]; rollouts: RolloutStatus[]; problems: DetourStatus["problems"] } {
   return {
     store: status.store,
     flags: status.flags.map((flag) => ({ ...flag, users: flag.users.slice(0, JSON_USERS) })),
     rollouts: status.rollouts,
+    problems: status.problems ?? [],
   };
 }

@@ -1,6 +1,6 @@
 export * from "./errors.js";
 export type * from "./document/types.js";
-export { validateDocument, type ValidateOptions } from "./document/validate.js";
+export { validateDocument, loadDocument, type ValidateOptions, type LoadOptions, type LoadedDocument } from "./document/validate.js";
 export { withDictionaries } from "./document/dictionaries.js";
 export type * from "./evaluation/types.js";
 export { evaluate } from "./evaluation/evaluate.js";
