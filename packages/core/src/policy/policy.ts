@@ -218,14 +218,14 @@ export class Policy<Req> implements ContextFactory<Req> {
     if (snapshot === undefined) return this.#failMode(accessor, req);
     const view = this.#currentView(snapshot);
     const outage = view.failClosed.size > 0 ? this.#outage() : null;
-    if (view.quiet && outage === null) return this.#finish(this.#pass(snapshot, accessor, req, undefined), req);
+    if (view.quiet && outage === null && view.brokenClosed.size === 0) return this.#finish(this.#pass(snapshot, accessor, req, undefined), req);
 
     const pending: Pending<Req> = {
       accessor, req, snapshot, view, outage,
       context: undefined, withKinds: false, keyContext: undefined, paths: undefined, ruleReadings: undefined, verdict: null, blocking: null,
     };
     this.#consider(pending, view.site, this.#options.siteFlag, "site");
-    if (view.features.size > 0 || outage !== null) {
+    if (view.features.size > 0 || outage !== null || view.brokenClosed.size > 0) {
       if (features !== undefined) {
         if (typeof features === "string") this.#consider(pending, view.features.get(features) ?? null, features, "feature");
         else for (const name of features) this.#consider(pending, view.features.get(name) ?? null, name, "feature");
@@ -247,7 +247,7 @@ export class Policy<Req> implements ContextFactory<Req> {
 
   #consider(pending: Pending<Req>, flag: ModeFlag | null, key: string, scope: Scope): void {
     const current = pending.verdict;
-    if (pending.outage !== null && pending.view.failClosed.has(key)) {
+    if ((pending.outage !== null && pending.view.failClosed.has(key)) || pending.view.brokenClosed.has(key)) {
       this.#blocks(pending, key, "maintenance");
       if (current === null || current.mode !== "maintenance") {
         pending.verdict = { mode: "maintenance", scope, flag, key, evaluation: null, reason: "FAIL_CLOSED", picked: null };

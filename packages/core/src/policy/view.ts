@@ -41,6 +41,8 @@ export interface PolicyView {
   readonly expires: number;
   /** Site or feature flags with `failMode: "closed"`: maintenance while the store is stale. */
   readonly failClosed: ReadonlySet<string>;
+  /** Of those, the ones the store's document has in a form Detour could not load (no last good version): maintenance until fixed. */
+  readonly brokenClosed: ReadonlySet<string>;
 }
 
 function outcomeVariations(outcome: Outcome, into: Set<number>): void {
@@ -135,8 +137,12 @@ export function buildView(snapshot: Snapshot, siteFlag: string, featureNames: It
     const flag = modeFlag(snapshot, name, now, boundaries);
     if (flag) features.set(name, flag);
   }
+  const brokenClosed = new Set<string>();
   for (const key of [siteFlag, ...names]) {
-    if (snapshot.definition(key)?.detour?.failMode === "closed") failClosed.add(key);
+    if (snapshot.definition(key)?.detour?.failMode === "closed") {
+      failClosed.add(key);
+      if (snapshot.unloadable.has(key) && snapshot.definition(key)!.variations.length === 0) brokenClosed.add(key);
+    }
   }
   return {
     snapshot,
@@ -145,5 +151,6 @@ export function buildView(snapshot: Snapshot, siteFlag: string, featureNames: It
     quiet: site === null && features.size === 0,
     expires: boundaries.length > 0 ? Math.min(...boundaries) : Infinity,
     failClosed,
+    brokenClosed,
   };
 }

@@ -84,6 +84,21 @@ describe("stores and Detour", () => {
     }
   });
 
+  it("apply a mode flag's failMode when Detour cannot load it and has no last good version", async () => {
+    dir = mkdtempSync(join(tmpdir(), "detour-loading-"));
+    for (const [failMode, action] of [["closed", "block"], ["open", "pass"]] as const) {
+      const path = join(dir, `${failMode}.json`);
+      writeFileSync(path, JSON.stringify({ flags: { site: { key: "site", on: "yes", variations: ["available", "maintenance"], fallthrough: { variation: 1 }, detour: { failMode } } } }));
+      const detour = createDetour({ store: fileStore(path), onStoreError: () => {} });
+      await detour.ready;
+      const decision = detour.decide({ method: "GET", path: "/", ip: "127.0.0.1", headers: {} });
+      expect(decision.action).toBe(action);
+      if (action === "block") expect(decision).toMatchObject({ mode: "maintenance", reason: "FAIL_CLOSED" });
+      expect(detour.explain("site", { key: "u" }).reason).toEqual(MALFORMED);
+      await detour.close();
+    }
+  });
+
   it("write the flags they touch strictly, and let writes to others through", async () => {
     dir = mkdtempSync(join(tmpdir(), "detour-loading-"));
     const path = join(dir, "flags.json");
