@@ -65,6 +65,8 @@ interface Pending<Req> {
   withKinds: boolean;
   /** `{ key }` alone, for flags that read nothing else (no client address computed, no callbacks but user()). */
   keyContext: EvaluationContext | undefined;
+  /** The same with the request's other kinds, for key-only flags that read them (tenant targets). */
+  keyKinds: EvaluationContext | undefined;
   /** Guard mode's readings of the request's URLs, once something needs them. */
   paths: RequestPaths | undefined;
   /** The same, decoded, for rules on `path`. */
@@ -222,7 +224,7 @@ export class Policy<Req> implements ContextFactory<Req> {
 
     const pending: Pending<Req> = {
       accessor, req, snapshot, view, outage,
-      context: undefined, withKinds: false, keyContext: undefined, paths: undefined, ruleReadings: undefined, verdict: null, blocking: null,
+      context: undefined, withKinds: false, keyContext: undefined, keyKinds: undefined, paths: undefined, ruleReadings: undefined, verdict: null, blocking: null,
     };
     this.#consider(pending, view.site, this.#options.siteFlag, "site");
     if (view.features.size > 0 || outage !== null || view.brokenClosed.size > 0) {
@@ -256,7 +258,8 @@ export class Policy<Req> implements ContextFactory<Req> {
     }
     if (flag === null) return;
     let context = NO_CONTEXT;
-    if (flag.keyOnly) context = pending.context ?? (pending.keyContext ??= { key: this.#userKey(pending.req) });
+    if (flag.keyOnly && flag.otherKinds) context = pending.withKinds ? pending.context! : (pending.keyKinds ??= this.#withKinds({ key: this.#userKey(pending.req) }, pending.req));
+    else if (flag.keyOnly) context = pending.context ?? (pending.keyContext ??= { key: this.#userKey(pending.req) });
     else if (flag.contextual) context = this.#contextFor(pending, flag.otherKinds);
     let result = pending.snapshot.evaluate(key, context);
     if (flag.contextual && !flag.keyOnly) {

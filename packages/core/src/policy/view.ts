@@ -19,7 +19,7 @@ export interface ModeFlag {
   readonly modes: readonly (Mode | null)[];
   /** The result depends on who asks: the context must be built. */
   readonly contextual: boolean;
-  /** Only the user key can change the result (targets, rollouts by key): no other attribute is read. */
+  /** Only keys can change the result (targets, rollouts by key): no other attribute is read. */
   readonly keyOnly: boolean;
   /** Evaluating it can read a context kind other than `user`: the request's `contexts(req)` are needed. */
   readonly otherKinds: boolean;
@@ -77,14 +77,13 @@ function reachableVariations(compiled: CompiledFlag): Set<number> {
 }
 
 function outcomeReadsOnlyKey(outcome: Outcome): boolean {
-  return outcome.type === "fixed" || (outcome.bucketsByKey && outcome.forUsers);
+  return outcome.type === "fixed" || outcome.bucketsByKey;
 }
 
-/** True when evaluating the flag reads no context attribute but the user key. */
+/** True when evaluating the flag reads no context attribute but keys (the user's, or another kind's: tenant targets). */
 function readsOnlyKey(compiled: CompiledFlag): boolean {
   return (
     compiled.prerequisites.length === 0 &&
-    (compiled.targets ?? []).every((group) => group.kind === "user") &&
     compiled.rules.length === 0 &&
     outcomeReadsOnlyKey(compiled.fallthrough)
   );
