@@ -28,16 +28,23 @@ function record(body: unknown, fields: readonly string[], errors: FieldProblem[]
   return body as Record<string, unknown>;
 }
 
-function users(value: unknown, errors: FieldProblem[]): string[] | undefined {
+/** A non-empty list of at most MAX_USERS items, or `undefined` (absent, or refused with a problem in `errors`). */
+function list(value: unknown, field: string, expected: string, errors: FieldProblem[]): unknown[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || value.length === 0) {
-    errors.push({ field: "users", message: "expected a non-empty list of user ids" });
+    errors.push({ field, message: `expected a non-empty list of ${expected}` });
     return undefined;
   }
   if (value.length > MAX_USERS) {
-    errors.push({ field: "users", message: `at most ${MAX_USERS} users at a time` });
+    errors.push({ field, message: `at most ${MAX_USERS} ${field} at a time` });
     return undefined;
   }
+  return value;
+}
+
+function users(given: unknown, errors: FieldProblem[]): string[] | undefined {
+  const value = list(given, "users", "user ids", errors);
+  if (value === undefined) return undefined;
   const bad = value.findIndex((user) => typeof user !== "string" || user.trim() === "" || user.length > MAX_USER_LENGTH);
   if (bad >= 0) {
     errors.push({ field: `users[${bad}]`, message: `expected a non-empty user id of at most ${MAX_USER_LENGTH} characters` });
@@ -47,16 +54,9 @@ function users(value: unknown, errors: FieldProblem[]): string[] | undefined {
 }
 
 /** `[{ kind, key }]`: contexts of any kind (tenants), as core's `contexts`. */
-function contexts(value: unknown, errors: FieldProblem[]): ContextRef[] | undefined {
+function contexts(given: unknown, errors: FieldProblem[]): ContextRef[] | undefined {
+  const value = list(given, "contexts", '{ kind, key }, e.g. [{ "kind": "organization", "key": "acme" }]', errors);
   if (value === undefined) return undefined;
-  if (!Array.isArray(value) || value.length === 0) {
-    errors.push({ field: "contexts", message: 'expected a non-empty list of { kind, key }, e.g. [{ "kind": "organization", "key": "acme" }]' });
-    return undefined;
-  }
-  if (value.length > MAX_USERS) {
-    errors.push({ field: "contexts", message: `at most ${MAX_USERS} contexts at a time` });
-    return undefined;
-  }
   const refs: ContextRef[] = [];
   for (const [i, ref] of value.entries()) {
     const { kind, key } = (ref !== null && typeof ref === "object" ? ref : {}) as Partial<ContextRef>;

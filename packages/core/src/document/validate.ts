@@ -498,7 +498,8 @@ export function loadDocument(input: unknown, source?: string, options: LoadOptio
   }
 }
 
-function load(input: unknown, source: string | undefined, previous: Readonly<FlagDocument> | undefined): LoadedDocument {
+/** What refuses a document whole: not an object, or nested too deep. Returns the checker to go on with. */
+function documentChecker(input: unknown, source: string | undefined): { c: Checker; input: Obj } {
   const c = new Checker();
   if (!isObject(input)) {
     c.fail("(document)", `expected a JSON object with "flags", got ${describe(input)}`);
@@ -509,6 +510,11 @@ function load(input: unknown, source: string | undefined, previous: Readonly<Fla
     c.fail(deep, `nested more than ${MAX_DOCUMENT_DEPTH} levels deep; no flag document needs that many`);
     throw new ValidationError(c.issues, source);
   }
+  return { c, input };
+}
+
+function load(given: unknown, source: string | undefined, previous: Readonly<FlagDocument> | undefined): LoadedDocument {
+  const { c, input } = documentChecker(given, source);
   for (const key of ["flags", "flagValues", "segments"]) {
     if (input[key] !== undefined && input[key] !== null) c.object(input[key], key);
   }
@@ -563,17 +569,8 @@ function load(input: unknown, source: string | undefined, previous: Readonly<Fla
   return { document: out, problems, unloadable };
 }
 
-function check(input: unknown, source: string | undefined): FlagDocument {
-  const c = new Checker();
-  if (!isObject(input)) {
-    c.fail("(document)", `expected a JSON object with "flags", got ${describe(input)}`);
-    throw new ValidationError(c.issues, source);
-  }
-  const deep = tooDeep(input, MAX_DOCUMENT_DEPTH);
-  if (deep !== null) {
-    c.fail(deep, `nested more than ${MAX_DOCUMENT_DEPTH} levels deep; no flag document needs that many`);
-    throw new ValidationError(c.issues, source);
-  }
+function check(given: unknown, source: string | undefined): FlagDocument {
+  const { c, input } = documentChecker(given, source);
   for (const key of Object.keys(input)) {
     if (!TOP_LEVEL.has(key) && key !== PROTO) c.fail(key, `unknown top-level field; expected flags, flagValues, segments, audit or revision`);
   }
