@@ -23,9 +23,16 @@ function isObject(value: unknown): value is Attributes {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
+/** Kinds already found valid: a request's kinds are checked on every evaluation, the pattern once. */
+const validKinds = new Set<string>(["user"]);
+
 /** Whether `kind` is a context kind LaunchDarkly accepts: letters, digits, `.`, `_`, `-`, and not `kind` (nor `multi`, which names the form). */
 export function isValidKind(kind: unknown): kind is string {
-  return typeof kind === "string" && kind !== "kind" && kind !== "multi" && KIND.test(kind);
+  if (typeof kind !== "string") return false;
+  if (validKinds.has(kind)) return true;
+  if (kind === "kind" || kind === "multi" || !KIND.test(kind)) return false;
+  if (validKinds.size < 256) validKinds.add(kind);
+  return true;
 }
 
 function validKey(key: unknown): boolean {
@@ -49,8 +56,8 @@ export function contextProblem(context: unknown): string | null {
     return validKey(context.key) ? null : `the ${kind} context needs a non-empty string "key"`;
   }
   let kinds = 0;
-  for (const name of Object.keys(context)) {
-    if (name === "kind") continue;
+  for (const name in context) {
+    if (name === "kind" || !hasOwn.call(context, name)) continue;
     kinds++;
     if (!isValidKind(name)) return `${JSON.stringify(name)} is not a valid context kind`;
     const part = context[name];
