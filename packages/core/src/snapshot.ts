@@ -118,6 +118,15 @@ export class Snapshot implements FlagLookup {
   }
 
   /**
+   * `evaluate()` for a context known to be valid (the decision policy builds
+   * its own): no validity check on the hot path. @internal
+   */
+  evaluateValid(key: string, context: EvaluationContext): EvaluationResult {
+    const flag = this.#flags.get(key);
+    return flag === undefined ? NOT_FOUND : evaluateCompiled(flag, context, this);
+  }
+
+  /**
    * A mutable deep copy of the document, for writers. Its `flags`,
    * `flagValues` and `segments` have no prototype, as the snapshot's own:
    * `draft.flags.constructor` is a flag named "constructor" or nothing.

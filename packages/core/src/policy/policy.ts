@@ -261,7 +261,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     if (flag.keyOnly && flag.otherKinds) context = pending.withKinds ? pending.context! : (pending.keyKinds ??= this.#withKinds({ key: this.#userKey(pending.req) }, pending.req));
     else if (flag.keyOnly) context = pending.context ?? (pending.keyContext ??= { key: this.#userKey(pending.req) });
     else if (flag.contextual) context = this.#contextFor(pending, flag.otherKinds);
-    let result = pending.snapshot.evaluate(key, context);
+    let result = pending.snapshot.evaluateValid(key, context);
     if (flag.contextual && !flag.keyOnly) {
       const rules = pathRulesOf(flag.compiled, flag.modes);
       if (rules !== null) {
