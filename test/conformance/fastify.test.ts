@@ -45,7 +45,7 @@ export const fastifySecurityHarness: SecurityHarness<FastifyRequest> = {
   accessor: fastifyRequest,
   async build(options, settings) {
     const app = Fastify({
-      useSemicolonDelimiter: settings.semicolons === true,
+      routerOptions: { useSemicolonDelimiter: settings.semicolons === true },
       rewriteUrl: settings.stripV2 ? (req) => (req.url?.startsWith("/v2/") ? req.url.slice(3) : (req.url ?? "/")) : undefined,
     });
     await app.register(detour(options));
