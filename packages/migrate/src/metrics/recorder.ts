@@ -1,0 +1,157 @@
+import type { Detour } from "@detour/core";
+import type { OpRecord } from "../op-record.js";
+import type { MigrationOrigin } from "../results.js";
+import type { MigrationStage } from "../stages.js";
+import { addTo, type SparseHistogram } from "./histogram.js";
+
+/** Prometheus histogram bounds (seconds) of the per-origin latency. */
+export const LATENCY_BOUNDS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** One window slot per minute; the last WINDOW_SLOTS minutes are kept for the live figures. */
+export const SLOT_MS = 60_000;
+export const WINDOW_SLOTS = 15;
+
+/** Totals since start for one flag, stage, operation and origin. */
+export interface OriginTotals {
+  flag: string;
+  stage: MigrationStage;
+  operation: "read" | "write";
+  origin: MigrationOrigin;
+  invocations: number;
+  errors: number;
+  /** Cumulative counts per LATENCY_BOUNDS_S, then +Inf. */
+  latencyBuckets: number[];
+  latencySumSeconds: number;
+  latencyCount: number;
+}
+
+export interface ConsistencyTotals {
+  flag: string;
+  stage: MigrationStage;
+  consistent: number;
+  inconsistent: number;
+  checkErrors: number;
+}
+
+/** One minute of one flag/stage/origin, mergeable across instances. */
+export interface SlotFigures {
+  invocations: number;
+  errors: number;
+  latency: SparseHistogram;
+}
+
+/** One minute of one flag/stage, mergeable across instances. */
+export interface WindowSlot {
+  /** Start of the minute (epoch ms). */
+  start: number;
+  /** `flag\u0000stage\u0000origin` → figures. */
+  origins: Record<string, SlotFigures>;
+  /** `flag\u0000stage` → checks. */
+  checks: Record<string, { consistent: number; inconsistent: number; checkErrors: number }>;
+}
+
+export type RecorderListener = (record: OpRecord) => void;
+
+/**
+ * Every migration of one Detour instance records into one recorder: totals
+ * (for Prometheus) and per-minute slots of the last minutes (for the console
+ * and for aggregation across instances).
+ */
+export class MigrationRecorder {
+  readonly #origins = new Map<string, OriginTotals>();
+  readonly #checks = new Map<string, ConsistencyTotals>();
+  readonly #slots: WindowSlot[] = [];
+  readonly #listeners = new Set<RecorderListener>();
+  readonly #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  record(record: OpRecord): void {
+    const { flagKey: flag, evaluation, operation } = record;
+    const stage = evaluation.stage;
+    const slot = this.#slot();
+    for (const origin of ["old", "new"] as const) {
+      if (!record.invoked[origin]) continue;
+      const key = `${flag}\u0000${stage}\u0000${operation}\u0000${origin}`;
+      let totals = this.#origins.get(key);
+      if (!totals) {
+        totals = { flag, stage, operation, origin, invocations: 0, errors: 0, latencyBuckets: new Array<number>(LATENCY_BOUNDS_S.length + 1).fill(0), latencySumSeconds: 0, latencyCount: 0 };
+        this.#origins.set(key, totals);
+      }
+      totals.invocations++;
+      const failed = record.errors[origin];
+      if (failed) totals.errors++;
+      const slotKey = `${flag}\u0000${stage}\u0000${origin}`;
+      const figures = (slot.origins[slotKey] ??= { invocations: 0, errors: 0, latency: {} });
+      figures.invocations++;
+      if (failed) figures.errors++;
+      const ms = record.latency[origin];
+      if (!Number.isNaN(ms)) {
+        const seconds = ms / 1000;
+        totals.latencySumSeconds += seconds;
+        totals.latencyCount++;
+        for (let i = 0; i < LATENCY_BOUNDS_S.length; i++) if (seconds <= LATENCY_BOUNDS_S[i]!) totals.latencyBuckets[i]!++;
+        totals.latencyBuckets[LATENCY_BOUNDS_S.length]!++;
+        addTo(figures.latency, ms);
+      }
+    }
+    if (record.consistent !== undefined || record.checkThrew) {
+      const key = `${flag}\u0000${stage}`;
+      let totals = this.#checks.get(key);
+      if (!totals) this.#checks.set(key, (totals = { flag, stage, consistent: 0, inconsistent: 0, checkErrors: 0 }));
+      const checks = (slot.checks[key] ??= { consistent: 0, inconsistent: 0, checkErrors: 0 });
+      if (record.checkThrew) {
+        totals.checkErrors++;
+        checks.checkErrors++;
+      } else if (record.consistent) {
+        totals.consistent++;
+        checks.consistent++;
+      } else {
+        totals.inconsistent++;
+        checks.inconsistent++;
+      }
+    }
+    for (const listener of this.#listeners) listener(record);
+  }
+
+  #slot(): WindowSlot {
+    const start = Math.floor(this.#now() / SLOT_MS) * SLOT_MS;
+    const last = this.#slots.at(-1);
+    if (last && last.start === start) return last;
+    const slot: WindowSlot = { start, origins: {}, checks: {} };
+    this.#slots.push(slot);
+    while (this.#slots.length > 0 && this.#slots[0]!.start <= start - WINDOW_SLOTS * SLOT_MS) this.#slots.shift();
+    return slot;
+  }
+
+  /** Totals since start, per flag, stage, operation and origin. */
+  originTotals(): OriginTotals[] {
+    return [...this.#origins.values()];
+  }
+
+  consistencyTotals(): ConsistencyTotals[] {
+    return [...this.#checks.values()];
+  }
+
+  /** The slots of the last `minutes` minutes (copies: safe to serialize or merge). */
+  window(minutes = WINDOW_SLOTS): WindowSlot[] {
+    const since = Math.floor(this.#now() / SLOT_MS) * SLOT_MS - (minutes - 1) * SLOT_MS;
+    return structuredClone(this.#slots.filter((slot) => slot.start >= since));
+  }
+
+  /** Called after each operation is recorded (the console pushes live figures from it). */
+  subscribe(listener: RecorderListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+}
+
+const recorders = new WeakMap<object, MigrationRecorder>();
+
+/** The recorder every migration on this Detour instance records into. */
+export function recorderOf(detour: Detour<never> | Detour<any>): MigrationRecorder {
+  let recorder = recorders.get(detour);
+  if (!recorder) recorders.set(detour, (recorder = new MigrationRecorder()));
+  return recorder;
+}
