@@ -42,16 +42,16 @@ export function evaluateStage(detour: Detour<never>, flagKey: string, context: M
   const result = request ? context.explain(flagKey) : detour.explain(flagKey, context);
   const flag = detour.store.snapshot()?.definition(flagKey);
   const migration = flag?.migration as { checkRatio?: number } | undefined;
-  const base = {
+  const valid = isMigrationStage(result.value);
+  // One literal of one shape (not a spread of a shared base): this runs on every operation.
+  return {
+    stage: valid ? (result.value as MigrationStage) : defaultStage,
     defaultStage,
+    reason: valid || result.value === null ? result.reason : WRONG_TYPE,
+    variation: valid ? (result.variationIndex ?? undefined) : undefined,
     version: flag?.version,
     checkRatio: migration?.checkRatio ?? undefined,
     samplingRatio: typeof flag?.samplingRatio === "number" ? flag.samplingRatio : undefined,
     context: request ? context.context : context,
   };
-  if (isMigrationStage(result.value)) {
-    return { ...base, stage: result.value, reason: result.reason, variation: result.variationIndex ?? undefined };
-  }
-  const reason = result.value === null ? result.reason : WRONG_TYPE;
-  return { ...base, stage: defaultStage, reason, variation: undefined };
 }
