@@ -6,5 +6,6 @@ export type { MigrationOptions, MigrationExecution } from "./options.js";
 export type { MigrationContext, RequestFlags, StageReason } from "./stage.js";
 export type { MigrationOpEvent, MigrationMeasurement, MigrationOperation } from "./op-record.js";
 export { recorderOf as migrationMetrics, MigrationRecorder, LATENCY_BOUNDS_S, SLOT_MS, WINDOW_SLOTS } from "./metrics/recorder.js";
-export type { OriginTotals, ConsistencyTotals, WindowSlot, SlotFigures } from "./metrics/recorder.js";
+export type { OriginTotals, ConsistencyTotals, WindowSlot, SlotFigures, MigrationOpRecord, RecorderListener } from "./metrics/recorder.js";
+export { summarize, type MigrationSummary, type StageSummary, type OriginSummary } from "./metrics/summary.js";
 export { quantile, mergeInto, type SparseHistogram } from "./metrics/histogram.js";

@@ -3,6 +3,7 @@ import type { OpRecord } from "../op-record.js";
 import type { MigrationOrigin } from "../results.js";
 import type { MigrationStage } from "../stages.js";
 import { addTo, type SparseHistogram } from "./histogram.js";
+import { summarize, type MigrationSummary } from "./summary.js";
 
 /** Prometheus histogram bounds (seconds) of the per-origin latency. */
 export const LATENCY_BOUNDS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -49,7 +50,12 @@ export interface WindowSlot {
   checks: Record<string, { consistent: number; inconsistent: number; checkErrors: number }>;
 }
 
-export type RecorderListener = (record: OpRecord) => void;
+/** What a listener learns of each operation. */
+export type MigrationOpRecord = Pick<OpRecord, "flagKey" | "operation" | "invoked" | "errors" | "latency" | "consistent" | "checkThrew"> & {
+  readonly evaluation: { readonly stage: MigrationStage };
+};
+
+export type RecorderListener = (record: MigrationOpRecord) => void;
 
 /**
  * Every migration of one Detour instance records into one recorder: totals
@@ -138,6 +144,11 @@ export class MigrationRecorder {
   window(minutes = WINDOW_SLOTS): WindowSlot[] {
     const since = Math.floor(this.#now() / SLOT_MS) * SLOT_MS - (minutes - 1) * SLOT_MS;
     return structuredClone(this.#slots.filter((slot) => slot.start >= since));
+  }
+
+  /** The live figures of the last `minutes` minutes (default 5). */
+  summary(minutes = 5): MigrationSummary {
+    return summarize(this.window(minutes), minutes);
   }
 
   /** Called after each operation is recorded (the console pushes live figures from it). */
