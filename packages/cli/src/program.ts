@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { collectUsers, httpStatus, percent, retryArgument, seconds, timeArgument, wholeNumber } from "./args.js";
 import { exportCommand } from "./commands/export.js";
 import { guardCommand } from "./commands/guard.js";
@@ -55,6 +55,12 @@ function addPeriodOptions(command: Command): Command {
     .option("--secret <secret>", "a bypass URL for this period: /<secret> sets the bypass cookie (16+ URL-safe characters; stored hashed)")
     .option("--with-secret", "like --secret, with a random secret, printed once")
     .option("--create", "make the flag even when its name is close to one that exists (a likely typo)");
+}
+
+function minutesArgument(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 15) throw new InvalidArgumentError(`expected whole minutes from 1 to 15, got ${JSON.stringify(value)}`);
+  return n;
 }
 
 function modeOption(): Option {
@@ -164,8 +170,10 @@ function buildProgram(io: CliIO, record: (code: number) => void, debugFlag: { va
   addStoreOptions(
     migrate
       .command("status")
-      .description("show how many contexts are on each stage")
+      .description("show how many contexts are on each stage, and with --figures the live figures the app instances publish")
       .argument("<flag>", "the migration flag")
+      .option("--figures <url>", "the store the instances share their migration figures through (shareMigrationFigures): file:PATH or redis://...")
+      .option("--minutes <n>", "with --figures: the last N minutes (1..15, default 5)", minutesArgument)
       .option("--json", "machine-readable JSON"),
   ).action((flag: string, options, command: Command) => execute((context) => migrateStatusCommand(context, flag, options))(command));
   addStoreOptions(

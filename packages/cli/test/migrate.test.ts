@@ -7,7 +7,9 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { init, integrations } from "@launchdarkly/node-server-sdk";
-import { Snapshot, type FlagDocument } from "@detour/core";
+import { createDetour, fileStore as openFileStore, Snapshot, type FlagDocument, type Store } from "@detour/core";
+import { createMigration, shareMigrationFigures } from "@detour/migrate";
+import { redisStore } from "@detour/redis";
 import { describe, expect, it } from "vitest";
 import { detour, emptyStore, readJson, redisDocument, REDIS_URL, useWorkspace } from "@detour/test-support/cli";
 
@@ -167,6 +169,58 @@ describe("detour migrate on a file store", () => {
       expect(result.code, args.join(" ")).toBe(1);
       expect(result.stderr).toMatch(message);
     }
+  });
+});
+
+/** An app instance on the flag store: 10 reads on shadow (the new side failing 2), its figures published to `figures`. */
+async function publishFigures(flags: Store, figures: Store): Promise<void> {
+  const app = createDetour({ store: flags });
+  await app.ready;
+  await figures.load();
+  const fleet = shareMigrationFigures(app, { store: figures, instance: "app-1", intervalMs: 60_000 });
+  let n = 0;
+  const notes = createMigration(app, {
+    readOld: () => 1,
+    readNew: () => {
+      if (++n <= 2) throw new Error("new is warming up");
+      return n % 4 === 0 ? 2 : 1;
+    },
+    writeOld: () => 1,
+    writeNew: () => 1,
+    check: (a, b) => a === b,
+  });
+  for (let i = 0; i < 10; i++) await notes.read("storage", { key: `user-${i}` }, "off");
+  await fleet.publish();
+  await figures.close();
+  await app.close();
+}
+
+describe("detour migrate status --figures", () => {
+  it("shows the live figures the app instances publish to a figures store", async () => {
+    const { path, arg } = fileStore();
+    const store = ["--store", arg];
+    await ok(["migrate", "create", "storage"], store);
+    await ok(["migrate", "storage", "shadow"], store);
+    const figuresPath = join(ws.dir, `figures-${++counter}.json`);
+    await publishFigures(openFileStore(path), openFileStore(figuresPath, { create: true }));
+    const out = await ok(["migrate", "status", "storage", "--figures", `file:${figuresPath}`], store);
+    expect(out).toMatch(/live, last 5 min, 1 instance:\n\s+shadow\s+new 10 calls, errors 20\.0%, p50 [\d.]+ (µs|ms), p99 [\d.]+ (µs|ms); old 10 calls, errors 0%, p50 .*; consistent 75\.0% of 8/);
+    const json = JSON.parse(await ok(["migrate", "status", "storage", "--figures", `file:${figuresPath}`, "--json"], store));
+    expect(json.figures).toMatchObject({ minutes: 5, instances: 1, stages: [{ stage: "shadow", checks: { consistent: 6, inconsistent: 2 } }] });
+    const missing = await detour(["migrate", "status", "storage", "--figures", `file:${join(ws.dir, "nope.json")}`, ...store], { cwd: ws.dir });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^detour: --figures: cannot read file:/);
+  });
+
+  it("reads the figures from Redis too", async () => {
+    const prefix = ws.redisPrefix();
+    const figuresPrefix = ws.redisPrefix();
+    const store = ["--store", `${REDIS_URL}/0?prefix=${encodeURIComponent(prefix)}`];
+    await ok(["migrate", "create", "storage"], store);
+    await ok(["migrate", "storage", "shadow"], store);
+    await publishFigures(redisStore({ url: `${REDIS_URL}/0`, prefix }), redisStore({ url: `${REDIS_URL}/0`, prefix: figuresPrefix }));
+    const out = await ok(["migrate", "status", "storage", "--figures", `${REDIS_URL}/0?prefix=${encodeURIComponent(figuresPrefix)}`], store);
+    expect(out).toMatch(/shadow\s+new 10 calls, errors 20\.0%/);
   });
 });
 

@@ -9,3 +9,4 @@ export { recorderOf as migrationMetrics, MigrationRecorder, LATENCY_BOUNDS_S, SL
 export type { OriginTotals, ConsistencyTotals, WindowSlot, SlotFigures, MigrationOpRecord, RecorderListener } from "./metrics/recorder.js";
 export { summarize, type MigrationSummary, type StageSummary, type OriginSummary } from "./metrics/summary.js";
 export { quantile, mergeInto, type SparseHistogram } from "./metrics/histogram.js";
+export { MigrationFleet, shareMigrationFigures, fleetSummary, publishedFigures, FIGURES_PREFIX, type FleetOptions, type PublishedFigures } from "./metrics/fleet.js";

@@ -1,11 +1,12 @@
 import { evaluate, type Flag, type FlagDocument } from "@detour/core";
-import { MIGRATION_STAGES, type MigrationStage } from "@detour/migrate";
+import { fleetSummary, MIGRATION_STAGES, type MigrationStage, type MigrationSummary } from "@detour/migrate";
 import type { Context } from "../context.js";
-import { UsageError } from "../errors.js";
+import { StoreError, UsageError, messageOf } from "../errors.js";
 import { checkNewFlag, hasFlag, requireFlag } from "../flags.js";
 import { fallthroughOf, movedBack, moveShare, percentages, slotsOf } from "../migrate/cohort.js";
 import { migrationFlag, stagesOf, TEMPLATES } from "../migrate/templates.js";
 import { parseContextRef, targetContexts, targetedCounts, type ContextRef } from "../migrate/targets.js";
+import { openStore, parseStoreUrl } from "../store-url.js";
 
 const AUDIT_LIMIT = 1000;
 
@@ -106,16 +107,40 @@ export async function migrateMoveCommand(context: Context, key: string, stage: s
   return 0;
 }
 
-/** `detour migrate status <flag> [--json]`: how many contexts are on each stage. */
-export async function migrateStatusCommand(context: Context, key: string, options: { json?: boolean }): Promise<number> {
+/** The live figures the app instances publish to a figures store (`shareMigrationFigures` of @detour/migrate), for one flag. */
+async function liveFigures(context: Context, spec: string, key: string, minutes: number): Promise<{ summary: MigrationSummary; stages: MigrationSummary["flags"][number]["stages"] }> {
+  const store = openStore(parseStoreUrl(spec, { cwd: context.io.cwd }), { create: false, log: (level, message) => context.trace(`figures store ${level}: ${message}`) });
+  try {
+    await store.load();
+    const summary = fleetSummary(store, minutes);
+    return { summary, stages: summary.flags.find((f) => f.flag === key)?.stages ?? [] };
+  } catch (error) {
+    throw new StoreError(`--figures: cannot read ${spec}: ${messageOf(error)}`, { cause: error });
+  } finally {
+    await store.close().catch(() => undefined);
+  }
+}
+
+function rate(x: number | null): string {
+  return x === null ? "–" : `${(x * 100).toFixed(x === 0 || x === 1 ? 0 : 1)}%`;
+}
+
+function ms(x: number | null): string {
+  return x === null ? "–" : x >= 100 ? `${Math.round(x)} ms` : x >= 1 ? `${x.toFixed(1)} ms` : `${Math.round(x * 1000)} µs`;
+}
+
+/** `detour migrate status <flag> [--figures STORE] [--minutes N] [--json]`: how many contexts are on each stage, and the live figures. */
+export async function migrateStatusCommand(context: Context, key: string, options: { json?: boolean; figures?: string; minutes?: number }): Promise<number> {
   const flag = await context.read((view) => requireFlag(view.document(), key, "migrate status"));
   const stages = stagesOf(flag, "migrate status");
   const shares = flag.on ? percentages(flag) : stages.map((_, i) => (i === (flag.offVariation ?? 0) ? 100 : 0));
   const targeted = targetedCounts(flag);
   const rows = stages.map((stage, i) => ({ stage, percent: shares[i] ?? 0, targeted: targeted[i] ?? 0 }));
   const checkRatio = (flag.migration as { checkRatio?: number } | undefined)?.checkRatio;
+  const live = options.figures === undefined ? null : await liveFigures(context, options.figures, key, options.minutes ?? 5);
   if (options.json) {
-    context.print(JSON.stringify({ flag: key, on: flag.on, checkRatio: checkRatio ?? 1, stages: rows, rules: flag.rules?.length ?? 0 }, null, 2));
+    const figures = live && { minutes: live.summary.minutes, instances: live.summary.instances, stages: live.stages };
+    context.print(JSON.stringify({ flag: key, on: flag.on, checkRatio: checkRatio ?? 1, stages: rows, rules: flag.rules?.length ?? 0, ...(figures ? { figures } : {}) }, null, 2));
     return 0;
   }
   context.print(`${key}${flag.on ? "" : " (off: everyone on its off variation)"} · checks 1 read in ${checkRatio ?? 1}`);
@@ -125,5 +150,15 @@ export async function migrateStatusCommand(context: Context, key: string, option
     context.print(`  ${row.stage.padEnd(width)}  ${`${row.percent}%`.padStart(7)} of everyone ${bar}${row.targeted ? `  + ${row.targeted} targeted` : ""}`);
   }
   if (flag.rules?.length) context.print(`  ${flag.rules.length} rule${flag.rules.length === 1 ? "" : "s"} also give stages (evaluated per context)`);
+  if (live) {
+    context.print(`live, last ${live.summary.minutes} min, ${live.summary.instances} instance${live.summary.instances === 1 ? "" : "s"}:`);
+    if (live.stages.length === 0) context.print("  no operation");
+    for (const stage of live.stages) {
+      const checked = stage.checks.consistent + stage.checks.inconsistent;
+      const consistency = checked ? `consistent ${rate(stage.checks.consistencyRate)} of ${checked}${stage.checks.checkErrors ? `, ${stage.checks.checkErrors} check errors` : ""}` : "no checks";
+      const origins = stage.origins.map((o) => `${o.origin} ${o.invocations} calls, errors ${rate(o.errorRate)}, p50 ${ms(o.p50Ms)}, p99 ${ms(o.p99Ms)}`).join("; ");
+      context.print(`  ${stage.stage.padEnd(width)}  ${origins}; ${consistency}`);
+    }
+  }
   return 0;
 }
