@@ -13,13 +13,12 @@
 // the median of (read − direct) per round.
 //
 //   node bench/migrate/run.mjs [--rounds 15] [--ms 40] [--json out.json]
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { createMigration as ldCreateMigration, init, integrations, LDMigrationSuccess } from "@launchdarkly/node-server-sdk";
 import { loadDetour } from "../lib/bundle.mjs";
-import { cli, emit } from "../lib/common.mjs";
+import { cli, emit, launchDarklyVersion } from "../lib/common.mjs";
 import { machine } from "../lib/machine.mjs";
 import { fmt, median, table } from "../lib/stats.mjs";
 
@@ -37,18 +36,6 @@ const CASES = [
   { name: "shadow (both reads + check)", flag: "storage-shadow" },
 ];
 
-function launchDarklyVersion() {
-  let dir = dirname(createRequire(import.meta.url).resolve("@launchdarkly/node-server-sdk"));
-  while (dir !== dirname(dir)) {
-    const file = join(dir, "package.json");
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, "utf8"));
-      if (pkg.name === "@launchdarkly/node-server-sdk") return pkg.version;
-    }
-    dir = dirname(dir);
-  }
-  return "?";
-}
 
 /** ns per call of `op(i)` over about `ms` milliseconds (calibrated from a first batch). */
 async function time(op, ms) {

@@ -28,6 +28,7 @@ import {
   LDSerialExecution,
   type LDClient,
 } from "@launchdarkly/node-server-sdk";
+import { seededRandom as seeded } from "@detour/test-support/random";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createMigration, MIGRATION_STAGES, migrationError, migrationSuccess, type MigrationExecution, type MigrationOpEvent } from "../src/index.js";
 
@@ -96,18 +97,6 @@ function methods(failure: Failure, log: Log, success: (v: unknown) => unknown, e
 function ldExecution(execution: MigrationExecution) {
   if (execution === "concurrent") return new LDConcurrentExecution();
   return new LDSerialExecution(execution === "serial" ? LDExecutionOrdering.Fixed : LDExecutionOrdering.Random);
-}
-
-/** mulberry32: both sides get the same sequence. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** What both sides are compared on: the result with errors by message, the event without latency values. */
