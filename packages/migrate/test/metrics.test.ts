@@ -64,9 +64,9 @@ describe("migration metrics", () => {
     expect(seen).toEqual(["m:dualwrite:write", "m:dualwrite:read"]);
     const totals = metrics.originTotals().map((t) => [t.operation, t.origin, t.invocations, t.errors, t.latencyBuckets.at(-1)]);
     expect(totals).toEqual([
+      ["read", "old", 1, 0, 1],
       ["write", "old", 1, 0, 1],
       ["write", "new", 1, 1, 1],
-      ["read", "old", 1, 0, 1],
     ]);
     expect(migrationMetrics(detour)).toBe(metrics);
     await detour.store.close();

@@ -1,9 +1,11 @@
 import type { Detour } from "@detour/core";
 import type { OpRecord } from "../op-record.js";
 import type { MigrationOrigin } from "../results.js";
-import type { MigrationStage } from "../stages.js";
+import { MIGRATION_STAGES, type MigrationStage } from "../stages.js";
 import { addTo, type SparseHistogram } from "./histogram.js";
 import { summarize, type MigrationSummary } from "./summary.js";
+
+const ORIGINS = ["old", "new"] as const;
 
 /** Prometheus histogram bounds (seconds) of the per-origin latency. */
 export const LATENCY_BOUNDS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -62,9 +64,34 @@ export type RecorderListener = (record: MigrationOpRecord) => void;
  * (for Prometheus) and per-minute slots of the last minutes (for the console
  * and for aggregation across instances).
  */
+/** One flag/stage/operation/origin: its totals, and its figures in the current slot (cached, so that recording builds no key). */
+interface Series {
+  readonly totals: OriginTotals;
+  readonly slotKey: string;
+  slotStart: number;
+  figures: SlotFigures | undefined;
+}
+
+/** One flag/stage: its check totals and its checks in the current slot. */
+interface CheckSeries {
+  readonly totals: ConsistencyTotals;
+  readonly slotKey: string;
+  slotStart: number;
+  figures: WindowSlot["checks"][string] | undefined;
+}
+
+const STAGE_INDEX: Readonly<Record<string, number>> = Object.fromEntries(MIGRATION_STAGES.map((stage, i) => [stage, i]));
+
+/**
+ * Every migration of one Detour instance records into one recorder: totals
+ * (for Prometheus) and per-minute slots of the last minutes (for the console
+ * and for aggregation across instances).
+ */
 export class MigrationRecorder {
-  readonly #origins = new Map<string, OriginTotals>();
-  readonly #checks = new Map<string, ConsistencyTotals>();
+  /** Per flag: series indexed by (stage, operation, origin). */
+  readonly #series = new Map<string, (Series | undefined)[]>();
+  /** Per flag: check series indexed by stage. */
+  readonly #checks = new Map<string, (CheckSeries | undefined)[]>();
   readonly #slots: WindowSlot[] = [];
   readonly #listeners = new Set<RecorderListener>();
   readonly #now: () => number;
@@ -73,25 +100,48 @@ export class MigrationRecorder {
     this.#now = now;
   }
 
-  record(record: OpRecord): void {
+  #seriesOf(flag: string, stage: MigrationStage, operation: "read" | "write", origin: MigrationOrigin): Series {
+    let list = this.#series.get(flag);
+    if (!list) this.#series.set(flag, (list = []));
+    const index = (STAGE_INDEX[stage]! * 2 + (operation === "read" ? 0 : 1)) * 2 + (origin === "old" ? 0 : 1);
+    return (list[index] ??= {
+      totals: { flag, stage, operation, origin, invocations: 0, errors: 0, latencyBuckets: new Array<number>(LATENCY_BOUNDS_S.length + 1).fill(0), latencySumSeconds: 0, latencyCount: 0 },
+      slotKey: `${flag}\u0000${stage}\u0000${origin}`,
+      slotStart: Number.NaN,
+      figures: undefined,
+    });
+  }
+
+  #checksOf(flag: string, stage: MigrationStage): CheckSeries {
+    let list = this.#checks.get(flag);
+    if (!list) this.#checks.set(flag, (list = []));
+    return (list[STAGE_INDEX[stage]!] ??= {
+      totals: { flag, stage, consistent: 0, inconsistent: 0, checkErrors: 0 },
+      slotKey: `${flag}\u0000${stage}`,
+      slotStart: Number.NaN,
+      figures: undefined,
+    });
+  }
+
+  record(record: MigrationOpRecord): void {
     const { flagKey: flag, evaluation, operation } = record;
     const stage = evaluation.stage;
     const slot = this.#slot();
-    for (const origin of ["old", "new"] as const) {
+    for (const origin of ORIGINS) {
       if (!record.invoked[origin]) continue;
-      const key = `${flag}\u0000${stage}\u0000${operation}\u0000${origin}`;
-      let totals = this.#origins.get(key);
-      if (!totals) {
-        totals = { flag, stage, operation, origin, invocations: 0, errors: 0, latencyBuckets: new Array<number>(LATENCY_BOUNDS_S.length + 1).fill(0), latencySumSeconds: 0, latencyCount: 0 };
-        this.#origins.set(key, totals);
+      const series = this.#seriesOf(flag, stage, operation, origin);
+      const totals = series.totals;
+      if (series.slotStart !== slot.start) {
+        series.figures = slot.origins[series.slotKey] ??= { invocations: 0, errors: 0, latency: {} };
+        series.slotStart = slot.start;
       }
+      const figures = series.figures!;
       totals.invocations++;
-      const failed = record.errors[origin];
-      if (failed) totals.errors++;
-      const slotKey = `${flag}\u0000${stage}\u0000${origin}`;
-      const figures = (slot.origins[slotKey] ??= { invocations: 0, errors: 0, latency: {} });
       figures.invocations++;
-      if (failed) figures.errors++;
+      if (record.errors[origin]) {
+        totals.errors++;
+        figures.errors++;
+      }
       const ms = record.latency[origin];
       if (!Number.isNaN(ms)) {
         const seconds = ms / 1000;
@@ -103,20 +153,14 @@ export class MigrationRecorder {
       }
     }
     if (record.consistent !== undefined || record.checkThrew) {
-      const key = `${flag}\u0000${stage}`;
-      let totals = this.#checks.get(key);
-      if (!totals) this.#checks.set(key, (totals = { flag, stage, consistent: 0, inconsistent: 0, checkErrors: 0 }));
-      const checks = (slot.checks[key] ??= { consistent: 0, inconsistent: 0, checkErrors: 0 });
-      if (record.checkThrew) {
-        totals.checkErrors++;
-        checks.checkErrors++;
-      } else if (record.consistent) {
-        totals.consistent++;
-        checks.consistent++;
-      } else {
-        totals.inconsistent++;
-        checks.inconsistent++;
+      const series = this.#checksOf(flag, stage);
+      if (series.slotStart !== slot.start) {
+        series.figures = slot.checks[series.slotKey] ??= { consistent: 0, inconsistent: 0, checkErrors: 0 };
+        series.slotStart = slot.start;
       }
+      const field = record.checkThrew ? "checkErrors" : record.consistent ? "consistent" : "inconsistent";
+      series.totals[field]++;
+      series.figures![field]++;
     }
     for (const listener of this.#listeners) listener(record);
   }
@@ -133,11 +177,11 @@ export class MigrationRecorder {
 
   /** Totals since start, per flag, stage, operation and origin. */
   originTotals(): OriginTotals[] {
-    return [...this.#origins.values()];
+    return [...this.#series.values()].flatMap((list) => list.filter((s): s is Series => s !== undefined).map((s) => s.totals));
   }
 
   consistencyTotals(): ConsistencyTotals[] {
-    return [...this.#checks.values()];
+    return [...this.#checks.values()].flatMap((list) => list.filter((s): s is CheckSeries => s !== undefined).map((s) => s.totals));
   }
 
   /** The slots of the last `minutes` minutes (copies: safe to serialize or merge). */
