@@ -154,6 +154,7 @@ function buildProgram(io: CliIO, record: (code: number) => void, debugFlag: { va
     .command("migrate")
     .summary("move contexts through a migration flag's stages (off, dualwrite, shadow, live, rampdown, complete)")
     .description("create migration flags (LaunchDarkly's 2-, 4- and 6-stage templates), move cohorts to a stage, show who is on which stage")
+    .usage("<flag> <stage> [--percent N] [--user ID...] [--context kind:key...] [--back] | create <flag> [options] | status <flag> [options]")
     .addHelpText(
       "after",
       "\nExamples:\n  detour migrate create storage-cluster --stages 6 --check-ratio 3\n  detour migrate storage-cluster dualwrite --percent 25\n  detour migrate storage-cluster live --user u17 --context tenant:acme\n  detour migrate storage-cluster off --back\n  detour migrate status storage-cluster\n",

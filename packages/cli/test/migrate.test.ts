@@ -61,6 +61,13 @@ async function launchDarklyStage(document: FlagDocument, flag: string, context: 
 }
 
 describe("detour migrate on a file store", () => {
+  it("--help shows the move form, the subcommands and examples", async () => {
+    const result = await detour(["migrate", "--help"], { cwd: ws.dir });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: detour migrate <flag> <stage> \[--percent N\]/);
+    expect(result.stdout).toMatch(/create \[options\] <flag>[\s\S]*status \[options\] <flag>[\s\S]*detour migrate storage-cluster dualwrite --percent 25/);
+  });
+
   it("creates flags from LaunchDarkly's 2-, 4- and 6-stage templates, with a check ratio", async () => {
     const { path, arg } = fileStore();
     const store = ["--store", arg];
