@@ -4,7 +4,6 @@
  * after every (re)connection, refusing bad documents, and refilling a Redis
  * that came back empty.
  */
-import type { Redis } from "ioredis";
 import {
   Snapshot,
   StoreClosedError,
@@ -13,7 +12,7 @@ import {
   asError,
   type StoreState,
 } from "@detour/core";
-import type { RedisConnection } from "./connection.js";
+import type { RedisClient, RedisConnection } from "./connection.js";
 import { INTEGER, loadBootstrap, parseStored, revisionOf, tokenOf, type Observed } from "./document.js";
 import type { StoreSettings } from "./options.js";
 import type { Origin, RedisView } from "./view.js";
@@ -159,7 +158,7 @@ export class RedisSync {
   }
 
   /** The command connection. */
-  commands(): Redis {
+  commands(): RedisClient {
     if (this.#state.closed) throw new StoreClosedError("redis");
     const client = this.#connection.client;
     if (!client) throw new StoreUnavailableError(`${this.#settings.where}: not started`);
