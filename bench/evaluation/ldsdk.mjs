@@ -4,7 +4,7 @@
 //   node bench/evaluation/ldsdk.mjs [--rounds 15] [--quick]
 //
 // Runs from the TypeScript sources, no build needed: esbuild bundles
-// packages/core/src/engine/evaluate.ts (and src/snapshot.ts when it builds) into
+// packages/core/src/evaluation/evaluate.ts (and src/snapshot.ts when it builds) into
 // a temp file. LaunchDarkly runs offline on its file data source, fed the same
 // document, with sendEvents: false. Both see pre-built contexts (LaunchDarkly's
 // with kind: "user"), cycled through in order.
@@ -52,7 +52,7 @@ function launchDarklyVersion() {
 // ------------------------------------------------------------ Detour from sources
 
 async function bundle(withSnapshot) {
-  const lines = [`export { evaluate } from "./packages/core/src/engine/evaluate.ts";`];
+  const lines = [`export { evaluate } from "./packages/core/src/evaluation/evaluate.ts";`];
   if (withSnapshot) lines.push(`export { Snapshot } from "./packages/core/src/snapshot.ts";`);
   const outfile = join(work, withSnapshot ? "detour-snapshot.mjs" : "detour.mjs");
   await build({

@@ -1,3 +1,4 @@
 import { packageConfig } from "../../tsup.config.base";
 
-export default packageConfig();
+// `./admin` is its own entry: `import { detour } from "@detour/koa"` never loads the console.
+export default packageConfig({ entry: { index: "src/index.ts", admin: "src/admin.ts" } });

@@ -1,9 +1,12 @@
 /** The admin conformance cases, run against the admin mount of each adapter. */
 import { createServer } from "node:http";
 import { createAdmin } from "@detour/admin";
-import { detour as expressDetour, expressAdmin } from "@detour/express";
-import { detour as fastifyDetour, fastifyAdmin } from "@detour/fastify";
-import { detour as koaDetour, koaAdmin } from "@detour/koa";
+import { detour as expressDetour } from "@detour/express";
+import { expressAdmin } from "@detour/express/admin";
+import { detour as fastifyDetour } from "@detour/fastify";
+import { fastifyAdmin } from "@detour/fastify/admin";
+import { detour as koaDetour } from "@detour/koa";
+import { koaAdmin } from "@detour/koa/admin";
 import express from "express";
 import Fastify from "fastify";
 import Koa from "koa";

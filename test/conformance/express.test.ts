@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import { createAdmin } from "@detour/admin";
-import { detour, expressAdmin, expressRequest } from "@detour/express";
+import { detour, expressRequest } from "@detour/express";
+import { expressAdmin } from "@detour/express/admin";
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from "express";
 import { runSecurityConformance, type Route, type SecurityHarness } from "./security-suite.js";
 import { GUARDED_FEATURE, GUARDED_PATH, OPEN_PATHS, answer, runConformance, type Harness } from "./suite.js";

@@ -1,6 +1,7 @@
 import { createAdmin } from "@detour/admin";
 import { createDetour, type DetourOptions } from "@detour/core";
-import { detour, fastifyAdmin, fastifyRequest } from "@detour/fastify";
+import { detour, fastifyRequest } from "@detour/fastify";
+import { fastifyAdmin } from "@detour/fastify/admin";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { runSecurityConformance, type Route, type SecurityHarness } from "./security-suite.js";
 import { GUARDED_FEATURE, GUARDED_PATH, OPEN_PATHS, ROUTE_METHODS, answer, runConformance, type Harness } from "./suite.js";

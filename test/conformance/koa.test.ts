@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import { createAdmin } from "@detour/admin";
-import { detour, koaAdmin, koaRequest } from "@detour/koa";
+import { detour, koaRequest } from "@detour/koa";
+import { koaAdmin } from "@detour/koa/admin";
 import Koa, { type Context, type Middleware } from "koa";
 import { runSecurityConformance, type Route, type SecurityHarness } from "./security-suite.js";
 import { GUARDED_FEATURE, GUARDED_PATH, OPEN_PATHS, answer, runConformance, type Harness } from "./suite.js";

@@ -12,7 +12,7 @@ import { readFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PACKAGE_DIRS, ROOT, ensureBuilt, run } from "./build.js";
+import { PACKAGE_DIRS, ROOT, ensureBuilt, run } from "@detour/test-support/build";
 
 interface Manifest {
   name: string;

@@ -11,7 +11,7 @@ import { fileStore, type FileStore } from "@detour/core";
 import { listenHttp } from "@detour/example-shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // The CLI's own test helpers: the real binary, bundled from the current sources, run as a child process.
-import { detour, readJson, temporaryDirectory, waitFor, type Result } from "../../../packages/cli/test/helpers.js";
+import { detour, readJson, temporaryDirectory, waitFor, type Result } from "@detour/test-support/cli";
 import { BACKFILL_FLAG, buildApp } from "../src/app.js";
 import { checkConsistency } from "../src/check.js";
 import { startLoad, type Load } from "../src/load.js";

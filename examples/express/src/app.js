@@ -11,7 +11,8 @@
  *   show a banner and leave out their forms; writes get a 503.
  */
 import { bearerToken, createAdmin } from "@detour/admin";
-import { detour, expressAdmin } from "@detour/express";
+import { detour } from "@detour/express";
+import { expressAdmin } from "@detour/express/admin";
 import { accountPage, homePage, invoicesPage } from "@detour/example-shared";
 import { NOT_SIGNED_IN, PROBLEM_JSON, createBilling, createNotes, problem, readNote } from "@detour/example-shared";
 import { userCookie, userName, userOf } from "@detour/example-shared";

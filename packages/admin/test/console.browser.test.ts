@@ -14,11 +14,12 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDetour, fileStore, type Detour, type DetourRequest } from "@detour/core";
-import { detour as expressDetour, expressAdmin } from "@detour/express";
+import { detour as expressDetour } from "@detour/express";
+import { expressAdmin } from "@detour/express/admin";
 import express from "express";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { screenshotPath } from "../../../test/screenshots.js";
+import { screenshotPath } from "@detour/test-support/screenshots";
 import { bearerToken, createAdmin, type Admin } from "../src/index.js";
 
 const CHROMIUM = "/usr/bin/chromium";

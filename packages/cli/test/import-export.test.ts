@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { FlagDocument } from "@detour/core";
-import { detour, emptyStore, readJson, REDIS_URL, useWorkspace, writeJson } from "./helpers.js";
+import { detour, emptyStore, readJson, REDIS_URL, useWorkspace, writeJson } from "@detour/test-support/cli";
 
 const ldFixture = fileURLToPath(new URL("./fixtures/launchdarkly-flags.json", import.meta.url));
 

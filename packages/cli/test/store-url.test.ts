@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { parseStoreUrl, run } from "../src/index.js";
-import { temporaryDirectory } from "./helpers.js";
+import { temporaryDirectory } from "@detour/test-support/cli";
 
 describe("parseStoreUrl", () => {
   it.each([

@@ -3,9 +3,9 @@ import { markNewPeriods } from "./bypass/period.js";
 import type { FlagDocument, JsonValue } from "./document/types.js";
 import { validateDocument } from "./document/validate.js";
 import { ArgumentError } from "./errors.js";
-import type { EvaluationContext, EvaluationResult } from "./engine/types.js";
-import type { Decision } from "./policy/decision.js";
-import { Policy } from "./policy/engine.js";
+import type { EvaluationContext, EvaluationResult } from "./evaluation/types.js";
+import type { Decision } from "./decision/decision.js";
+import { Policy } from "./policy/policy.js";
 import {
   appendAudit,
   disableFlag,
@@ -15,11 +15,11 @@ import {
   type DisableOptions,
   type EnableOptions,
   type OperationContext,
-} from "./policy/operations.js";
-import { isStore, normalizeOptions, type DetourOptions, type NormalizedOptions } from "./policy/options.js";
-import { plainRequest, type DetourRequest, type FeatureNames, type RequestAccessor } from "./policy/request.js";
-import { statusOf, type DetourStatus } from "./policy/status.js";
-import type { HttpResponse } from "./policy/types.js";
+} from "./operations/edits.js";
+import { isStore, normalizeOptions, type DetourOptions, type NormalizedOptions } from "./options.js";
+import { plainRequest, type DetourRequest, type FeatureNames, type RequestAccessor } from "./adapter/request.js";
+import { statusOf, type DetourStatus } from "./operations/status.js";
+import type { HttpResponse } from "./decision/types.js";
 import type { Snapshot } from "./snapshot.js";
 import { fileStore, memoryStore } from "./stores/index.js";
 import type { AuditEntry } from "./document/types.js";

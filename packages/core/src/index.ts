@@ -2,23 +2,23 @@ export * from "./errors.js";
 export type * from "./document/types.js";
 export { validateDocument, type ValidateOptions } from "./document/validate.js";
 export { withDictionaries } from "./document/dictionaries.js";
-export type * from "./engine/types.js";
-export { evaluate } from "./engine/evaluate.js";
+export type * from "./evaluation/types.js";
+export { evaluate } from "./evaluation/evaluate.js";
 export { Snapshot } from "./snapshot.js";
 export type * from "./stores/types.js";
-export type * from "./policy/types.js";
+export type * from "./decision/types.js";
 export { Detour, createDetour, isDetour, toDetour, type ChangeOptions, type ReplaceOptions } from "./detour.js";
-export { Decision } from "./policy/decision.js";
-export type { DetourOptions, AllowOptions, BypassSecretOptions } from "./policy/options.js";
-export type { RequestAccessor, DetourRequest, FeatureNames, DetourAdapter } from "./policy/request.js";
-export { pathOf, headerOf } from "./policy/request.js";
-export type { EnableOptions, DisableOptions } from "./policy/operations.js";
-export { MODE_VARIATIONS, PERIOD_SETTINGS, mergeDocument } from "./policy/operations.js";
-export type { DetourStatus, FlagStatus, RolloutStatus } from "./policy/status.js";
-export { flagStatus, rolloutStatus } from "./policy/status.js";
-export { generateFlagSecret } from "./policy/flag-secret.js";
+export { Decision } from "./decision/decision.js";
+export type { DetourOptions, AllowOptions, BypassSecretOptions } from "./options.js";
+export type { RequestAccessor, DetourRequest, FeatureNames, DetourAdapter } from "./adapter/request.js";
+export { pathOf, headerOf } from "./adapter/request.js";
+export type { EnableOptions, DisableOptions } from "./operations/edits.js";
+export { MODE_VARIATIONS, PERIOD_SETTINGS, mergeDocument } from "./operations/edits.js";
+export type { DetourStatus, FlagStatus, RolloutStatus } from "./operations/status.js";
+export { flagStatus, rolloutStatus } from "./operations/status.js";
+export { generateFlagSecret } from "./bypass/flag-secret.js";
 export { MAX_PAGE_BYTES } from "./document/types.js";
-export { toMode, isSafeMethod } from "./policy/modes.js";
+export { toMode, isSafeMethod } from "./document/modes.js";
 export {
   respond,
   negotiate,
@@ -34,4 +34,4 @@ export {
 export { memoryStore, fileStore, type MemoryStore, type FileStore, type FileStoreOptions } from "./stores/index.js";
 // The store SPI (StoreBase, applyMutation, parseDocument, writeAtomically...): what a store author builds on.
 export * from "./stores/spi/index.js";
-export { isStore } from "./policy/options.js";
+export { isStore } from "./options.js";

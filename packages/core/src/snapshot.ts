@@ -1,9 +1,9 @@
 import { withDictionaries } from "./document/dictionaries.js";
 import { validateDocument } from "./document/validate.js";
 import type { Flag, FlagDocument } from "./document/types.js";
-import { compileFlag, compileSegment, flagFromValue, type CompiledFlag, type CompiledSegment } from "./engine/compile.js";
-import { evaluateCompiled, type FlagLookup } from "./engine/evaluate.js";
-import type { EvaluationContext, EvaluationResult } from "./engine/types.js";
+import { compileFlag, compileSegment, flagFromValue, type CompiledFlag, type CompiledSegment } from "./evaluation/compile.js";
+import { evaluateCompiled, type FlagLookup } from "./evaluation/evaluate.js";
+import type { EvaluationContext, EvaluationResult } from "./evaluation/types.js";
 
 const NOT_FOUND: EvaluationResult = Object.freeze({
   value: null,

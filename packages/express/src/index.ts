@@ -126,4 +126,3 @@ export function detour(optionsOrInstance?: DetourOptions<Request> | Detour<Reque
 }
 
 export default detour;
-export * from "./admin.js";

@@ -214,4 +214,3 @@ export function detour(
 fp(detour as unknown as FastifyPluginCallback<DetourPluginOptions>, { fastify: "5.x", name: "@detour/fastify" });
 
 export default detour;
-export * from "./admin.js";

@@ -89,4 +89,3 @@ export function detour(optionsOrInstance?: DetourOptions<Context> | Detour<Conte
 }
 
 export default detour;
-export * from "./admin.js";

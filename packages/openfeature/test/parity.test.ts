@@ -22,7 +22,7 @@ import { DetourProvider } from "@detour/openfeature";
 import { ErrorCode, OpenFeature, StandardResolutionReasons, type Client, type EvaluationDetails, type FlagValue } from "@openfeature/server-sdk";
 import fc from "fast-check";
 import { afterAll, expect, it } from "vitest";
-import { flagDocumentArbitrary, userContextArbitrary } from "../../core/test/parity/arbitraries.js";
+import { flagDocumentArbitrary, userContextArbitrary } from "@detour/test-support/parity-arbitraries";
 import { resetOpenFeature } from "./helpers.js";
 
 const SEED = Number(process.env.DETOUR_OF_PARITY_SEED ?? 20261124);

@@ -1,6 +1,6 @@
 import { createHmac, hash, timingSafeEqual } from "node:crypto";
 import { OptionsError } from "../errors.js";
-import { normalizePath } from "./readings.js";
+import { normalizePath } from "./path-readings.js";
 
 /**
  * Laravel-style bypass cookie.

@@ -1,5 +1,5 @@
-export { compilePathMatcher, type PathMatcherOptions } from "./paths.js";
-export { allowReading, decodedReadings, normalizePath, readRequestPaths, targetPath, type RequestPaths } from "./readings.js";
+export { compilePathMatcher, type PathMatcherOptions } from "./path-globs.js";
+export { allowReading, decodedReadings, normalizePath, readRequestPaths, targetPath, type RequestPaths } from "./path-readings.js";
 export { compileIpMatcher } from "./ips.js";
 export { tokenMatcher } from "./token.js";
 export {

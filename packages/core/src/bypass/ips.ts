@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { OptionsError } from "../errors.js";
-import { cidrMatcher, parseCidr, unambiguousAddress } from "../engine/operators.js";
+import { cidrMatcher, parseCidr, unambiguousAddress } from "../evaluation/operators.js";
 
 const PREFIX = /^(?:0|[1-9]\d{0,2})$/;
 type Range = NonNullable<ReturnType<typeof parseCidr>>;

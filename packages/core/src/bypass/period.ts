@@ -1,5 +1,5 @@
 import type { Flag, FlagDocument, JsonValue, VariationOrRollout } from "../document/types.js";
-import { toMode } from "../policy/modes.js";
+import { toMode } from "../document/modes.js";
 
 /*
  * Maintenance periods, which bypass cookies are bound to. A flag's period is

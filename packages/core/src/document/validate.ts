@@ -1,7 +1,7 @@
 import { ValidationError, type ValidationIssue } from "../errors.js";
-import { attributeComponents } from "../engine/attributes.js";
-import { CLAUSE_OPS, parseCidr } from "../engine/operators.js";
-import { compilePattern } from "../engine/regex.js";
+import { attributeComponents } from "../evaluation/attributes.js";
+import { CLAUSE_OPS, parseCidr } from "../evaluation/operators.js";
+import { compilePattern } from "../evaluation/regex.js";
 import { dictionary } from "./dictionaries.js";
 import { MAX_PAGE_BYTES, type FlagDocument, type JsonValue } from "./types.js";
 

@@ -1,12 +1,12 @@
 import type { Mode } from "../document/types.js";
-import { compileFlag, isPathClause, type CompiledFlag, type Outcome } from "../engine/compile.js";
-import { evaluateCompiled, type FlagLookup } from "../engine/evaluate.js";
-import type { EvaluationContext, EvaluationResult } from "../engine/types.js";
+import { compileFlag, isPathClause, type CompiledFlag, type Outcome } from "../evaluation/compile.js";
+import { evaluateCompiled, type FlagLookup } from "../evaluation/evaluate.js";
+import type { EvaluationContext, EvaluationResult } from "../evaluation/types.js";
 
 /*
  * Rules on the `path` attribute in guard mode. A mode flag whose rules read
  * the request path is evaluated once per reading of the path a router could
- * route on (./bypass/readings.ts) and the strictest mode wins: a rule that
+ * route on (../bypass/path-readings.ts) and the strictest mode wins: a rule that
  * blocks `/admin` blocks `/ADMIN`, `/%61dmin` and `/admin;x`, and a rule that
  * exempts `/public` exempts only what every reading agrees is `/public`.
  * Case is folded on both sides by a second compilation of the flag (Express

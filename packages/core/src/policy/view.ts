@@ -1,8 +1,8 @@
 import type { DetourFlagSettings, Flag, Mode } from "../document/types.js";
-import type { CompiledFlag, Outcome } from "../engine/compile.js";
+import type { CompiledFlag, Outcome } from "../evaluation/compile.js";
 import type { Snapshot } from "../snapshot.js";
-import { toMode } from "./modes.js";
-import { inForce, scheduleOf } from "./schedule.js";
+import { toMode } from "../document/modes.js";
+import { inForce, scheduleOf } from "../document/schedule.js";
 
 /*
  * What a snapshot means for request decisions, worked out once per snapshot

@@ -2,7 +2,7 @@
  * The words and times every representation shares, so the HTML page, the
  * problem document and the plain text never disagree.
  */
-import type { Decision } from "../policy/types.js";
+import type { Decision } from "../decision/types.js";
 
 /** What a blocked response says, before any escaping. */
 export interface Content {

@@ -1,5 +1,5 @@
 /** Status and headers of a blocked response. */
-import type { Decision } from "../policy/types.js";
+import type { Decision } from "../decision/types.js";
 import { retrySeconds, validUntil } from "./content.js";
 
 export type HeaderValue = string | readonly string[];

@@ -4,7 +4,7 @@
  * itself — the rest of the site may be down.
  */
 import type { Mode } from "../document/types.js";
-import type { Decision, Scope } from "../policy/types.js";
+import type { Decision, Scope } from "../decision/types.js";
 import { type Content, formatIn, formatUtc, isoInstant } from "./content.js";
 
 const ESCAPES: Readonly<Record<string, string>> = {

@@ -2,9 +2,9 @@
  * The responder: turns a blocked {@link Decision} into the complete
  * {@link HttpResponse} an adapter writes back verbatim.
  */
-import { normalizePath } from "../bypass/paths.js";
+import { normalizePath } from "../bypass/path-globs.js";
 import type { DetourFlagSettings } from "../document/types.js";
-import type { Decision, HttpResponse } from "../policy/types.js";
+import type { Decision, HttpResponse } from "../decision/types.js";
 import { contentFor } from "./content.js";
 import { baseHeaders, contentLength, type HeaderValue, type HeaderMap, hasHeader, mergeHeaders, statusOf } from "./headers.js";
 import { type PageView, pageView, renderPage } from "./html.js";

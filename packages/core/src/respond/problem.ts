@@ -1,6 +1,6 @@
 /** The `application/problem+json` body (RFC 9457) of a blocked response. */
 import type { Mode } from "../document/types.js";
-import type { Scope } from "../policy/types.js";
+import type { Scope } from "../decision/types.js";
 import type { Content } from "./content.js";
 
 export const PROBLEM_TYPES = {

@@ -20,10 +20,10 @@ import { init, integrations, type LDClient, type LDEvaluationDetail } from "@lau
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Flag, FlagDocument, JsonValue } from "../../src/document/types.js";
-import { flagFromValue } from "../../src/engine/compile.js";
-import { evaluate } from "../../src/engine/evaluate.js";
-import type { EvaluationContext, EvaluationResult } from "../../src/engine/types.js";
-import { LD_OPS, parityCaseArbitrary, type ParityCase } from "./arbitraries.js";
+import { flagFromValue } from "../../src/evaluation/compile.js";
+import { evaluate } from "../../src/evaluation/evaluate.js";
+import type { EvaluationContext, EvaluationResult } from "../../src/evaluation/types.js";
+import { LD_OPS, parityCaseArbitrary, type ParityCase } from "@detour/test-support/parity-arbitraries";
 
 const SEED = Number(process.env.DETOUR_PARITY_SEED ?? 20261123);
 const RUNS = Number(process.env.DETOUR_PARITY_RUNS ?? 2500);

@@ -12,9 +12,9 @@ import { init, integrations } from "@launchdarkly/node-server-sdk";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Flag } from "../../src/document/types.js";
-import { evaluate } from "../../src/engine/evaluate.js";
-import { compilePattern } from "../../src/engine/regex.js";
-import { TRICKY } from "../engine/regex-fixtures.js";
+import { evaluate } from "../../src/evaluation/evaluate.js";
+import { compilePattern } from "../../src/evaluation/regex.js";
+import { TRICKY } from "../evaluation/regex-fixtures.js";
 
 const workDir = mkdtempSync(join(tmpdir(), "detour-ld-matches-"));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));

@@ -1,4 +1,4 @@
-import type { Decision } from "../../src/policy/types.js";
+import type { Decision } from "../../src/decision/types.js";
 
 /** A fixed clock: 2026-12-01T02:15:00Z. */
 export const NOW = Date.UTC(2026, 11, 1, 2, 15, 0);

@@ -8,9 +8,9 @@ import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type Browser, type Page, chromium } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import type { Decision } from "../../src/policy/types.js";
+import type { Decision } from "../../src/decision/types.js";
 import { type RespondOptions, respond } from "../../src/respond/index.js";
-import { screenshotPath } from "../../../../test/screenshots.js";
+import { screenshotPath } from "@detour/test-support/screenshots";
 import { NOW, XSS, blocked, now } from "./fixtures.js";
 
 const CHROMIUM = "/usr/bin/chromium";

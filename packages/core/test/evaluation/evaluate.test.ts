@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { Clause, Flag, FlagDocument, Segment, SegmentRule } from "../../src/document/types.js";
-import { flagFromValue } from "../../src/engine/compile.js";
-import { evaluate } from "../../src/engine/evaluate.js";
-import type { EvaluationContext } from "../../src/engine/types.js";
+import { flagFromValue } from "../../src/evaluation/compile.js";
+import { evaluate } from "../../src/evaluation/evaluate.js";
+import type { EvaluationContext } from "../../src/evaluation/types.js";
 import { Snapshot } from "../../src/snapshot.js";
 
 const MALFORMED = { value: null, variationIndex: null, reason: { kind: "ERROR", errorKind: "MALFORMED_FLAG" } };

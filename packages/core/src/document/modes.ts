@@ -1,4 +1,4 @@
-import type { JsonValue, Mode } from "../document/types.js";
+import type { JsonValue, Mode } from "./types.js";
 
 const RANK: Record<Mode, number> = { available: 0, "read-only": 1, maintenance: 2 };
 

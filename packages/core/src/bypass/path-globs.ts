@@ -1,7 +1,7 @@
 import { OptionsError } from "../errors.js";
-import { allowReading, analyze, decodeSegment, isControl, plainForm, SLASH, targetPath } from "./readings.js";
+import { allowReading, analyze, decodeSegment, isControl, plainForm, SLASH, targetPath } from "./path-readings.js";
 
-export { normalizePath } from "./readings.js";
+export { normalizePath } from "./path-readings.js";
 
 /*
  * Path patterns: allowed paths (allow mode) and feature paths (guard mode),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ArgumentError, ValidationError } from "../../src/index.js";
-import { clock, detourWith, modeFlag, request } from "./helpers.js";
+import { clock, detourWith, modeFlag, request } from "../policy/helpers.js";
 
 describe("enable / disable / rollout / replace", () => {
   it("whole-site maintenance on and off, live, with audit entries", async () => {

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { Flag, Rollout } from "../../src/document/types.js";
-import { bucketFor, evaluate } from "../../src/engine/evaluate.js";
-import type { EvaluationContext } from "../../src/engine/types.js";
+import { bucketFor, evaluate } from "../../src/evaluation/evaluate.js";
+import type { EvaluationContext } from "../../src/evaluation/types.js";
 
 /** LaunchDarkly's bucket, computed the slow, obvious way. */
 function referenceBucket(prefix: string, value: string): number {

@@ -10,7 +10,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
 import type { FlagDocument } from "@detour/core";
 
-const root = fileURLToPath(new URL("../../..", import.meta.url));
+const root = fileURLToPath(new URL("../..", import.meta.url));
 export const REDIS_URL = "redis://127.0.0.1:6379";
 
 async function sourceFiles(dir: string): Promise<string[]> {

@@ -1,10 +1,10 @@
-import type { FlagDocument } from "../document/types.js";
-import { compilePathMatcher } from "../bypass/paths.js";
-import { OptionsError } from "../errors.js";
-import type { EvaluationContext } from "../engine/types.js";
-import type { Renderer, PageTemplate } from "../respond/index.js";
-import type { Store, StoreEvent } from "../stores/types.js";
-import type { Decision } from "./decision.js";
+import type { FlagDocument } from "./document/types.js";
+import { compilePathMatcher } from "./bypass/path-globs.js";
+import { OptionsError } from "./errors.js";
+import type { EvaluationContext } from "./evaluation/types.js";
+import type { Renderer, PageTemplate } from "./respond/index.js";
+import type { Store, StoreEvent } from "./stores/types.js";
+import type { Decision } from "./decision/decision.js";
 
 export interface BypassSecretOptions {
   /** The secret; visiting `/<secret>` (or `path`) while maintenance is on sets the bypass cookie. */

@@ -2,8 +2,8 @@ import { dictionary } from "../document/dictionaries.js";
 import { MAX_PAGE_BYTES, type AuditEntry, type DetourFlagSettings, type Flag, type FlagDocument, type JsonValue, type Mode, type Target } from "../document/types.js";
 import { isRedirectTarget } from "../document/validate.js";
 import { ArgumentError } from "../errors.js";
-import { hashFlagSecret } from "./flag-secret.js";
-import { isMode, stricter, toMode } from "./modes.js";
+import { hashFlagSecret } from "../bypass/flag-secret.js";
+import { isMode, stricter, toMode } from "../document/modes.js";
 
 /*
  * The operations an operator performs (CLI, admin API, programmatic), as pure

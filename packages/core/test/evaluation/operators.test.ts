@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { Clause, ClauseOp, Flag, JsonValue } from "../../src/document/types.js";
-import { evaluate } from "../../src/engine/evaluate.js";
-import { compileOperator, toDate } from "../../src/engine/operators.js";
-import { parseSemver } from "../../src/engine/semver.js";
-import type { EvaluationContext } from "../../src/engine/types.js";
+import { evaluate } from "../../src/evaluation/evaluate.js";
+import { compileOperator, toDate } from "../../src/evaluation/operators.js";
+import { parseSemver } from "../../src/evaluation/semver.js";
+import type { EvaluationContext } from "../../src/evaluation/types.js";
 
 /** A flag whose only rule is `clause`: variation 1 ("matched") when it matches. */
 function flagWith(clause: Clause): Flag {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
-import { sha1High60 } from "../../src/engine/sha1.js";
+import { sha1High60 } from "../../src/evaluation/sha1.js";
 
 /** The reference: exactly what LaunchDarkly computes from the hex digest. */
 function reference(text: string): number {
@@ -96,7 +96,7 @@ describe("sha1High60", () => {
     // Earlier tests grow the module's buffers; a fresh module instance starts small.
     for (const text of ["€".repeat(100), "😀".repeat(70), "a€😀".repeat(40)]) {
       vi.resetModules();
-      const fresh = await import("../../src/engine/sha1.js");
+      const fresh = await import("../../src/evaluation/sha1.js");
       expect(fresh.sha1High60(text), `${text.length} code units`).toBe(reference(text));
       const half = text.length >> 1;
       const cut = text.codePointAt(half - 1)! > 0xffff ? half + 1 : half; // stay between whole code points

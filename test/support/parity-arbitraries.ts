@@ -4,8 +4,8 @@
  * target lists and segment lists often enough that targets, rules, segments
  * and rollouts actually decide a good share of evaluations.
  *
- * Shared by the LaunchDarkly parity test and (later) the OpenFeature
- * provider's tests. Everything a document refers to is namespaced by a random
+ * Shared by core's LaunchDarkly parity test and the OpenFeature provider's
+ * parity test. Everything a document refers to is namespaced by a random
  * `namespace` (`d<base36>`), so many generated documents can be merged into
  * one LaunchDarkly file without key clashes, and a document evaluates the same
  * (same flag keys, so the same buckets) whether it is checked alone or merged.
@@ -20,6 +20,7 @@ import fc from "fast-check";
 import type {
   Clause,
   ClauseOp,
+  EvaluationContext,
   Flag,
   FlagDocument,
   JsonValue,
@@ -32,8 +33,7 @@ import type {
   Target,
   VariationOrRollout,
   WeightedVariation,
-} from "../../src/document/types.js";
-import type { EvaluationContext } from "../../src/engine/types.js";
+} from "@detour/core";
 
 /** Context keys: target lists and segment lists are drawn from these, so they hit. */
 export const CONTEXT_KEYS = ["user-1", "user-2", "user-3", "alice", "bob", "42", "ü-ser", "userKeyA"] as const;

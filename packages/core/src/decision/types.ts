@@ -1,5 +1,5 @@
 import type { JsonValue, Mode } from "../document/types.js";
-import type { EvaluationReason } from "../engine/types.js";
+import type { EvaluationReason } from "../evaluation/types.js";
 
 export type Scope = "site" | "feature" | "user";
 

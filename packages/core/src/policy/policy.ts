@@ -14,17 +14,17 @@ import {
 } from "../bypass/index.js";
 import { failClosedPeriod, periodOf } from "../bypass/period.js";
 import type { DetourFlagSettings, Mode } from "../document/types.js";
-import { MAX_MATCH_INPUT } from "../engine/regex.js";
-import type { EvaluationContext, EvaluationReason } from "../engine/types.js";
+import { MAX_MATCH_INPUT } from "../evaluation/regex.js";
+import type { EvaluationContext, EvaluationReason } from "../evaluation/types.js";
 import { respond } from "../respond/index.js";
 import type { Snapshot } from "../snapshot.js";
-import { Decision, type ContextFactory } from "./decision.js";
-import { matchesFlagSecret } from "./flag-secret.js";
-import { isSafeMethod, stricter } from "./modes.js";
-import type { NormalizedOptions } from "./options.js";
+import { Decision, type ContextFactory } from "../decision/decision.js";
+import { matchesFlagSecret } from "../bypass/flag-secret.js";
+import { isSafeMethod, stricter } from "../document/modes.js";
+import type { NormalizedOptions } from "../options.js";
 import { pathRulesOf, strictestReading } from "./path-rules.js";
-import type { RequestAccessor } from "./request.js";
-import type { DecisionAction, DecisionReason, HttpResponse, Scope } from "./types.js";
+import type { RequestAccessor } from "../adapter/request.js";
+import type { DecisionAction, DecisionReason, HttpResponse, Scope } from "../decision/types.js";
 import { buildView, type ModeFlag, type PolicyView } from "./view.js";
 
 const ANONYMOUS = "anonymous";

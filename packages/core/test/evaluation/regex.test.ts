@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compilePattern, MAX_MATCH_INPUT, MAX_PATTERN_INSTRUCTIONS, SPACE } from "../../src/engine/regex.js";
+import { compilePattern, MAX_MATCH_INPUT, MAX_PATTERN_INSTRUCTIONS, SPACE } from "../../src/evaluation/regex.js";
 import { TRICKY } from "./regex-fixtures.js";
 
 function ours(pattern: string, value: string): boolean | string {

@@ -1,5 +1,5 @@
 import { hash, randomBytes, timingSafeEqual } from "node:crypto";
-import { normalizePath } from "../bypass/paths.js";
+import { normalizePath } from "./path-globs.js";
 import type { FlagSecret } from "../document/types.js";
 import { ArgumentError } from "../errors.js";
 

@@ -1,4 +1,4 @@
-import type { DetourFlagSettings } from "../document/types.js";
+import type { DetourFlagSettings } from "./types.js";
 
 /** When a flag's own schedule puts it in force: `[from, until)` in epoch ms (either may be open). */
 export interface Schedule {

@@ -11,7 +11,7 @@ export interface RequestAccessor<Req> {
   /**
    * The request target as the request gave it: the path with or without the
    * query string, or an absolute-form URL (`http://host/path`). Give it as it
-   * is: Detour derives every reading a router could route on (./bypass/readings.ts).
+   * is: Detour derives every reading a router could route on (../bypass/path-readings.ts).
    */
   path(req: Req): string;
   /**

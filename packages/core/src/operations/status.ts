@@ -1,9 +1,9 @@
 import type { Flag, JsonValue, Mode } from "../document/types.js";
 import type { Snapshot } from "../snapshot.js";
 import type { StoreHealth } from "../stores/types.js";
-import { toMode } from "./modes.js";
-import { strictestMode } from "./operations.js";
-import { inForce, scheduleOf } from "./schedule.js";
+import { toMode } from "../document/modes.js";
+import { strictestMode } from "./edits.js";
+import { inForce, scheduleOf } from "../document/schedule.js";
 
 export interface FlagStatus {
   key: string;
