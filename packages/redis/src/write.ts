@@ -10,7 +10,9 @@ import {
   WriteConflictError,
   applyMutation,
   asError,
+  diffDocuments,
   withDictionaries,
+  type DocumentChanges,
   type FlagDocument,
   type Mutator,
   type StoreState,
@@ -46,10 +48,11 @@ export async function compareAndSet(
   expected: Observed,
   raw: string,
   rev: number,
+  changes?: string,
 ): Promise<CasResult> {
-  const inline = raw.length <= INLINE_NOTICE_MAX;
-  const args = [keys.document, keys.revision, expected.exists ? "1" : "0", expected.rev ?? "", String(rev), raw, keys.channel, inline ? "1" : "0"];
-  const notice = inline ? `${rev}\n${raw}` : null;
+  const [mode, carried] = noticeBody(raw, changes);
+  const args = [keys.document, keys.revision, expected.exists ? "1" : "0", expected.rev ?? "", String(rev), raw, keys.channel, mode, carried];
+  const notice = mode === "0" ? null : `${rev}\n${mode === "1" ? raw : carried}`;
   if (notice) view.ownWrites.add(notice);
   let seq = view.order.next();
   let replies: Array<[Error | null, unknown]>;
@@ -65,6 +68,23 @@ export async function compareAndSet(
   const [[casError, result], [, role]] = replies as [[Error | null, unknown], [Error | null, unknown]];
   if (casError) throw casError;
   return { ok: Number(result) === 1, seq, replicas: replicasOf(role) };
+}
+
+/**
+ * What the change notice carries: the changes when they are smaller than the
+ * document, else the document when it is small, else nothing (receivers read it).
+ */
+function noticeBody(raw: string, changes: string | undefined): ["0" | "1" | "2", string] {
+  if (changes !== undefined && changes.length <= INLINE_NOTICE_MAX && changes.length < raw.length) return ["2", changes];
+  return [raw.length <= INLINE_NOTICE_MAX ? "1" : "0", ""];
+}
+
+/** Marks a notice that carries changes: `<revision>\nchanges <base revision>\n<changes JSON>`. */
+export const CHANGES = "changes ";
+
+/** The changes from revision `base` to the next, as a change notice carries them. */
+export function changesNotice(base: string, changes: DocumentChanges): string {
+  return `${CHANGES}${base}\n${JSON.stringify(changes)}`;
 }
 
 /**
@@ -129,7 +149,7 @@ export class RedisWriter {
       const json = JSON.stringify(next.document);
       let written: CasResult;
       try {
-        written = await compareAndSet(this.#sync.commands(), this.#settings.keys, this.#view, expected, json, next.revision);
+        written = await compareAndSet(this.#sync.commands(), this.#settings.keys, this.#view, expected, json, next.revision, this.#changes(base, next, expected));
       } catch (error) {
         if (error instanceof StoreClosedError) throw error;
         this.#sync.unreachable(error);
@@ -187,6 +207,13 @@ export class RedisWriter {
       // A refused document is replaced by a write based on the last good one.
       return { base: snap ?? view.boot ?? Snapshot.empty(this.#state.now()), expected };
     }
+  }
+
+  /** The change notice's changes, when the document it was made from is the one Redis holds at `expected`. */
+  #changes(base: Snapshot, next: Snapshot, expected: Observed): string | undefined {
+    if (!expected.exists || expected.rev === null || String(base.revision) !== expected.rev) return undefined;
+    const changes = diffDocuments(base.document, next.document);
+    return changes === null ? undefined : changesNotice(expected.rev, changes);
   }
 
   /** A private copy for the mutator: parsing the JSON we hold is cheaper than cloning the snapshot. */
