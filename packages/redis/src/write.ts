@@ -144,6 +144,7 @@ export class RedisWriter {
         source: `${where} write`,
         sourceRevision: revisionOf(expected.rev, -1),
         now: this.#state.now(),
+        incremental: true,
         ...this.#cheapDraft(base),
       });
       const json = JSON.stringify(next.document);

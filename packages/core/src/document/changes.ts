@@ -24,10 +24,13 @@ const json = (value: unknown) => (value === undefined ? undefined : JSON.stringi
 
 /**
  * The changes that turn `base` into `next`, or `null` when they cannot be
- * told as changes (the audit log was rewritten rather than added to).
- * Compares entries by their JSON, so it costs one serialisation of both.
+ * told as changes (the audit log was rewritten rather than added to, or
+ * `next` is no document `patch()` could take: unknown top-level fields, a
+ * dictionary that is not an object). Compares entries by identity, then by
+ * their JSON.
  */
 export function diffDocuments(base: Readonly<FlagDocument>, next: Readonly<FlagDocument>): DocumentChanges | null {
+  if (!patchable(next)) return null;
   const changes: DocumentChanges = {};
   for (const name of DICTIONARIES) {
     const before = (base[name] ?? {}) as Record<string, unknown>;
@@ -35,7 +38,7 @@ export function diffDocuments(base: Readonly<FlagDocument>, next: Readonly<FlagD
     const delta: Record<string, unknown> = {};
     let any = false;
     for (const key of Object.keys(after)) {
-      if (!Object.prototype.hasOwnProperty.call(before, key) || json(before[key]) !== json(after[key])) {
+      if (!Object.prototype.hasOwnProperty.call(before, key) || (before[key] !== after[key] && json(before[key]) !== json(after[key]))) {
         delta[key] = after[key];
         any = true;
       }
@@ -57,6 +60,17 @@ export function diffDocuments(base: Readonly<FlagDocument>, next: Readonly<FlagD
     changes.auditLength = newAudit.length;
   }
   return changes;
+}
+
+const TOP_LEVEL = new Set(["flags", "flagValues", "segments", "audit", "revision"]);
+const isPlainObject = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** A document whose shape changes can describe; anything else gets a full validation. */
+function patchable(doc: unknown): boolean {
+  if (!isPlainObject(doc)) return false;
+  for (const key of Object.keys(doc as object)) if (!TOP_LEVEL.has(key)) return false;
+  const d = doc as Record<string, unknown>;
+  return DICTIONARIES.every((name) => d[name] === undefined || isPlainObject(d[name])) && (d.audit === undefined || Array.isArray(d.audit));
 }
 
 /** How many entries `after` has in front of (a prefix of) `before`, or `null` when it is not that. */

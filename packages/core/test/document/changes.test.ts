@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Snapshot, ValidationError, diffDocuments, type FlagDocument } from "../../src/index.js";
+import { Snapshot, ValidationError, applyMutation, diffDocuments, type FlagDocument } from "../../src/index.js";
 
 const flag = (key: string, users: string[], on = true) => ({
   key,
@@ -79,5 +79,35 @@ describe("diffDocuments and Snapshot.patch", () => {
     expect(() => old.patch({ flagValues: { f2: 1 } }, { revision: 5 })).toThrow(/flagValues\.f2: also defined under flags/);
     expect(old.evaluate("f1", { key: "u1" }).value).toBe("read-only");
     expect(old.revision).toBe(4);
+  });
+});
+
+describe("applyMutation({ incremental: true })", () => {
+  const mutations: Array<[string, (draft: FlagDocument) => void]> = [
+    ["a user added", (d) => void d.flags!.f2!.targets![0]!.values.push("z")],
+    ["a flag removed and a value set", (d) => {
+      delete d.flags!.f4;
+      d.flagValues!.limit = 9;
+    }],
+    ["an optional field set to null (dropped by validation)", (d) => void ((d.flags!.f5 as Record<string, unknown>).rules = null)],
+    ["nothing", () => {}],
+  ];
+
+  it.each(mutations)("%s: the same snapshot as a whole validation", (_name, mutate) => {
+    const current = Snapshot.from(base(), { now: 0 });
+    const whole = applyMutation(current, mutate, { now: 0 });
+    const patched = applyMutation(current, mutate, { now: 0, incremental: true });
+    expect(JSON.parse(JSON.stringify(patched.document))).toEqual(JSON.parse(JSON.stringify(whole.document)));
+    expect(patched.revision).toBe(current.revision + 1);
+  });
+
+  it.each([
+    ["a bad field", (d: FlagDocument) => void ((d.flags!.f1 as Record<string, unknown>).offVariation = 9), /flags\.f1\.offVariation/],
+    ["an unknown top-level field", (d: FlagDocument) => void ((d as Record<string, unknown>).extra = 1), /extra: unknown top-level field/],
+    ["flags that are not an object", (d: FlagDocument) => void ((d as Record<string, unknown>).flags = 5), /flags/],
+  ])("%s is refused as a whole validation refuses it", (_name, mutate, message) => {
+    const current = Snapshot.from(base(), { now: 0 });
+    expect(() => applyMutation(current, mutate, { incremental: true })).toThrow(message);
+    expect(() => applyMutation(current, mutate, {})).toThrow(message);
   });
 });
