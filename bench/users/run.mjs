@@ -13,7 +13,6 @@
 // Goal (Redis): ≤ 2× between 10 and 1,000,000 users.
 //
 //   node bench/users/run.mjs [--rounds 5] [--sizes 10,10000,1000000] [--stores file,redis] [--json out.json]
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,7 +21,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { bundlePath, loadDetour } from "../lib/bundle.mjs";
 import { cli, emit } from "../lib/common.mjs";
 import { machine } from "../lib/machine.mjs";
-import { startRedisServer } from "../lib/proc.mjs";
+import { spawnLines, startRedisServer } from "../lib/proc.mjs";
 import { fmt, median, table } from "../lib/stats.mjs";
 
 const { isMain, args, log } = cli(import.meta.url, {
@@ -80,27 +79,16 @@ async function receiver(spec) {
   out({ ready: true });
 }
 
+/** The receiving process: `expect(id)` resolves once it waits for `id`, `seen(id)` with the time `id` was in force there. */
 function spawnReceiver(spec) {
-  const child = spawn(process.execPath, ["--max-old-space-size=4096", fileURLToPath(import.meta.url), "--child", JSON.stringify(spec)], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const waiters = new Set();
-  createInterface({ input: child.stdout }).on("line", (line) => {
-    const m = JSON.parse(line);
-    for (const w of [...waiters]) w(m);
-  });
-  const next = (match, ms = 300_000) =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("receiver: timed out")), ms);
-      const w = (m) => {
-        if (!match(m)) return;
-        clearTimeout(timer);
-        waiters.delete(w);
-        resolve(m);
-      };
-      waiters.add(w);
-    });
-  return { child, next, send: (m) => child.stdin.write(`${JSON.stringify(m)}\n`) };
+  const proc = spawnLines(process.execPath, ["--max-old-space-size=4096", fileURLToPath(import.meta.url), "--child", JSON.stringify(spec)]);
+  const quoted = (id) => JSON.stringify(id).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return {
+    proc,
+    ready: () => proc.waitFor(/^\{"ready":true\}$/, 300_000),
+    expect: (id) => proc.ask(JSON.stringify({ expect: id }), new RegExp(`^\\{"waiting":${quoted(id)}\\}$`), 60_000),
+    seen: (id, from) => proc.waitFor(new RegExp(`^\\{"seen":${quoted(id)},"t1":([\\d.e+-]+)\\}$`), 300_000, from).then((m) => Number(m[1])),
+  };
 }
 
 async function measure(mod, spec, users, rounds) {
@@ -114,7 +102,7 @@ async function measure(mod, spec, users, rounds) {
     redis.disconnect();
   }
   const rx = spawnReceiver(spec);
-  const ready = rx.next((m) => m.ready);
+  const ready = rx.ready();
   const detour = mod.createDetour({ store: openStore(mod, spec, "writer") });
   await Promise.all([detour.store.load(), ready]);
   const write = [];
@@ -122,13 +110,12 @@ async function measure(mod, spec, users, rounds) {
   try {
     for (let r = 0; r < rounds + 1; r++) {
       const id = `new-${users}-${r}`;
-      rx.send({ expect: id });
-      await rx.next((m) => m.waiting === id);
-      const seen = rx.next((m) => m.seen === id);
+      await rx.expect(id);
+      const seen = rx.seen(id, rx.proc.lines.length);
       const t0 = now();
       await detour.enable("site", { users: [id] });
       const t1 = now();
-      const { t1: t2 } = await seen;
+      const t2 = await seen;
       if (r > 0) {
         // The first change warms both processes up.
         write.push(t1 - t0);
@@ -136,7 +123,8 @@ async function measure(mod, spec, users, rounds) {
       }
     }
   } finally {
-    rx.child.stdin.end();
+    rx.proc.child.stdin.end();
+    await rx.proc.exit;
     await detour.store.close();
   }
   return { users, bytes: json.length, write: median(write), propagate: median(propagate), samples: { write, propagate } };

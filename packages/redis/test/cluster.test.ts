@@ -1,31 +1,30 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { detour } from "./cli-run.js";
-import { Worker, removeWorkerBundle, uniquePrefix, workerBundle } from "./helpers.js";
-import { ClusterSetup, eventually } from "./topologies.js";
+import { waitFor as eventually, type Worker } from "./helpers.js";
+import { ClusterSetup, twoWorkers } from "./topologies.js";
 
 // A master's replica is promoted after cluster-node-timeout (1 s) and an
 // election; the stores then find the new master on their next command.
 const PROMOTION_BOUND_MS = 45_000;
 
 describe.sequential("redis+cluster: three masters, one replica each", () => {
-  const prefix = uniquePrefix();
+  let prefix: string;
   // Every key of the store shares one hash slot: the prefix is the hash tag.
-  const documentKey = `{${prefix}}:document`;
+  const key = (name: string) => `{${prefix}}:${name}`;
   let setup: ClusterSetup;
   let a: Worker;
   let b: Worker;
+  let stopWorkers: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     setup = await ClusterSetup.start();
-    const bundle = await workerBundle();
-    a = new Worker(bundle, { url: setup.url, prefix, pollIntervalMs: 500 });
-    b = new Worker(bundle, { url: setup.url, prefix, pollIntervalMs: 500 });
-    await Promise.all([a.send("load"), b.send("load")]);
+    const workers = await twoWorkers(setup.url);
+    ({ prefix, a, b } = workers);
+    stopWorkers = workers.stop;
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    removeWorkerBundle();
+    await stopWorkers?.();
     await setup?.stop();
   });
 
@@ -36,7 +35,7 @@ describe.sequential("redis+cluster: three masters, one replica each", () => {
   it("keeps document, revision and channel in one hash slot, and a change from the CLI reaches both processes", async () => {
     const [node] = setup.live();
     const slots = await Promise.all(
-      ["document", "revision", "changes"].map((k) => node!.ask((r) => r.call("CLUSTER", "KEYSLOT", `{${prefix}}:${k}`))),
+      ["document", "revision", "changes"].map((k) => node!.ask((r) => r.call("CLUSTER", "KEYSLOT", key(k)))),
     );
     expect(new Set(slots).size).toBe(1);
 
@@ -46,11 +45,11 @@ describe.sequential("redis+cluster: three masters, one replica each", () => {
     expect(on.stderr).toBe("");
     expect(on.code).toBe(0);
     await Promise.all([a, b].map((w) => w.next((m) => m.event === "snapshot" && m.site === "maintenance", PROMOTION_BOUND_MS)));
-    expect(await (await setup.masterOf(documentKey)).ask((r) => r.exists(documentKey))).toBe(1);
+    expect(await (await setup.masterOf(key("document"))).ask((r) => r.exists(key("document")))).toBe(1);
   });
 
   it("killing a master that does not hold Detour's slot changes nothing", async () => {
-    const ours = await setup.masterOf(documentKey);
+    const ours = await setup.masterOf(key("document"));
     const other = (await setup.masters()).find((m) => m !== ours)!;
     await other.kill();
     const { revision } = await a.send("set-site", { mode: "available" });
@@ -65,7 +64,7 @@ describe.sequential("redis+cluster: three masters, one replica each", () => {
   }, 120_000);
 
   it("killing the master that holds it leaves every instance serving its snapshot until the replica is promoted, then resyncs", async () => {
-    const ours = await setup.masterOf(documentKey);
+    const ours = await setup.masterOf(key("document"));
     const before = await a.send("state");
     await ours.kill();
     // No master for the slot: writes fail, both processes keep serving what they had.
@@ -76,7 +75,7 @@ describe.sequential("redis+cluster: three masters, one replica each", () => {
     for (const w of [a, b]) expect((await w.send("state")).site).toBe(before.site);
 
     const promoted = await eventually(async () => {
-      const node = await setup.masterOf(documentKey);
+      const node = await setup.masterOf(key("document"));
       return node !== ours && node;
     }, PROMOTION_BOUND_MS, "the replica of Detour's master to be promoted");
     expect(promoted).not.toBe(ours);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { detour } from "./cli-run.js";
-import { Worker, removeWorkerBundle, uniquePrefix, workerBundle } from "./helpers.js";
-import { SentinelSetup, eventually, type Node } from "./topologies.js";
+import { waitFor as eventually, type Worker } from "./helpers.js";
+import { SentinelSetup, twoWorkers, type Node } from "./topologies.js";
 
 // Propagation after a failover is stated as: within FAILOVER_BOUND_MS of the
 // master dying (sentinels declare it down after 1 s; promotion and the
@@ -9,22 +9,21 @@ import { SentinelSetup, eventually, type Node } from "./topologies.js";
 const FAILOVER_BOUND_MS = 45_000;
 
 describe.sequential("redis+sentinel: a master, a replica, three sentinels", () => {
-  const prefix = uniquePrefix();
+  let prefix: string;
   let setup: SentinelSetup;
   let a: Worker;
   let b: Worker;
+  let stopWorkers: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     setup = await SentinelSetup.start(1);
-    const bundle = await workerBundle();
-    a = new Worker(bundle, { url: setup.url, prefix, pollIntervalMs: 500 });
-    b = new Worker(bundle, { url: setup.url, prefix, pollIntervalMs: 500 });
-    await Promise.all([a.send("load"), b.send("load")]);
+    const workers = await twoWorkers(setup.url);
+    ({ prefix, a, b } = workers);
+    stopWorkers = workers.stop;
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    removeWorkerBundle();
+    await stopWorkers?.();
     await setup?.stop();
   });
 

@@ -8,25 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { freePort } from "./helpers.js";
+import { Worker, freePort, removeWorkerBundle, uniquePrefix, waitFor as eventually, workerBundle } from "./helpers.js";
 
 const MASTER = "detour-master";
-
-/** Polls `check` (which may throw) until it returns a truthy value; generous for a loaded machine. */
-export async function eventually<T>(check: () => Promise<T | undefined | false | null>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** One redis-server process (data node or sentinel). */
 export class Node {
@@ -76,24 +60,29 @@ export class Node {
   }
 }
 
-// Replicas sync at once (the default diskless sync waits 5 s for more replicas).
-const dataArgs = (port: number) => ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--repl-diskless-sync-delay", "0"];
+// Replicas sync at once (the default diskless sync waits 5 s for more replicas)
+// and keep the RDB they receive in the setup's temp dir.
+const dataArgs = (port: number, dir: string) => [
+  ...["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+  ...["--repl-diskless-sync-delay", "0", "--dir", dir, "--dbfilename", `dump-${port}.rdb`],
+];
 
 /** A master, `replicas` replicas and three sentinels (quorum 2, down after 1 s). */
 export class SentinelSetup {
-  readonly dir = mkdtempSync(join(tmpdir(), "detour-sentinel-"));
   readonly name = MASTER;
   private constructor(
+    readonly dir: string,
     readonly servers: Node[],
     readonly sentinels: Node[],
   ) {}
 
   static async start(replicas = 1): Promise<SentinelSetup> {
+    const dir = mkdtempSync(join(tmpdir(), "detour-sentinel-"));
     const ports = await distinctPorts(1 + replicas + 3);
-    const servers = ports.slice(0, 1 + replicas).map((port) => new Node(port, dataArgs(port)));
+    const servers = ports.slice(0, 1 + replicas).map((port) => new Node(port, dataArgs(port, dir)));
     const [master] = servers as [Node];
     const sentinels = ports.slice(1 + replicas).map((port) => new Node(port, []));
-    const setup = new SentinelSetup(servers, sentinels);
+    const setup = new SentinelSetup(dir, servers, sentinels);
     master.start();
     await master.ready();
     for (const replica of servers.slice(1)) replica.start(["--replicaof", "127.0.0.1", String(master.port)]);
@@ -189,7 +178,7 @@ export class ClusterSetup {
     const setup = new ClusterSetup([]);
     for (const port of ports) {
       const node = new Node(port, [
-        ...dataArgs(port),
+        ...dataArgs(port, setup.dir),
         "--cluster-enabled",
         "yes",
         "--cluster-config-file",
@@ -201,8 +190,6 @@ export class ClusterSetup {
         // A replica whose link dropped a while ago may still take over (the test kills masters on purpose).
         "--cluster-replica-validity-factor",
         "0",
-        "--dir",
-        setup.dir,
       ]);
       node.start();
       setup.nodes.push(node);
@@ -295,4 +282,22 @@ async function distinctPorts(n: number): Promise<number[]> {
     if (port < 55_000) ports.add(port);
   }
   return [...ports];
+}
+
+/** Two worker processes with stores on `url` (polling every 500 ms), loaded. */
+export async function twoWorkers(url: string): Promise<{ prefix: string; a: Worker; b: Worker; stop(): Promise<void> }> {
+  const prefix = uniquePrefix();
+  const bundle = await workerBundle();
+  const a = new Worker(bundle, { url, prefix, pollIntervalMs: 500 });
+  const b = new Worker(bundle, { url, prefix, pollIntervalMs: 500 });
+  await Promise.all([a.send("load"), b.send("load")]);
+  return {
+    prefix,
+    a,
+    b,
+    async stop() {
+      await Promise.all([a.stop(), b.stop()]);
+      removeWorkerBundle();
+    },
+  };
 }
