@@ -28,13 +28,14 @@ Exit codes:
 
 const STORE_HELP = `
 Store:
-  --store file:./detour.json (default) | redis://HOST:6379/0?prefix=NAME,
+  --store file:./detour.json (default) | redis://HOST:6379/0?prefix=NAME |
+  redis+sentinel://HOST:26379,HOST:26379/MASTER[/DB] | redis+cluster://HOST:7000,HOST:7001,
   or the DETOUR_STORE environment variable. A file store must exist (the app
   creates it when it starts); only on --create and import create one.`;
 
 function addStoreOptions(command: Command): Command {
   return command
-    .option("--store <url>", `where the flags live: file:PATH or redis://HOST:PORT/DB[?prefix=NAME] (env DETOUR_STORE; default ${DEFAULT_STORE})`)
+    .option("--store <url>", `where the flags live: file:PATH, redis://HOST:PORT/DB, redis+sentinel://HOSTS/MASTER[/DB] or redis+cluster://HOSTS, each [?prefix=NAME] (env DETOUR_STORE; default ${DEFAULT_STORE})`)
     .option("--prefix <name>", "Redis key prefix (default detour; overrides ?prefix= in the URL)")
     .option("--debug", "print stack traces and store diagnostics");
 }

@@ -2,6 +2,7 @@ export * from "./errors.js";
 export type * from "./document/types.js";
 export { validateDocument, type ValidateOptions } from "./document/validate.js";
 export { withDictionaries } from "./document/dictionaries.js";
+export { diffDocuments, type DocumentChanges } from "./document/changes.js";
 export type * from "./evaluation/types.js";
 export { evaluate } from "./evaluation/evaluate.js";
 export { Snapshot } from "./snapshot.js";
