@@ -40,6 +40,7 @@ const EXPECTED: Readonly<Record<string, readonly string[]>> = {
   "@detour/redis": ["redisStore", "redisKeys"],
   "@detour/cli": ["run", "parseStoreUrl"],
   "@detour/openfeature": ["DetourProvider"],
+  "@detour/migrate": ["createMigration", "migrationSuccess", "migrationError", "MigrationStageError", "migrationMetrics"],
 };
 
 /** What users install next to the packages: their peers, and the types of the frameworks. The root's versions, which the npm cache has. */
@@ -99,6 +100,7 @@ import { redisStore } from "@detour/redis";
 import { run } from "@detour/cli";
 import { DetourProvider } from "@detour/openfeature";
 import * as admin from "@detour/admin";
+import { createMigration, migrationSuccess, type MigrationReadResult } from "@detour/migrate";
 
 const document: FlagDocument = { flags: {} };
 const instance: Detour = createDetour({ store: memoryStore(document), user: (req) => String(req.headers?.["x-user"] ?? "") });
@@ -125,8 +127,10 @@ fastify.get("/billing", { config: { detour: { feature: "billing" } } }, async (r
 const shared: Detour = createDetour({ store: redisStore({ url: "redis://localhost:6379/0", prefix: "app" }) });
 const provider = new DetourProvider(instance);
 const exitCode: Promise<number> = run(["status", "--json"]);
+const notes = createMigration(instance, { readOld: async (id: string) => migrationSuccess(id), readNew: (id: string) => id, writeOld: () => 1, writeNew: () => 1 });
+const read: Promise<MigrationReadResult<unknown>> = notes.read("storage", { key: "u" }, "off", "id-1");
 
-export { mode, shared, provider, exitCode, admin };
+export { mode, shared, provider, exitCode, admin, read };
 `;
 
 /**

@@ -19,6 +19,7 @@ import { expressAdmin } from "@detour/express/admin";
 import express from "express";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { textContrasts } from "@detour/test-support/pixels";
 import { screenshotPath } from "@detour/test-support/screenshots";
 import { bearerToken, createAdmin, type Admin } from "../src/index.js";
 
@@ -155,8 +156,9 @@ describe("the admin console", () => {
     await expect.poll(() => site.innerText()).toMatch(/Read-only[\s\S]*Some users[\s\S]*user-17[\s\S]*user-42/);
     await console.getByRole("button", { name: "Remove user-17 from site" }).click();
     await expect.poll(() => site.innerText()).not.toMatch(/user-17/);
-    expect(cli.document()).toBeDefined();
     await expect.poll(() => instance.status().flags[0]?.users).toEqual(["user-42"]);
+    // The other instance on the file (the CLI) sees the change too.
+    await expect.poll(() => cli.status().flags[0]?.users).toEqual(["user-42"]);
 
     await console.locator("#percent-key").fill("search");
     await console.getByLabel("Percent", { exact: true }).fill("25");
@@ -208,7 +210,7 @@ describe("the admin console", () => {
     expect(dark).not.toBe(light);
   });
 
-  test("screenshot: admin-console.png (docs/ with npm run docs:screenshots)", async () => {
+  test("screenshot: admin-console.png (docs/ with npm run docs:screenshots) shows the site, the flags and the audit log, readable", async () => {
     // A fresh document, audit log included, written by hand as an operator might.
     await writeFile(file, `${JSON.stringify({ flags: {} })}\n`);
     await expect.poll(() => instance.audit().length).toBe(0);
@@ -228,6 +230,27 @@ describe("the admin console", () => {
     await console.locator("#feature-key").fill("reports");
     await console.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     await console.waitForTimeout(300);
-    await console.screenshot({ path: SCREENSHOT, fullPage: true });
+    const png = await console.screenshot({ path: SCREENSHOT, fullPage: true });
+    // What the screenshot shows, read back from it: the state of the site, the flags and the audit log, readable in
+    // the saved pixels. (afterEach checks that the page asked nothing of another origin.)
+    const shown = {
+      "#site-pill": /^Maintenance$/,
+      "#site-message": /^Upgrading the database, back at 03:00 UTC$/,
+      "#flags-title": /^Flags in force$/,
+      '#flags-body tr[data-flag="search"]': /Read-only[\s\S]*20%[\s\S]*Reindexing/,
+      '#flags-body tr[data-flag="billing"]': /Maintenance[\s\S]*Moving billing to the new provider/,
+      "#audit-body tr:first-child": /admin:ops\s+enable\s+site/,
+    };
+    for (const [selector, text] of Object.entries(shown)) expect(await console.locator(selector).innerText(), selector).toMatch(text);
+    const selectors = ["#site-pill", "#site-message", "#flags-title", "#audit-title", "#audit-body tr:first-child td:first-child"];
+    const scroll = await console.evaluate(() => ({ x: window.scrollX, y: window.scrollY }));
+    const boxes = await Promise.all(
+      selectors.map(async (selector) => {
+        const box = (await console.locator(selector).boundingBox())!;
+        return { ...box, x: box.x + scroll.x, y: box.y + scroll.y };
+      }),
+    );
+    const ratios = await textContrasts(browser, png, boxes, 2);
+    selectors.forEach((selector, i) => expect(ratios[i], `contrast of ${selector} in the screenshot`).toBeGreaterThanOrEqual(4.5));
   });
 });

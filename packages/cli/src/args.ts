@@ -39,6 +39,13 @@ export function seconds(min: number): (value: string) => number {
   };
 }
 
+/** A whole number >= 0 (`--check-ratio`). */
+export function wholeNumber(value: string): number {
+  const text = value.trim();
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new InvalidArgumentError(`expected a whole number >= 0, got ${JSON.stringify(value)}`);
+  return Number(text);
+}
+
 /** A percentage 0..100 (up to three decimals, the resolution of rollout weights). */
 export function percent(value: string): number {
   const text = value.trim().replace(/%$/, "");

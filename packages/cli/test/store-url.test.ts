@@ -29,6 +29,30 @@ describe("parseStoreUrl", () => {
     expect(location.display).toBe("redis://app:***@cache:6379/0 (prefix x)");
   });
 
+  it("parses Sentinel and Cluster URLs (hosts separated by commas), keeping credentials out of the display", () => {
+    expect(parseStoreUrl("redis+sentinel://s1:26379,s2:26380/mymaster/3?prefix=shop")).toEqual({
+      kind: "redis",
+      url: "redis+sentinel://s1:26379,s2:26380/mymaster/3",
+      prefix: "shop",
+      display: "redis+sentinel://s1:26379,s2:26380/mymaster/3 (prefix shop)",
+    });
+    expect(parseStoreUrl("redis+cluster://:pw@n1:7000,n2:7001")).toMatchObject({
+      url: "redis+cluster://:pw@n1:7000,n2:7001",
+      prefix: "detour",
+      display: "redis+cluster://:***@n1:7000,n2:7001 (prefix detour)",
+    });
+  });
+
+  it.each([
+    ["redis+sentinel://s1:26379,s2:26379", /expected the master's name/],
+    ["redis+sentinel://s1:26379/mymaster/zero", /numeric DB/],
+    ["redis+cluster://n1:7000/0", /Cluster has no database/],
+    ["redis+cluster://n1:99999", /out of range/],
+    ["redis+ring://n1:7000", /unsupported store/],
+  ])("refuses the topology URL %j", (spec, message) => {
+    expect(() => parseStoreUrl(spec)).toThrow(message);
+  });
+
   it.each([
     ["", /empty/],
     ["http://example.com", /unsupported store/],

@@ -2,6 +2,7 @@ export * from "./errors.js";
 export type * from "./document/types.js";
 export { validateDocument, loadDocument, type ValidateOptions, type LoadOptions, type LoadedDocument } from "./document/validate.js";
 export { withDictionaries } from "./document/dictionaries.js";
+export { diffDocuments, type DocumentChanges } from "./document/changes.js";
 export type * from "./evaluation/types.js";
 export { evaluate } from "./evaluation/evaluate.js";
 export { isValidKind } from "./evaluation/context.js";

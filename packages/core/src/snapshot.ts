@@ -1,7 +1,9 @@
-import { withDictionaries } from "./document/dictionaries.js";
+import { DICTIONARIES, type DocumentChanges } from "./document/changes.js";
+import { dictionary, withDictionaries } from "./document/dictionaries.js";
 import { loadDocument, validateDocument } from "./document/validate.js";
 import type { ValidationIssue } from "./errors.js";
 import type { Flag, FlagDocument } from "./document/types.js";
+import { ValidationError } from "./errors.js";
 import { compileFlag, compileSegment, flagFromValue, type CompiledFlag, type CompiledSegment } from "./evaluation/compile.js";
 import { evaluateCompiled, invalidContext, type FlagLookup } from "./evaluation/evaluate.js";
 import type { EvaluationContext, EvaluationResult } from "./evaluation/types.js";
@@ -50,17 +52,34 @@ export class Snapshot implements FlagLookup {
   readonly #flags = new Map<string, CompiledFlag>();
   readonly #segments = new Map<string, CompiledSegment>();
 
-  private constructor(document: FlagDocument, createdAt: number, problems: readonly ValidationIssue[] = [], unloadable: ReadonlySet<string> = new Set()) {
+  /** `previous`: a snapshot whose compiled flags and segments are reused where the definition is the same object. */
+  private constructor(
+    document: FlagDocument,
+    createdAt: number,
+    previous?: Snapshot,
+    problems: readonly ValidationIssue[] = [],
+    unloadable: ReadonlySet<string> = new Set(),
+  ) {
     this.problems = Object.freeze([...problems]);
     this.unloadable = unloadable;
     this.document = deepFreeze(document);
     this.revision = document.revision ?? 0;
     this.createdAt = createdAt;
-    for (const [key, flag] of Object.entries(document.flags ?? {})) this.#flags.set(key, compileFlag(flag));
-    for (const [key, value] of Object.entries(document.flagValues ?? {})) {
-      this.#flags.set(key, compileFlag(flagFromValue(key, value)));
+    const old = previous?.document;
+    const oldFlags = previous ? previous.#flags : undefined;
+    const oldSegments = previous ? previous.#segments : undefined;
+    for (const [key, flag] of Object.entries(document.flags ?? {})) {
+      const same = old?.flags?.[key] === flag && old?.flagValues?.[key] === undefined;
+      this.#flags.set(key, (same && oldFlags?.get(key)) || compileFlag(flag));
     }
-    for (const [key, segment] of Object.entries(document.segments ?? {})) this.#segments.set(key, compileSegment(segment));
+    for (const [key, value] of Object.entries(document.flagValues ?? {})) {
+      const same = old?.flagValues !== undefined && key in old.flagValues && old.flagValues[key] === value && old.flags?.[key] === undefined;
+      this.#flags.set(key, (same && oldFlags?.get(key)) || compileFlag(flagFromValue(key, value)));
+    }
+    for (const [key, segment] of Object.entries(document.segments ?? {})) {
+      const same = old?.segments?.[key] === segment;
+      this.#segments.set(key, (same && oldSegments?.get(key)) || compileSegment(segment));
+    }
   }
 
   /**
@@ -69,6 +88,49 @@ export class Snapshot implements FlagLookup {
    */
   static from(input: unknown, options: { source?: string; now?: number; quoteValues?: boolean } = {}): Snapshot {
     return new Snapshot(validateDocument(input, options.source, { quoteValues: options.quoteValues }), options.now ?? Date.now());
+  }
+
+  /**
+   * This snapshot with `changes` applied (see `diffDocuments`) at `revision`:
+   * only the entries it names are validated and compiled; every other flag
+   * and segment is shared with this snapshot. Throws a `ValidationError`
+   * naming what is wrong, as `from()` would for the whole document.
+   */
+  patch(changes: DocumentChanges, options: { revision: number; source?: string; now?: number }): Snapshot {
+    const fragment: Record<string, unknown> = {};
+    for (const name of DICTIONARIES) {
+      const delta = changes[name];
+      if (delta) fragment[name] = Object.fromEntries(Object.entries(delta).filter(([, v]) => v !== null));
+    }
+    if (changes.auditAdded) fragment.audit = changes.auditAdded;
+    const checked = validateDocument({ ...fragment, revision: options.revision }, options.source);
+    const doc: FlagDocument = { revision: options.revision };
+    for (const name of DICTIONARIES) {
+      const before = this.document[name] as Record<string, unknown> | undefined;
+      const delta = changes[name];
+      if (!delta) {
+        if (before) (doc as Record<string, unknown>)[name] = before;
+        continue;
+      }
+      const merged = Object.assign(dictionary<unknown>(), before);
+      for (const [key, value] of Object.entries(delta)) {
+        if (value === null) delete merged[key];
+        else merged[key] = (checked[name] as Record<string, unknown>)[key];
+      }
+      (doc as Record<string, unknown>)[name] = merged;
+    }
+    const overlap = Object.keys(doc.flagValues ?? {}).find((key) => doc.flags?.[key] !== undefined);
+    if (overlap !== undefined) {
+      throw new ValidationError([{ path: `flagValues.${overlap}`, message: "also defined under flags; a key may appear in only one of them" }], options.source);
+    }
+    const audit = this.document.audit ?? [];
+    if (changes.auditAdded || changes.auditLength !== undefined) {
+      doc.audit = [...(checked.audit ?? []), ...audit].slice(0, changes.auditLength ?? Infinity);
+    } else if (this.document.audit) doc.audit = this.document.audit as FlagDocument["audit"];
+    // Problems found when the document was loaded stay reported, but for the entries this change replaced.
+    const replaced = (path: string) => DICTIONARIES.some((name) => changes[name] && Object.keys(changes[name]!).some((key) => path === `${name}.${key}` || path.startsWith(`${name}.${key}.`)));
+    const unloadable = new Set([...this.unloadable].filter((key) => !(key in (changes.flags ?? {})) && !(key in (changes.flagValues ?? {}))));
+    return new Snapshot(doc, options.now ?? Date.now(), this, this.problems.filter((problem) => !replaced(problem.path)), unloadable);
   }
 
   /**
@@ -83,7 +145,7 @@ export class Snapshot implements FlagLookup {
       ...(options.quoteValues === undefined ? {} : { quoteValues: options.quoteValues }),
       ...(options.previous === undefined ? {} : { previous: options.previous.document }),
     });
-    return new Snapshot(loaded.document, options.now ?? Date.now(), loaded.problems, loaded.unloadable);
+    return new Snapshot(loaded.document, options.now ?? Date.now(), undefined, loaded.problems, loaded.unloadable);
   }
 
   /** An empty document: no flags, nothing in force. */

@@ -307,6 +307,8 @@ describe("redisStore against the shared Redis", () => {
     expect(health.revision).toBe(1);
     expect(health.ageMs).not.toBeNull();
     expect(health.ageMs!).toBeLessThan(250);
-    expect(Snapshot).toBeDefined();
+    // health() speaks of the snapshot the store serves.
+    expect(store.snapshot()).toBeInstanceOf(Snapshot);
+    expect(store.snapshot()!.revision).toBe(health.revision);
   });
 });

@@ -133,6 +133,15 @@ export function renderConsole(options: { basePath: string; title: string }): Con
     <datalist id="known-flags"></datalist>
   </section>
 
+  <section id="migrations" class="card" aria-labelledby="migrations-title" hidden>
+    <div class="card-head"><h2 id="migrations-title">Migrations</h2><span id="migrations-window" class="tag">last 5 min</span></div>
+    <div class="table-wrap"><table>
+      <thead><tr><th scope="col">Flag</th><th scope="col">Stage</th><th scope="col">Origin</th><th scope="col">Calls</th><th scope="col">Error rate</th><th scope="col">p50</th><th scope="col">p99</th><th scope="col">Consistency</th></tr></thead>
+      <tbody id="migrations-body"></tbody>
+    </table></div>
+    <p id="migrations-empty" class="empty">No migration operation in the last minutes.</p>
+  </section>
+
   <section class="card audit" aria-labelledby="audit-title">
     <div class="card-head"><h2 id="audit-title">Audit log</h2><span class="spacer"></span><button id="audit-more" class="small" type="button">Show more</button></div>
     <div class="table-wrap"><table>

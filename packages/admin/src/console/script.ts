@@ -189,6 +189,36 @@ export const SCRIPT = String.raw`
     $("flags-count").textContent = String(status.flags.length);
   }
 
+  function rate(x) { return x === null || x === undefined ? "\u2014" : (x * 100).toFixed(x === 0 || x === 1 ? 0 : 1) + "%"; }
+  function ms(x) { return x === null || x === undefined ? "\u2014" : x >= 100 ? Math.round(x) + " ms" : x >= 1 ? x.toFixed(1) + " ms" : (x * 1000).toFixed(0) + " \u00b5s"; }
+  function renderMigrations(summary) {
+    $("migrations").hidden = false;
+    $("migrations-window").textContent = "last " + summary.minutes + " min" + (summary.instances > 1 ? " \u00b7 " + summary.instances + " instances" : "");
+    var body = clear($("migrations-body"));
+    var rows = 0;
+    summary.flags.forEach(function (flag) {
+      flag.stages.forEach(function (stage) {
+        var checks = stage.checks, checked = checks.consistent + checks.inconsistent;
+        var consistency = checked ? rate(checks.consistencyRate) + " of " + checked : "\u2014";
+        if (checks.checkErrors) consistency += " \u00b7 " + checks.checkErrors + " check errors";
+        stage.origins.forEach(function (origin, i) {
+          rows++;
+          body.appendChild(h("tr", { "data-migration": flag.flag + "/" + stage.stage + "/" + origin.origin }, [
+            h("td", { className: "key", text: i === 0 ? flag.flag : "" }),
+            h("td", null, i === 0 ? [h("span", { className: "tag", text: stage.stage })] : []),
+            h("td", { text: origin.origin }),
+            h("td", { className: "num", text: String(origin.invocations) }),
+            h("td", { className: "num" + (origin.errors ? " bad" : ""), "data-cell": "error-rate", text: rate(origin.errorRate) }),
+            h("td", { className: "num", "data-cell": "p50", text: ms(origin.p50Ms) }),
+            h("td", { className: "num", "data-cell": "p99", text: ms(origin.p99Ms) }),
+            h("td", { className: "num", "data-cell": "consistency", text: i === 0 ? consistency : "" }),
+          ]));
+        });
+      });
+    });
+    $("migrations-empty").hidden = rows > 0;
+  }
+
   function renderKnown(keys) {
     var list = clear($("known-flags"));
     keys.forEach(function (key) { list.appendChild(h("option", { value: key })); });
@@ -375,6 +405,9 @@ export const SCRIPT = String.raw`
     });
     if ((name === "status" || name === "change") && data.length) {
       try { render(JSON.parse(data.join("\n"))); } catch (e) { showError(e); }
+    }
+    if (name === "migrations" && data.length) {
+      try { renderMigrations(JSON.parse(data.join("\n"))); } catch (e) { showError(e); }
     }
   }
 

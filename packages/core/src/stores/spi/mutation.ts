@@ -1,3 +1,4 @@
+import { diffDocuments } from "../../document/changes.js";
 import type { FlagDocument } from "../../document/types.js";
 import { ArgumentError, ValidationError, type ValidationIssue } from "../../errors.js";
 import { Snapshot } from "../../snapshot.js";
@@ -19,6 +20,13 @@ export interface MutationOptions {
   readonly draft?: FlagDocument;
   /** Creation time of the new snapshot (epoch ms). Default: now. */
   readonly now?: number;
+  /**
+   * Validate and compile only the entries the mutator changed (`Snapshot.patch`),
+   * sharing the others with `current`, instead of the whole document. Same
+   * result, same errors; a draft whose changes cannot be told entry by entry
+   * is validated whole.
+   */
+  readonly incremental?: boolean;
 }
 
 /**
@@ -39,6 +47,14 @@ export function applyMutation(current: Snapshot, mutator: Mutator, options: Muta
   }
   const next = returned === undefined ? draft : returned;
   const revision = Math.max(current.revision, options.sourceRevision ?? -1) + 1;
+  const changes = options.incremental ? diffDocuments(current.document, next as FlagDocument) : null;
+  if (changes) {
+    return current.patch(changes, {
+      revision,
+      ...(options.source === undefined ? {} : { source: options.source }),
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
+  }
   const document: unknown =
     next !== null && typeof next === "object" && !Array.isArray(next) ? { ...(next as FlagDocument), revision } : next;
   const snapshot = Snapshot.load(document, {
