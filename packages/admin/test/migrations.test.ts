@@ -29,7 +29,7 @@ async function setupWithMigrations(options: { metrics?: boolean } = {}) {
     },
     writeOld: () => 1,
     writeNew: () => 1,
-    check: (a, b) => a.v === b.v,
+    check: (a: { v: number }, b: { v: number }) => a.v === b.v,
   });
   return { admin, detour, notes, failNew: (value: boolean) => (failNew = value) };
 }
