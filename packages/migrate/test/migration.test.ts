@@ -1,4 +1,4 @@
-import { createDetour, memoryStore, OptionsError, type Detour, type Flag, type FlagDocument } from "@detour/core";
+import { createDetour, memoryStore, OptionsError, type Detour, type DetourOptions, type DetourRequest, type EvaluationContext, type Flag, type FlagDocument } from "@detour/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMigration, MIGRATION_STAGES, migrationError, migrationSuccess, MigrationStageError, type MigrationOpEvent, type MigrationStage } from "../src/index.js";
 
@@ -6,13 +6,13 @@ function stageFlag(key: string, stage: MigrationStage, extra: Partial<Flag> = {}
   return { key, on: true, variations: [...MIGRATION_STAGES], fallthrough: { variation: MIGRATION_STAGES.indexOf(stage) }, ...extra };
 }
 
-const detours: Detour[] = [];
+const detours: Detour<DetourRequest>[] = [];
 afterEach(async () => {
   await Promise.all(detours.splice(0).map((d) => d.store.close()));
 });
 
-async function detourWith(document: FlagDocument, options: Parameters<typeof createDetour>[0] = {}) {
-  const detour = createDetour({ ...options, store: memoryStore(document) });
+async function detourWith(document: FlagDocument, options: Partial<DetourOptions<DetourRequest>> = {}) {
+  const detour = createDetour<DetourRequest>({ ...options, store: memoryStore(document) });
   detours.push(detour);
   await detour.ready;
   return detour;
@@ -153,7 +153,8 @@ describe("createMigration", () => {
       onMigrationOp: (e) => events.push(e),
       latencyTracking: false,
     });
-    await notes.read("m", { kind: "multi", user: { key: "u1" }, org: { key: "o1" } }, "off");
+    // A multi-kind context, as LaunchDarkly-shaped callers pass one: the typings only admit flat user contexts.
+    await notes.read("m", { kind: "multi", user: { key: "u1" }, org: { key: "o1" } } as unknown as EvaluationContext, "off");
     expect(events[0]).toMatchObject({
       contextKeys: { user: "u1", org: "o1" },
       evaluation: { key: "m", value: "live", default: "off", variation: 3 },

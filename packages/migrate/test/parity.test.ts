@@ -24,6 +24,7 @@ import {
   LDConcurrentExecution,
   LDExecutionOrdering,
   LDMigrationError,
+  LDMigrationStage,
   LDMigrationSuccess,
   LDSerialExecution,
   type LDClient,
@@ -67,7 +68,7 @@ interface Log {
 }
 
 /** The four methods and the check, logging what runs; the same code serves both sides (each gets its own result constructors). */
-function methods(failure: Failure, log: Log, success: (v: unknown) => unknown, error: (e: unknown) => unknown) {
+function methods(failure: Failure, log: Log, success: (v: unknown) => unknown, error: (e: Error) => unknown) {
   const method = (name: "readOld" | "readNew" | "writeOld" | "writeNew") => (payload: unknown) => {
     log.calls.push(`${name}(${String(payload)})`);
     if (failure === `${name}-throws-sync`) throw new Error(`${name} threw`);
@@ -147,7 +148,7 @@ async function throughLaunchDarkly(flag: string, user: string, execution: Migrat
   vi.spyOn(Math, "random").mockImplementation(seeded(seed));
   try {
     const context = { kind: "user", key: user };
-    const result = op === "read" ? await migration.read(flag, context, "off", "p") : await migration.write(flag, context, "off", "p");
+    const result = op === "read" ? await migration.read(flag, context, LDMigrationStage.Off, "p") : await migration.write(flag, context, LDMigrationStage.Off, "p");
     const event = events[0] as unknown as { evaluation: { reason: unknown; value: unknown; variation?: number } } | undefined;
     return { log, result: comparable(result), measurements: measurements(events[0]), evaluation: event && { value: event.evaluation.value, variation: event.evaluation.variation, reason: event.evaluation.reason } };
   } finally {
@@ -162,7 +163,7 @@ async function throughDetour(flag: string, user: string, execution: MigrationExe
   vi.spyOn(Math, "random").mockImplementation(seeded(seed));
   try {
     const context = { kind: "user", key: user };
-    const result = op === "read" ? await migration.read(flag, context, "off", "p") : await migration.write(flag, context, "off", "p");
+    const result = op === "read" ? await migration.read(flag, context, LDMigrationStage.Off, "p") : await migration.write(flag, context, LDMigrationStage.Off, "p");
     const event = events[0];
     return { log, result: comparable(result), measurements: measurements(events[0]), evaluation: event && { value: event.evaluation.value, variation: event.evaluation.variation, reason: event.evaluation.reason } };
   } finally {
