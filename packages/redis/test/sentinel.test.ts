@@ -28,7 +28,10 @@ describe.sequential("redis+sentinel: a master, a replica, three sentinels", () =
   });
 
   const reaches = (worker: Worker, revision: number) =>
-    worker.next((m) => m.event === "snapshot" && Number(m.revision) >= revision, FAILOVER_BOUND_MS);
+    worker.next((m) => m.event === "snapshot" && Number(m.revision) >= revision, FAILOVER_BOUND_MS).catch(async (error: Error) => {
+      const state = await worker.send("state").catch((e: Error) => e.message);
+      throw new Error(`${error.message}; revision ${revision} never arrived; the worker reports ${JSON.stringify(state)}; events ${JSON.stringify(worker.messages.slice(-5))}`);
+    });
 
   /** Writes from `writer` until one is acknowledged (they reject while there is no master); its revision. */
   const writeThrough = (writer: Worker, mode: string) =>
@@ -79,6 +82,7 @@ describe.sequential("redis+sentinel: a master, a replica, three sentinels", () =
   it("while the replica lags a write is not acknowledged, with a clear error; a failover then loses nothing acknowledged", async () => {
     const master = await setup.master();
     const replica = setup.servers.find((s) => s !== master)!;
+    await setup.online(master, replica);
     const before = await a.send("incr-until-error", { max: 5 });
     expect(before.failure).toBeNull();
     const acked = await counterOn(master);

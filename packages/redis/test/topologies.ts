@@ -150,6 +150,16 @@ export class SentinelSetup {
     );
   }
 
+  /** Waits until `master` counts `replica` as an online replica (sentinels may re-point a restarted node first). */
+  async online(master: Node, replica: Node): Promise<void> {
+    await this.synced(replica);
+    await eventually(
+      async () => new RegExp(`port=${replica.port},state=online`).test(await master.ask((r) => r.info("replication"))),
+      20_000,
+      `replica ${replica.port} online at ${master.port}`,
+    );
+  }
+
   /** Waits until `replica` is connected to its master and in sync. */
   async synced(replica: Node): Promise<void> {
     await eventually(
