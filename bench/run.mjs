@@ -48,7 +48,7 @@ const QUICK = {
   scale: ["--rounds", "3", "--ms", "10"],
   http: ["--rounds", "1", "--duration", "1", "--warmup", "0.3"],
   outage: ["--rounds", "1", "--duration", "3", "--propagation-n", "100"],
-  callgrind: ["--runs", "1", "--frameworks", "fastify", "--variants", "noop,noop2,detour-none,detour-user", "--warm", "3000", "--n", "500", "--windows", "4"],
+  callgrind: ["--runs", "1", "--frameworks", "fastify", "--variants", "noop,noop2,detour-none,detour-user,detour-tenant", "--warm", "3000", "--n", "500", "--windows", "4"],
   "callgrind-names": ["--frameworks", "fastify", "--warm", "3000", "--n", "500", "--windows", "4"],
   guard: ["--rounds", "1", "--users", "200", "--serial-users", "20"],
   migrate: ["--rounds", "2", "--ms", "10"],

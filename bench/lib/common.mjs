@@ -12,6 +12,7 @@ export const HEADERS = {
   accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
   "user-agent": "detour-bench/1",
   "x-user": "user-777",
+  "x-org": "org-777",
 };
 
 /**

@@ -48,6 +48,7 @@ function goals(results) {
     for (const [variant, goal, label] of [
       ["detour-none", 1.005, "Detour, no flag in force ≤ 1.005× no-op (instructions/request)"],
       ["detour-user", 1.01, "Detour, per-user read-only flag ≤ 1.01× no-op (instructions/request)"],
+      ["detour-tenant", 1.01, "Detour, per-tenant read-only flag (tenant not targeted) ≤ 1.01× no-op (instructions/request)"],
     ]) {
       const parts = [];
       let ok = true;

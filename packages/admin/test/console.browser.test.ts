@@ -150,7 +150,7 @@ describe("the admin console", () => {
 
   test("adds and removes read-only users, sets a percentage, and turns a feature off", async () => {
     await signIn(console);
-    await console.getByLabel("User ids, comma-separated").fill("user-17, user-42");
+    await console.getByLabel("Keys (user ids, organization keys…), comma-separated").fill("user-17, user-42");
     await console.getByRole("button", { name: "Add users" }).click();
     const site = console.locator('#flags-body tr[data-flag="site"]');
     await expect.poll(() => site.innerText()).toMatch(/Read-only[\s\S]*Some users[\s\S]*user-17[\s\S]*user-42/);
@@ -169,6 +169,19 @@ describe("the admin console", () => {
     await console.getByRole("button", { name: "Turn off", exact: true }).first().click();
     await console.getByRole("button", { name: "Turn search off" }).click();
     await expect.poll(() => console.locator('#flags-body tr[data-flag="search"]').count()).toBe(0);
+  });
+
+  test("puts a tenant read-only by kind, shows it by kind, audits the kind, and takes it out", async () => {
+    await signIn(console);
+    await console.getByLabel("Context kind").fill("organization");
+    await console.getByLabel("Keys (user ids, organization keys…), comma-separated").fill("acme");
+    await console.getByRole("button", { name: "Add users" }).click();
+    const site = console.locator('#flags-body tr[data-flag="site"]');
+    await expect.poll(() => site.innerText()).toMatch(/Read-only[\s\S]*organization: acme/);
+    await expect.poll(() => instance.status().flags[0]?.contexts).toEqual({ organization: ["acme"] });
+    await expect.poll(() => console.locator("#audit-body tr").first().innerText()).toMatch(/contexts organization:acme/);
+    await console.getByRole("button", { name: "Remove organization acme from site" }).click();
+    await expect.poll(() => instance.status().flags.length).toBe(0);
   });
 
   test("asks for the token again when it is refused, and reports bad input", async () => {

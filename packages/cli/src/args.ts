@@ -1,3 +1,4 @@
+import { isValidKind, type ContextRef } from "@detour/core";
 import { InvalidArgumentError } from "commander";
 
 /** `--user a --user b,c` → `["a", "b", "c"]` (commander option collector). */
@@ -8,6 +9,25 @@ export function collectUsers(value: string, previous: string[] = []): string[] {
     .filter((id) => id !== "");
   if (ids.length === 0) throw new InvalidArgumentError("expected a user id (repeat --user or separate ids with commas)");
   return [...previous, ...ids];
+}
+
+/** `--context organization:acme` (repeatable, comma-separated): contexts of any kind, `kind:key` each (the key may hold colons). */
+export function collectContexts(value: string, previous: ContextRef[] = []): ContextRef[] {
+  const refs = value
+    .split(",")
+    .map((ref) => ref.trim())
+    .filter((ref) => ref !== "")
+    .map((ref): ContextRef => {
+      const colon = ref.indexOf(":");
+      const kind = colon < 0 ? "" : ref.slice(0, colon);
+      const key = colon < 0 ? "" : ref.slice(colon + 1);
+      if (!isValidKind(kind) || key === "") {
+        throw new InvalidArgumentError(`expected kind:key, e.g. organization:acme (a kind of letters, digits, ".", "_" or "-"), got ${JSON.stringify(ref)}`);
+      }
+      return { kind, key };
+    });
+  if (refs.length === 0) throw new InvalidArgumentError("expected kind:key, e.g. organization:acme (repeat --context or separate them with commas)");
+  return [...previous, ...refs];
 }
 
 /** Whole seconds >= `min`. */

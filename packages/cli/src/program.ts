@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { collectUsers, httpStatus, percent, retryArgument, seconds, timeArgument, wholeNumber } from "./args.js";
+import { collectContexts, collectUsers, httpStatus, percent, retryArgument, seconds, timeArgument, wholeNumber } from "./args.js";
 import { exportCommand } from "./commands/export.js";
 import { guardCommand } from "./commands/guard.js";
 import { concurrencyArgument } from "./guard/options.js";
@@ -65,7 +65,7 @@ function minutesArgument(value: string): number {
 }
 
 function modeOption(): Option {
-  return new Option("--mode <mode>", "read-only or maintenance (default: maintenance; read-only with --user)").choices(["read-only", "maintenance"]);
+  return new Option("--mode <mode>", "read-only or maintenance (default: maintenance; read-only with --user or --context)").choices(["read-only", "maintenance"]);
 }
 
 /** Builds the commander program; each action runs through `execute`, which records its exit code. */
@@ -110,8 +110,9 @@ function buildProgram(io: CliIO, record: (code: number) => void, debugFlag: { va
         .argument("<flag>", "the flag, e.g. site or billing")
         .addOption(modeOption())
         .option("-u, --user <id>", "only this user (repeat, or separate ids with commas); other users are untouched", collectUsers)
+        .option("--context <kind:key>", "only this context of another kind, e.g. organization:acme (repeat, or separate with commas)", collectContexts)
         .option("--percent <n>", "put this percentage of users in the mode", percent),
-    ).addHelpText("after", "\nExamples:\n  detour on site --message 'Upgrading the database' --until +30m\n  detour on billing --user u17,u42\n  detour on checkout --percent 10 --mode read-only\n"),
+    ).addHelpText("after", "\nExamples:\n  detour on site --message 'Upgrading the database' --until +30m\n  detour on billing --user u17,u42\n  detour on site --context organization:acme      # one tenant read-only\n  detour on checkout --percent 10 --mode read-only\n"),
   ).action((flag: string, options, command: Command) => execute((context) => onCommand(context, flag, options))(command));
 
   addStoreOptions(
@@ -119,7 +120,8 @@ function buildProgram(io: CliIO, record: (code: number) => void, debugFlag: { va
       .command("off")
       .description("turn a flag off, which ends it entirely (its users, percentage and settings), or take some users out of it (--user)")
       .argument("<flag>", "the flag, which must exist")
-      .option("-u, --user <id>", "only remove this user (repeat, or separate ids with commas)", collectUsers),
+      .option("-u, --user <id>", "only remove this user (repeat, or separate ids with commas)", collectUsers)
+      .option("--context <kind:key>", "only remove this context, e.g. organization:acme (repeat, or separate with commas)", collectContexts),
   ).action((flag: string, options, command: Command) => execute((context) => offCommand(context, flag, options))(command));
 
   addStoreOptions(
@@ -204,6 +206,8 @@ function buildProgram(io: CliIO, record: (code: number) => void, debugFlag: { va
       .option("--message <text>", "message shown to blocked users while the command runs")
       .option("--retry-after <seconds>", "Retry-After for blocked requests, in seconds", seconds(0))
       .option("--users-from <file>", "run once per user id listed in FILE (one per line; - for stdin), stopping at the first failure")
+      .option("--contexts-from <file>", "as --users-from, for context keys of --kind (tenants): one key per line")
+      .option("--kind <kind>", "with --contexts-from: the context kind of its keys, e.g. organization")
       .option("--concurrency <n>", "with --users-from: run up to N users' commands at once (default 1)", concurrencyArgument)
       .option("--journal <file>", "with --users-from: record each user's outcome in FILE as it happens (append-only, synced), for --resume")
       .option("--resume", "with --journal: continue the run it records; users that succeeded are skipped")
@@ -213,7 +217,7 @@ function buildProgram(io: CliIO, record: (code: number) => void, debugFlag: { va
       .passThroughOptions()
       .addHelpText(
         "after",
-        "\nSIGINT/SIGTERM/SIGHUP are passed to every running command; their flags are then left on and detour exits 128+signal.\n\nExamples:\n  detour guard -f site -- ./migrate.sh --apply\n  detour guard -f billing -u u17 -- ./fix-invoices.sh      # runs ./fix-invoices.sh u17\n  detour guard -f billing --users-from users.txt -- ./fix-invoices.sh\n  detour guard -f billing --users-from users.txt --concurrency 16 --journal fix.journal -- ./fix-invoices.sh\n  detour guard -f billing --users-from users.txt --concurrency 16 --journal fix.journal --resume -- ./fix-invoices.sh\n",
+        "\nSIGINT/SIGTERM/SIGHUP are passed to every running command; their flags are then left on and detour exits 128+signal.\n\nExamples:\n  detour guard -f site -- ./migrate.sh --apply\n  detour guard -f billing -u u17 -- ./fix-invoices.sh      # runs ./fix-invoices.sh u17\n  detour guard -f billing --users-from users.txt -- ./fix-invoices.sh\n  detour guard -f site --contexts-from tenants.txt --kind organization -- ./migrate-tenant.sh\n  detour guard -f billing --users-from users.txt --concurrency 16 --journal fix.journal -- ./fix-invoices.sh\n  detour guard -f billing --users-from users.txt --concurrency 16 --journal fix.journal --resume -- ./fix-invoices.sh\n",
       ),
   ).action((command: string[], options, cmd: Command) =>
     execute((context) =>
@@ -226,6 +230,8 @@ function buildProgram(io: CliIO, record: (code: number) => void, debugFlag: { va
           message: options.message,
           retryAfter: options.retryAfter,
           usersFrom: options.usersFrom,
+          contextsFrom: options.contextsFrom,
+          kind: options.kind,
           resumeFrom: options.resumeFrom,
           concurrency: options.concurrency,
           journal: options.journal,

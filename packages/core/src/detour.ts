@@ -2,12 +2,14 @@ import { randomUUID } from "node:crypto";
 import { markNewPeriods } from "./bypass/period.js";
 import type { FlagDocument, JsonValue } from "./document/types.js";
 import { validateDocument } from "./document/validate.js";
-import { ArgumentError } from "./errors.js";
+import { ArgumentError, ValidationError } from "./errors.js";
 import type { EvaluationContext, EvaluationResult } from "./evaluation/types.js";
 import type { Decision } from "./decision/decision.js";
 import { Policy } from "./policy/policy.js";
 import {
   appendAudit,
+  auditedContexts,
+  enabledMode,
   disableFlag,
   enableFlag,
   mergeDocument,
@@ -68,6 +70,8 @@ export class Detour<Req = DetourRequest> {
   #loaded = false;
   /** Store error messages already logged (when there is no `onStoreError`): each once, the newest MAX_REPORTED. */
   readonly #reported = new Set<string>();
+  /** The problems of the last snapshot reported, one line each. */
+  #problems = "";
 
   constructor(options?: DetourOptions<Req>) {
     this.#options = normalizeOptions(options);
@@ -78,6 +82,7 @@ export class Detour<Req = DetourRequest> {
       if (event.type === "snapshot") {
         this.#outage = null;
         this.#loaded = true;
+        this.#reportProblems(event.snapshot);
       } else {
         // A new outage gets a new identity: bypass cookies of fail-closed flags are bound to it.
         this.#outage ??= randomUUID();
@@ -87,9 +92,24 @@ export class Detour<Req = DetourRequest> {
     this.ready = this.store.load().then(
       () => {
         this.#loaded = true;
+        const snapshot = this.store.snapshot();
+        if (snapshot !== undefined) this.#reportProblems(snapshot);
       },
       (error: unknown) => this.#report(error instanceof Error ? error : new Error(String(error))),
     );
+  }
+
+  /**
+   * A document loaded with problems (flags LaunchDarkly's SDK tolerates, flags
+   * Detour cannot represent) goes to `onStoreError` as a `ValidationError`
+   * naming each, once per distinct set of problems.
+   */
+  #reportProblems(snapshot: Snapshot): void {
+    const problems = snapshot.problems;
+    const key = problems.map((p) => `${p.path}: ${p.message}`).join("\n");
+    if (key === this.#problems) return;
+    this.#problems = key;
+    if (problems.length > 0) this.#report(new ValidationError(problems, "loaded with problems"));
   }
 
   #report(error: Error): void {
@@ -190,13 +210,14 @@ export class Detour<Req = DetourRequest> {
     return this.status();
   }
 
-  /** Turns a mode on (whole flag, users, or a percentage); the audit entry is written with it. */
+  /** Turns a mode on (whole flag, users, contexts such as tenants, or a percentage); the audit entry is written with it. */
   enable(flag: string, options: EnableOptions = {}, change?: ChangeOptions): Promise<DetourStatus> {
     return this.#write(change, (doc, context) => {
       enableFlag(doc, flag, options, context);
       appendAudit(doc, context, "enable", flag, {
-        mode: options.mode ?? (options.users || options.percent !== undefined ? "read-only" : "maintenance"),
+        mode: enabledMode(options),
         users: options.users ? [...options.users] : undefined,
+        contexts: auditedContexts(options.contexts),
         percent: options.percent,
         message: options.message,
         ttl: options.ttl,
@@ -211,11 +232,11 @@ export class Detour<Req = DetourRequest> {
     });
   }
 
-  /** Turns a flag off, or takes some users out of it. */
+  /** Turns a flag off, or takes some users or contexts (tenants) out of it. */
   disable(flag: string, options: DisableOptions = {}, change?: ChangeOptions): Promise<DetourStatus> {
     return this.#write(change, (doc, context) => {
       disableFlag(doc, flag, options, context);
-      appendAudit(doc, context, "disable", flag, { users: options.users ? [...options.users] : undefined });
+      appendAudit(doc, context, "disable", flag, { users: options.users ? [...options.users] : undefined, contexts: auditedContexts(options.contexts) });
     });
   }
 

@@ -1,10 +1,11 @@
 import { DICTIONARIES, type DocumentChanges } from "./document/changes.js";
 import { dictionary, withDictionaries } from "./document/dictionaries.js";
-import { validateDocument } from "./document/validate.js";
+import { loadDocument, validateDocument } from "./document/validate.js";
+import type { ValidationIssue } from "./errors.js";
 import type { Flag, FlagDocument } from "./document/types.js";
 import { ValidationError } from "./errors.js";
 import { compileFlag, compileSegment, flagFromValue, type CompiledFlag, type CompiledSegment } from "./evaluation/compile.js";
-import { evaluateCompiled, type FlagLookup } from "./evaluation/evaluate.js";
+import { evaluateCompiled, invalidContext, type FlagLookup } from "./evaluation/evaluate.js";
 import type { EvaluationContext, EvaluationResult } from "./evaluation/types.js";
 
 const NOT_FOUND: EvaluationResult = Object.freeze({
@@ -40,11 +41,27 @@ export class Snapshot implements FlagLookup {
   readonly revision: number;
   /** When this snapshot was built (epoch milliseconds). */
   readonly createdAt: number;
+  /**
+   * What loading the document flag by flag found wrong (`Snapshot.load`):
+   * flags and fields LaunchDarkly's SDK tolerates, and flags Detour could
+   * not represent. Empty for a document that validates.
+   */
+  readonly problems: readonly ValidationIssue[];
+  /** Keys of the flags Detour could not represent (kept at their last good version, or evaluating as MALFORMED_FLAG). */
+  readonly unloadable: ReadonlySet<string>;
   readonly #flags = new Map<string, CompiledFlag>();
   readonly #segments = new Map<string, CompiledSegment>();
 
   /** `previous`: a snapshot whose compiled flags and segments are reused where the definition is the same object. */
-  private constructor(document: FlagDocument, createdAt: number, previous?: Snapshot) {
+  private constructor(
+    document: FlagDocument,
+    createdAt: number,
+    previous?: Snapshot,
+    problems: readonly ValidationIssue[] = [],
+    unloadable: ReadonlySet<string> = new Set(),
+  ) {
+    this.problems = Object.freeze([...problems]);
+    this.unloadable = unloadable;
     this.document = deepFreeze(document);
     this.revision = document.revision ?? 0;
     this.createdAt = createdAt;
@@ -110,7 +127,25 @@ export class Snapshot implements FlagLookup {
     if (changes.auditAdded || changes.auditLength !== undefined) {
       doc.audit = [...(checked.audit ?? []), ...audit].slice(0, changes.auditLength ?? Infinity);
     } else if (this.document.audit) doc.audit = this.document.audit as FlagDocument["audit"];
-    return new Snapshot(doc, options.now ?? Date.now(), this);
+    // Problems found when the document was loaded stay reported, but for the entries this change replaced.
+    const replaced = (path: string) => DICTIONARIES.some((name) => changes[name] && Object.keys(changes[name]!).some((key) => path === `${name}.${key}` || path.startsWith(`${name}.${key}.`)));
+    const unloadable = new Set([...this.unloadable].filter((key) => !(key in (changes.flags ?? {})) && !(key in (changes.flagValues ?? {}))));
+    return new Snapshot(doc, options.now ?? Date.now(), this, this.problems.filter((problem) => !replaced(problem.path)), unloadable);
+  }
+
+  /**
+   * Loads `input` flag by flag, as LaunchDarkly's SDK loads a data file: what
+   * the SDK loads is kept and evaluated as the SDK does, a flag Detour cannot
+   * represent keeps its version in `previous` (else evaluates as
+   * MALFORMED_FLAG), and every problem is in `problems`. Throws a
+   * `ValidationError` only for a document that is not an object of flags.
+   */
+  static load(input: unknown, options: { source?: string; now?: number; quoteValues?: boolean; previous?: Snapshot } = {}): Snapshot {
+    const loaded = loadDocument(input, options.source, {
+      ...(options.quoteValues === undefined ? {} : { quoteValues: options.quoteValues }),
+      ...(options.previous === undefined ? {} : { previous: options.previous.document }),
+    });
+    return new Snapshot(loaded.document, options.now ?? Date.now(), undefined, loaded.problems, loaded.unloadable);
   }
 
   /** An empty document: no flags, nothing in force. */
@@ -136,8 +171,19 @@ export class Snapshot implements FlagLookup {
     return [...this.#flags.keys()];
   }
 
-  /** Evaluates a flag of this document for a context; FLAG_NOT_FOUND when it has none. */
+  /** Evaluates a flag of this document for a context; USER_NOT_SPECIFIED for an invalid context, FLAG_NOT_FOUND when it has no such flag. */
   evaluate(key: string, context: EvaluationContext): EvaluationResult {
+    const invalid = invalidContext(context);
+    if (invalid !== null) return invalid;
+    const flag = this.#flags.get(key);
+    return flag === undefined ? NOT_FOUND : evaluateCompiled(flag, context, this);
+  }
+
+  /**
+   * `evaluate()` for a context known to be valid (the decision policy builds
+   * its own): no validity check on the hot path. @internal
+   */
+  evaluateValid(key: string, context: EvaluationContext): EvaluationResult {
     const flag = this.#flags.get(key);
     return flag === undefined ? NOT_FOUND : evaluateCompiled(flag, context, this);
   }

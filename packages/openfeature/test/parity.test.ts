@@ -50,21 +50,24 @@ function readmeTable(firstHeader: string): string[][] {
 const unquote = (cell: string) => cell.replace(/^`|`$/g, "");
 
 /**
- * Whether a flag targets some user, read as LaunchDarkly's evaluator reads
+ * Whether a flag targets some context, read as LaunchDarkly's evaluator reads
  * targets: without context targets, the user targets count as they are; with
  * them, a user-kind context target stands for the first user target of its
- * variation (its own values are not read).
+ * variation (its own values are not read), and a target of another kind
+ * counts with its own values.
  */
-function targetsSomeUser(flag: Readonly<Flag>): boolean {
+function targetsSomeContext(flag: Readonly<Flag>): boolean {
   const targets = flag.targets ?? [];
   const contextTargets = flag.contextTargets ?? [];
   if (contextTargets.length === 0) return targets.some((t) => t.values.length > 0);
-  return contextTargets.some((c) => (!c.contextKind || c.contextKind === "user") && (targets.find((t) => t.variation === c.variation)?.values.length ?? 0) > 0);
+  return contextTargets.some((c) =>
+    !c.contextKind || c.contextKind === "user" ? (targets.find((t) => t.variation === c.variation)?.values.length ?? 0) > 0 : (c.values?.length ?? 0) > 0,
+  );
 }
 
 /** "The flag has targets, rules or prerequisites", in the README's words. */
 function hasTargeting(flag: Readonly<Flag>): boolean {
-  return targetsSomeUser(flag) || (flag.rules ?? []).length > 0 || (flag.prerequisites ?? []).length > 0;
+  return targetsSomeContext(flag) || (flag.rules ?? []).length > 0 || (flag.prerequisites ?? []).length > 0;
 }
 
 /** The conditions the README's reason table puts on a Detour reason, by the words it uses. */
@@ -89,6 +92,7 @@ const SITUATIONS = {
   MALFORMED_FLAG: /`MALFORMED_FLAG`/,
   STORE_UNAVAILABLE: "the store never loaded a document",
   TYPE_MISMATCH: /^the flag's value has another type than asked/,
+  USER_NOT_SPECIFIED: /^a context LaunchDarkly's SDK refuses/,
 } as const;
 
 function documentedErrorCode(situation: keyof typeof SITUATIONS): ErrorCode {

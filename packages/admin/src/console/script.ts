@@ -156,10 +156,18 @@ export const SCRIPT = String.raw`
   function renderFlags(status) {
     var body = clear($("flags-body"));
     status.flags.forEach(function (flag) {
-      var users = h("div", { className: "chips" }, flag.users.map(function (user) {
+      var chips = flag.users.map(function (user) {
         return h("span", { className: "chip" }, [user, h("button", { type: "button", "aria-label": "Remove " + user + " from " + flag.key, title: "Remove", text: "\u00d7",
           onclick: function (event) { act(event.currentTarget, "POST", flag.key, "off", { users: [user] }); } })]);
-      }));
+      });
+      // Contexts of other kinds (tenants), grouped by kind: "organization: acme".
+      Object.keys(flag.contexts || {}).forEach(function (kind) {
+        flag.contexts[kind].forEach(function (key) {
+          chips.push(h("span", { className: "chip", "data-kind": kind }, [kind + ": " + key, h("button", { type: "button", "aria-label": "Remove " + kind + " " + key + " from " + flag.key, title: "Remove", text: "\u00d7",
+            onclick: function (event) { act(event.currentTarget, "POST", flag.key, "off", { contexts: [{ kind: kind, key: key }] }); } })]));
+        });
+      });
+      var users = h("div", { className: "chips" }, chips);
       var timing = h("div", null, [
         flag.from ? h("div", { className: "muted" }, ["from ", timeEl(flag.from, when(flag.from))]) : flag.since ? h("div", { className: "muted" }, ["since ", timeEl(flag.since, when(flag.since))]) : null,
         flag.until ? h("div", null, ["until ", timeEl(flag.until, when(flag.until))]) : null,
@@ -168,7 +176,7 @@ export const SCRIPT = String.raw`
         h("td", { className: "key" }, [flag.key, flag.by ? h("div", { className: "muted", text: "by " + flag.by }) : null]),
         h("td", null, [pill(flag.mode), flag.active ? null : h("div", { className: "muted", text: flag.state === "scheduled" ? "scheduled" : "not in force" })]),
         h("td", { text: SCOPE_TEXT[flag.scope] || flag.scope }),
-        h("td", null, [flag.users.length ? users : h("span", { className: "muted", text: "\u2014" })]),
+        h("td", null, [chips.length ? users : h("span", { className: "muted", text: "\u2014" })]),
         h("td", { className: "num", text: flag.percent === null ? "\u2014" : flag.percent + "%" }),
         h("td", { className: "num" }, [timing, countdown(flag)]),
         h("td", { className: "message", text: flag.message || "" }),
@@ -216,12 +224,17 @@ export const SCRIPT = String.raw`
     keys.forEach(function (key) { list.appendChild(h("option", { value: key })); });
   }
 
+  /** An audited { kind, key } as "organization:acme"; anything else as it is. */
+  function contextText(item) {
+    return item && typeof item === "object" && typeof item.kind === "string" ? item.kind + ":" + item.key : String(item);
+  }
+
   function details(entry) {
     var parts = [];
     var d = entry.details || {};
     Object.keys(d).forEach(function (name) {
       var value = d[name];
-      parts.push(name + " " + (Array.isArray(value) ? value.join(", ") : typeof value === "object" ? JSON.stringify(value) : String(value)));
+      parts.push(name + " " + (Array.isArray(value) ? value.map(contextText).join(", ") : typeof value === "object" ? JSON.stringify(value) : String(value)));
     });
     return parts.join(" · ");
   }
@@ -256,6 +269,12 @@ export const SCRIPT = String.raw`
   function withEnd(body, id) { var ttl = $(id).value; if (ttl) body.ttl = Number(ttl); return body; }
   function userList(text) { return text.split(/[\s,]+/).filter(Boolean); }
 
+  /** The form's ids for the chosen kind: { users } for users, { contexts: [{ kind, key }] } for any other kind. */
+  function targets(kind, text) {
+    var ids = userList(text);
+    return !kind || kind === "user" ? { users: ids } : { contexts: ids.map(function (key) { return { kind: kind, key: key }; }) };
+  }
+
   function siteOn(button, mode) {
     var key = state.status ? state.status.siteFlag : "site";
     if (mode === "maintenance" && !window.confirm("Take the whole site down for maintenance? Visitors will get the maintenance page.")) return;
@@ -280,11 +299,11 @@ export const SCRIPT = String.raw`
     });
     $("users-form").addEventListener("submit", function (e) {
       e.preventDefault();
-      act(e.submitter, "POST", value("users-key"), "on", { mode: "read-only", users: userList(value("users-ids")) }).then(function (ok) { if (ok) $("users-ids").value = ""; });
+      act(e.submitter, "POST", value("users-key"), "on", Object.assign({ mode: "read-only" }, targets(value("users-kind").trim(), value("users-ids")))).then(function (ok) { if (ok) $("users-ids").value = ""; });
     });
     $("users-remove").addEventListener("click", function (e) {
       if (!$("users-key").reportValidity() || !$("users-ids").reportValidity()) return;
-      act(e.currentTarget, "POST", value("users-key"), "off", { users: userList(value("users-ids")) }).then(function (ok) { if (ok) $("users-ids").value = ""; });
+      act(e.currentTarget, "POST", value("users-key"), "off", targets(value("users-kind").trim(), value("users-ids"))).then(function (ok) { if (ok) $("users-ids").value = ""; });
     });
     $("percent-form").addEventListener("submit", function (e) {
       e.preventDefault();

@@ -2,7 +2,7 @@ import type { JsonValue, Mode } from "../document/types.js";
 import type { EvaluationContext, EvaluationReason, EvaluationResult } from "../evaluation/types.js";
 import type { Snapshot } from "../snapshot.js";
 import type { RequestAccessor } from "../adapter/request.js";
-import type { DecisionAction, DecisionReason, RequestDecision, Scope } from "./types.js";
+import type { DecisionAction, DecisionReason, PickedContext, RequestDecision, Scope } from "./types.js";
 
 /** Builds the evaluation context of a request (the policy does). */
 export interface ContextFactory<Req> {
@@ -24,6 +24,7 @@ export class Decision<Req = unknown> implements RequestDecision {
   readonly action: DecisionAction;
   readonly mode: Mode;
   readonly scope: Scope | null;
+  readonly picked: PickedContext | null;
   readonly flag: string | null;
   readonly reason: DecisionReason;
   readonly evaluation: EvaluationReason | null;
@@ -56,10 +57,12 @@ export class Decision<Req = unknown> implements RequestDecision {
     accessor: RequestAccessor<Req>,
     req: Req,
     context: EvaluationContext | undefined,
+    picked: PickedContext | null = null,
   ) {
     this.action = action;
     this.mode = mode;
     this.scope = scope;
+    this.picked = picked;
     this.flag = flag;
     this.reason = reason;
     this.evaluation = evaluation;
@@ -75,7 +78,7 @@ export class Decision<Req = unknown> implements RequestDecision {
     this.#context = context;
   }
 
-  /** This request's evaluation context (`{ key, ip, path, method, ...custom }`). */
+  /** This request's evaluation context: the user `{ key, ip, path, method, ...custom }`, multi-kind with the request's `contexts(req)`. */
   get context(): EvaluationContext {
     return (this.#context ??= this.#factory.context(this.#accessor, this.#req));
   }
@@ -92,7 +95,7 @@ export class Decision<Req = unknown> implements RequestDecision {
   }
 
   toJSON(): Record<string, unknown> {
-    const { action, mode, scope, flag, reason, evaluation, message, retryAfter, until, status } = this;
-    return { action, mode, scope, flag, reason, evaluation, message, retryAfter, until, status };
+    const { action, mode, scope, picked, flag, reason, evaluation, message, retryAfter, until, status } = this;
+    return { action, mode, scope, picked, flag, reason, evaluation, message, retryAfter, until, status };
   }
 }

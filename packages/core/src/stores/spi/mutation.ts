@@ -1,6 +1,6 @@
 import { diffDocuments } from "../../document/changes.js";
 import type { FlagDocument } from "../../document/types.js";
-import { ArgumentError } from "../../errors.js";
+import { ArgumentError, ValidationError, type ValidationIssue } from "../../errors.js";
 import { Snapshot } from "../../snapshot.js";
 import { lazyDraft, settleDraft } from "./lazy-draft.js";
 import type { Mutator } from "../types.js";
@@ -59,9 +59,39 @@ export function applyMutation(current: Snapshot, mutator: Mutator, options: Muta
   }
   const document: unknown =
     next !== null && typeof next === "object" && !Array.isArray(next) ? { ...(next as FlagDocument), revision } : next;
-  return Snapshot.from(document, {
+  const snapshot = Snapshot.load(document, {
     ...(options.source === undefined ? {} : { source: options.source }),
     ...(options.now === undefined ? {} : { now: options.now }),
+  });
+  const refused = touchedProblems(current, snapshot);
+  if (refused.length > 0) throw new ValidationError(refused, options.source);
+  return snapshot;
+}
+
+/**
+ * Detour's own writes stay strict: the problems of the flags and segments a
+ * write changed (and of the document itself) refuse it. A broken flag loaded
+ * from elsewhere does not stop writes to the others.
+ */
+function touchedProblems(current: Snapshot, next: Snapshot): ValidationIssue[] {
+  const changed = new Map<string, boolean>();
+  const touched = (kind: "flags" | "segments", key: string) => {
+    const id = `${kind}\u0000${key}`;
+    let result = changed.get(id);
+    if (result === undefined) {
+      const before = current.document[kind];
+      const after = next.document[kind];
+      const own = (map: Record<string, unknown> | undefined) => (map && Object.prototype.hasOwnProperty.call(map, key) ? map[key] : undefined);
+      result = next.unloadable.has(key) || JSON.stringify(own(before)) !== JSON.stringify(own(after));
+      changed.set(id, result);
+    }
+    return result;
+  };
+  return next.problems.filter((issue) => {
+    if (issue.flag !== undefined) return touched("flags", issue.flag);
+    const segment = /^segments(?:\.([A-Za-z_$][\w$-]*)|\["((?:[^"\\]|\\.)*)"\])/.exec(issue.path);
+    if (segment) return touched("segments", segment[1] ?? (JSON.parse(`"${segment[2]}"`) as string));
+    return true;
   });
 }
 
