@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { detour } from "./cli-run.js";
 import { waitFor as eventually, type Worker } from "./helpers.js";
-import { SentinelSetup, twoWorkers, type Node } from "./topologies.js";
+import { SentinelSetup, onTopology, reaches as reachesWithin, type Node } from "./topologies.js";
 
 // Propagation after a failover is stated as: within FAILOVER_BOUND_MS of the
 // master dying (sentinels declare it down after 1 s; promotion and the
@@ -9,29 +9,13 @@ import { SentinelSetup, twoWorkers, type Node } from "./topologies.js";
 const FAILOVER_BOUND_MS = 45_000;
 
 describe.sequential("redis+sentinel: a master, a replica, three sentinels", () => {
-  let prefix: string;
+  const suite = onTopology(() => SentinelSetup.start(1));
   let setup: SentinelSetup;
+  let prefix: string;
   let a: Worker;
   let b: Worker;
-  let stopWorkers: (() => Promise<void>) | undefined;
-
-  beforeAll(async () => {
-    setup = await SentinelSetup.start(1);
-    const workers = await twoWorkers(setup.url);
-    ({ prefix, a, b } = workers);
-    stopWorkers = workers.stop;
-  }, 120_000);
-
-  afterAll(async () => {
-    await stopWorkers?.();
-    await setup?.stop();
-  });
-
-  const reaches = (worker: Worker, revision: number) =>
-    worker.next((m) => m.event === "snapshot" && Number(m.revision) >= revision, FAILOVER_BOUND_MS).catch(async (error: Error) => {
-      const state = await worker.send("state").catch((e: Error) => e.message);
-      throw new Error(`${error.message}; revision ${revision} never arrived; the worker reports ${JSON.stringify(state)}; events ${JSON.stringify(worker.messages.slice(-5))}`);
-    });
+  beforeAll(() => void ({ setup, prefix, a, b } = suite));
+  const reaches = (worker: Worker, revision: number) => reachesWithin(worker, revision, FAILOVER_BOUND_MS);
 
   /** Writes from `writer` until one is acknowledged (they reject while there is no master); its revision. */
   const writeThrough = (writer: Worker, mode: string) =>
