@@ -11,9 +11,7 @@ import {
   applyMutation,
   asError,
   diffDocuments,
-  withDictionaries,
   type DocumentChanges,
-  type FlagDocument,
   type Mutator,
   type StoreState,
 } from "@detour/core";
@@ -145,7 +143,6 @@ export class RedisWriter {
         sourceRevision: revisionOf(expected.rev, -1),
         now: this.#state.now(),
         incremental: true,
-        ...this.#cheapDraft(base),
       });
       const json = JSON.stringify(next.document);
       let written: CasResult;
@@ -215,11 +212,5 @@ export class RedisWriter {
     if (!expected.exists || expected.rev === null || String(base.revision) !== expected.rev) return undefined;
     const changes = diffDocuments(base.document, next.document);
     return changes === null ? undefined : changesNotice(expected.rev, changes);
-  }
-
-  /** A private copy for the mutator: parsing the JSON we hold is cheaper than cloning the snapshot. */
-  #cheapDraft(base: Snapshot): { draft?: FlagDocument } {
-    const raw = this.#view.rawInForce;
-    return base === this.#state.snapshot && raw !== null ? { draft: withDictionaries(JSON.parse(raw) as FlagDocument) } : {};
   }
 }

@@ -1,35 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { detour } from "./cli-run.js";
 import { waitFor as eventually, type Worker } from "./helpers.js";
-import { ClusterSetup, twoWorkers } from "./topologies.js";
+import { ClusterSetup, onTopology, reaches as reachesWithin } from "./topologies.js";
 
 // A master's replica is promoted after cluster-node-timeout (1 s) and an
 // election; the stores then find the new master on their next command.
 const PROMOTION_BOUND_MS = 45_000;
 
 describe.sequential("redis+cluster: three masters, one replica each", () => {
-  let prefix: string;
-  // Every key of the store shares one hash slot: the prefix is the hash tag.
-  const key = (name: string) => `{${prefix}}:${name}`;
+  const suite = onTopology(() => ClusterSetup.start());
   let setup: ClusterSetup;
+  let prefix: string;
   let a: Worker;
   let b: Worker;
-  let stopWorkers: (() => Promise<void>) | undefined;
+  beforeAll(() => void ({ setup, prefix, a, b } = suite));
+  const reaches = (worker: Worker, revision: number) => reachesWithin(worker, revision, PROMOTION_BOUND_MS);
+  // Every key of the store shares one hash slot: the prefix is the hash tag.
+  const key = (name: string) => `{${prefix}}:${name}`;
 
-  beforeAll(async () => {
-    setup = await ClusterSetup.start();
-    const workers = await twoWorkers(setup.url);
-    ({ prefix, a, b } = workers);
-    stopWorkers = workers.stop;
-  }, 120_000);
-
-  afterAll(async () => {
-    await stopWorkers?.();
-    await setup?.stop();
-  });
-
-  const reaches = (worker: Worker, revision: number) =>
-    worker.next((m) => m.event === "snapshot" && Number(m.revision) >= revision, PROMOTION_BOUND_MS);
   const cli = (...args: string[]) => detour([...args, "--store", setup.url, "--prefix", prefix]);
 
   it("keeps document, revision and channel in one hash slot, and a change from the CLI reaches both processes", async () => {

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { detour } from "./cli-run.js";
 import { waitFor as eventually, type Worker } from "./helpers.js";
-import { SentinelSetup, twoWorkers, type Node } from "./topologies.js";
+import { SentinelSetup, onTopology, reaches as reachesWithin, type Node } from "./topologies.js";
 
 // Propagation after a failover is stated as: within FAILOVER_BOUND_MS of the
 // master dying (sentinels declare it down after 1 s; promotion and the
@@ -9,26 +9,13 @@ import { SentinelSetup, twoWorkers, type Node } from "./topologies.js";
 const FAILOVER_BOUND_MS = 45_000;
 
 describe.sequential("redis+sentinel: a master, a replica, three sentinels", () => {
-  let prefix: string;
+  const suite = onTopology(() => SentinelSetup.start(1));
   let setup: SentinelSetup;
+  let prefix: string;
   let a: Worker;
   let b: Worker;
-  let stopWorkers: (() => Promise<void>) | undefined;
-
-  beforeAll(async () => {
-    setup = await SentinelSetup.start(1);
-    const workers = await twoWorkers(setup.url);
-    ({ prefix, a, b } = workers);
-    stopWorkers = workers.stop;
-  }, 120_000);
-
-  afterAll(async () => {
-    await stopWorkers?.();
-    await setup?.stop();
-  });
-
-  const reaches = (worker: Worker, revision: number) =>
-    worker.next((m) => m.event === "snapshot" && Number(m.revision) >= revision, FAILOVER_BOUND_MS);
+  beforeAll(() => void ({ setup, prefix, a, b } = suite));
+  const reaches = (worker: Worker, revision: number) => reachesWithin(worker, revision, FAILOVER_BOUND_MS);
 
   /** Writes from `writer` until one is acknowledged (they reject while there is no master); its revision. */
   const writeThrough = (writer: Worker, mode: string) =>
@@ -79,6 +66,7 @@ describe.sequential("redis+sentinel: a master, a replica, three sentinels", () =
   it("while the replica lags a write is not acknowledged, with a clear error; a failover then loses nothing acknowledged", async () => {
     const master = await setup.master();
     const replica = setup.servers.find((s) => s !== master)!;
+    await setup.online(master, replica);
     const before = await a.send("incr-until-error", { max: 5 });
     expect(before.failure).toBeNull();
     const acked = await counterOn(master);

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import { afterAll, beforeAll } from "vitest";
 import { Worker, freePort, removeWorkerBundle, uniquePrefix, waitFor as eventually, workerBundle } from "./helpers.js";
 
 const MASTER = "detour-master";
@@ -150,6 +151,16 @@ export class SentinelSetup {
     );
   }
 
+  /** Waits until `master` counts `replica` as an online replica (sentinels may re-point a restarted node first). */
+  async online(master: Node, replica: Node): Promise<void> {
+    await this.synced(replica);
+    await eventually(
+      async () => new RegExp(`port=${replica.port},state=online`).test(await master.ask((r) => r.info("replication"))),
+      20_000,
+      `replica ${replica.port} online at ${master.port}`,
+    );
+  }
+
   /** Waits until `replica` is connected to its master and in sync. */
   async synced(replica: Node): Promise<void> {
     await eventually(
@@ -284,20 +295,36 @@ async function distinctPorts(n: number): Promise<number[]> {
   return [...ports];
 }
 
-/** Two worker processes with stores on `url` (polling every 500 ms), loaded. */
-export async function twoWorkers(url: string): Promise<{ prefix: string; a: Worker; b: Worker; stop(): Promise<void> }> {
-  const prefix = uniquePrefix();
-  const bundle = await workerBundle();
-  const a = new Worker(bundle, { url, prefix, pollIntervalMs: 500 });
-  const b = new Worker(bundle, { url, prefix, pollIntervalMs: 500 });
-  await Promise.all([a.send("load"), b.send("load")]);
-  return {
-    prefix,
-    a,
-    b,
-    async stop() {
-      await Promise.all([a.stop(), b.stop()]);
+/**
+ * Starts `start()`'s topology and two worker processes on it before the
+ * suite's tests (stopping both after); the returned object fills in then.
+ */
+export function onTopology<S extends { url: string; stop(): Promise<void> }>(start: () => Promise<S>): { setup: S; prefix: string; a: Worker; b: Worker } {
+  const suite = {} as { setup: S; prefix: string; a: Worker; b: Worker };
+  let stopWorkers: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    suite.setup = await start();
+    suite.prefix = uniquePrefix();
+    const bundle = await workerBundle();
+    suite.a = new Worker(bundle, { url: suite.setup.url, prefix: suite.prefix, pollIntervalMs: 500 });
+    suite.b = new Worker(bundle, { url: suite.setup.url, prefix: suite.prefix, pollIntervalMs: 500 });
+    stopWorkers = async () => {
+      await Promise.all([suite.a.stop(), suite.b.stop()]);
       removeWorkerBundle();
-    },
-  };
+    };
+    await Promise.all([suite.a.send("load"), suite.b.send("load")]);
+  }, 120_000);
+  afterAll(async () => {
+    await stopWorkers?.();
+    await suite.setup?.stop();
+  });
+  return suite;
+}
+
+/** Resolves once `worker` has a snapshot at `revision` or later; on a timeout, says what the worker holds. */
+export function reaches(worker: Worker, revision: number, timeoutMs: number): Promise<unknown> {
+  return worker.next((m) => m.event === "snapshot" && Number(m.revision) >= revision, timeoutMs).catch(async (error: Error) => {
+    const state = await worker.send("state").catch((e: Error) => e.message);
+    throw new Error(`${error.message}; revision ${revision} never arrived; the worker reports ${JSON.stringify(state)}; last messages ${JSON.stringify(worker.messages.slice(-5))}`);
+  });
 }

@@ -101,6 +101,29 @@ describe("applyMutation({ incremental: true })", () => {
     expect(patched.revision).toBe(current.revision + 1);
   });
 
+  it("a mutator that edits one flag copies and compiles that flag alone; the others are the snapshot's own", () => {
+    const current = Snapshot.from(base(), { now: 0 });
+    const next = applyMutation(current, (d) => void d.flags!.f9!.targets![0]!.values.push("z"), { incremental: true });
+    expect(next.evaluate("f9", { key: "z" }).value).toBe("read-only");
+    expect(next.flag("f9")).not.toBe(current.flag("f9"));
+    for (const key of current.keys().filter((k) => k !== "f9")) {
+      expect(next.flag(key)).toBe(current.flag(key));
+      if (current.document.flags?.[key]) expect(next.document.flags![key]).toBe(current.document.flags[key]);
+    }
+    // The mutator may edit audit entries in place, and spread or replace whole dictionaries.
+    const edited = applyMutation(
+      current,
+      (d) => {
+        d.audit![0]!.actor = "someone";
+        d.flags = { ...d.flags, extra: { ...d.flags!.f1!, key: "extra" } };
+      },
+      { incremental: true },
+    );
+    expect(edited.document.audit![0]!.actor).toBe("someone");
+    expect(edited.evaluate("extra", { key: "u1" }).value).toBe("read-only");
+    expect(current.document.audit![0]!.actor).toBe("api");
+  });
+
   it.each([
     ["a bad field", (d: FlagDocument) => void ((d.flags!.f1 as Record<string, unknown>).offVariation = 9), /flags\.f1\.offVariation/],
     ["an unknown top-level field", (d: FlagDocument) => void ((d as Record<string, unknown>).extra = 1), /extra: unknown top-level field/],

@@ -2,6 +2,7 @@ import { diffDocuments } from "../../document/changes.js";
 import type { FlagDocument } from "../../document/types.js";
 import { ArgumentError, ValidationError, type ValidationIssue } from "../../errors.js";
 import { Snapshot } from "../../snapshot.js";
+import { lazyDraft, settleDraft } from "./lazy-draft.js";
 import type { Mutator } from "../types.js";
 
 /** Options of {@link applyMutation}. */
@@ -24,7 +25,8 @@ export interface MutationOptions {
    * Validate and compile only the entries the mutator changed (`Snapshot.patch`),
    * sharing the others with `current`, instead of the whole document. Same
    * result, same errors; a draft whose changes cannot be told entry by entry
-   * is validated whole.
+   * is validated whole. Without `draft`, the mutator gets a copy that copies
+   * an entry only when read, so untouched entries cost nothing.
    */
   readonly incremental?: boolean;
 }
@@ -40,12 +42,12 @@ export interface MutationOptions {
  * flag and field at fault. Nothing is changed when it throws.
  */
 export function applyMutation(current: Snapshot, mutator: Mutator, options: MutationOptions = {}): Snapshot {
-  const draft = options.draft ?? current.draft();
+  const draft = options.draft ?? (options.incremental ? lazyDraft(current.document) : current.draft());
   const returned: unknown = mutator(draft);
   if (isPromiseLike(returned)) {
     throw new ArgumentError("mutator", "must be synchronous; it returned a promise (read what you need before calling write())");
   }
-  const next = returned === undefined ? draft : returned;
+  const next = settleDraft(returned === undefined ? draft : returned);
   const revision = Math.max(current.revision, options.sourceRevision ?? -1) + 1;
   const changes = options.incremental ? diffDocuments(current.document, next as FlagDocument) : null;
   if (changes) {
