@@ -24,6 +24,7 @@ import { statusOf, type DetourStatus } from "./operations/status.js";
 import type { HttpResponse } from "./decision/types.js";
 import type { Snapshot } from "./snapshot.js";
 import { fileStore, memoryStore } from "./stores/index.js";
+import { cloneDocument } from "./stores/spi/lazy-draft.js";
 import type { AuditEntry } from "./document/types.js";
 import type { Store, StoreListener } from "./stores/types.js";
 
@@ -257,7 +258,7 @@ export class Detour<Req = DetourRequest> {
   async replace(document: unknown, change?: ReplaceOptions): Promise<DetourStatus> {
     const validated = validateDocument(document);
     return this.#write(change, (doc, context) => {
-      const before = change?.confirm ? structuredClone(doc) : doc;
+      const before = change?.confirm ? cloneDocument(doc) : doc;
       const next = structuredClone(validated);
       markNewPeriods(doc, next, context.now);
       const audit = doc.audit;

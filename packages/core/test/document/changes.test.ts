@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { cloneDocument } from "../../src/stores/spi/lazy-draft.js";
 import { Snapshot, ValidationError, applyMutation, diffDocuments, type FlagDocument } from "../../src/index.js";
 
 const flag = (key: string, users: string[], on = true) => ({
@@ -122,6 +123,22 @@ describe("applyMutation({ incremental: true })", () => {
     expect(edited.document.audit![0]!.actor).toBe("someone");
     expect(edited.evaluate("extra", { key: "u1" }).value).toBe("read-only");
     expect(current.document.audit![0]!.actor).toBe("api");
+  });
+
+  it("a mutator can deep-copy its draft (replace() with confirm does) and the copy holds the draft's current entries", () => {
+    const current = Snapshot.from(base(), { now: 0 });
+    let copy: FlagDocument | undefined;
+    const next = applyMutation(
+      current,
+      (d) => {
+        d.flags!.f3!.targets![0]!.values.push("y");
+        copy = cloneDocument(d);
+      },
+      { incremental: true },
+    );
+    expect(copy!.flags!.f3!.targets![0]!.values).toEqual(["u3", "y"]);
+    expect(Object.keys(copy!.flags!)).toHaveLength(20);
+    expect(next.evaluate("f3", { key: "y" }).value).toBe("read-only");
   });
 
   it.each([

@@ -57,3 +57,18 @@ function copyOnRead(entries: Readonly<Record<string, unknown>>): Record<string, 
   targets.set(proxy, target);
   return proxy;
 }
+
+/**
+ * A deep copy of a document that may be a copy-on-read draft (its
+ * dictionaries are Proxies, which `structuredClone` refuses): the copy is
+ * taken from the dictionaries' plain objects, without marking entries read.
+ */
+export function cloneDocument<T extends Readonly<FlagDocument>>(document: T): T {
+  const doc: Record<string, unknown> = { ...document };
+  for (const name of DICTIONARIES) {
+    const value = doc[name];
+    const plain = value !== null && typeof value === "object" ? targets.get(value) : undefined;
+    if (plain) doc[name] = { ...plain };
+  }
+  return structuredClone(doc) as T;
+}
