@@ -4,7 +4,7 @@ import { detourWith, modeFlag, request } from "./helpers.js";
 
 // Per-tenant maintenance: a flag targets organizations (LaunchDarkly context targets), requests carry their tenant.
 
-const org = (req: DetourRequest) => ({ organization: req.headers["x-org"] as string | undefined });
+const org = (req: DetourRequest) => ({ organization: req.headers?.["x-org"] as string | undefined });
 
 function tenantRequest(orgKey: string | undefined, method = "GET", user?: string): DetourRequest {
   return request({ method, headers: orgKey === undefined ? {} : { "x-org": orgKey }, user } as Partial<DetourRequest>);
@@ -70,7 +70,7 @@ describe("contexts(req)", () => {
   it("takes a key or { key, ...attributes } per kind, and rules read the attributes", async () => {
     const detour = await detourWith(
       { flags: modeFlag("site", { rules: [{ clauses: [{ contextKind: "organization", attribute: "plan", op: "in", values: ["free"] }], variation: 2 }] }) },
-      { contexts: (req) => ({ organization: { key: String(req.headers["x-org"]), plan: req.headers["x-plan"] as string } }) },
+      { contexts: (req) => ({ organization: { key: String(req.headers?.["x-org"]), plan: req.headers?.["x-plan"] as string } }) },
     );
     const free = detour.decide(request({ headers: { "x-org": "o1", "x-plan": "free" } }));
     expect(free).toMatchObject({ action: "block", mode: "maintenance", scope: "context", picked: { kind: "organization", key: "o1" } });
