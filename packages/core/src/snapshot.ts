@@ -26,12 +26,26 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** What a flag's evaluation depends on, for integrations that report it (the OpenFeature provider's reasons). */
+export interface FlagTraits {
+  /** The fallthrough is a percentage rollout (or an experiment). */
+  readonly rolloutFallthrough: boolean;
+  /** The value can differ between contexts (targets, rules, rollouts or prerequisites). */
+  readonly contextual: boolean;
+}
+
+/** The compiled form of a snapshot's flag: for the decision policy, never exported. */
+export let compiledFlagOf: (snapshot: Snapshot, key: string) => CompiledFlag | undefined;
+
+/** Where evaluations against a snapshot look up prerequisites and segments: for the decision policy, never exported. */
+export let lookupOf: (snapshot: Snapshot) => FlagLookup;
+
 /**
  * An immutable, validated and compiled flag document. Stores replace their
  * snapshot whole when the document changes; evaluation reads one snapshot
  * and never does I/O.
  */
-export class Snapshot implements FlagLookup {
+export class Snapshot {
   /** The validated document, deeply frozen. */
   readonly document: Readonly<FlagDocument>;
   /** The document's revision (incremented by every write through Detour; 0 when never written). */
@@ -40,6 +54,12 @@ export class Snapshot implements FlagLookup {
   readonly createdAt: number;
   readonly #flags = new Map<string, CompiledFlag>();
   readonly #segments = new Map<string, CompiledSegment>();
+  readonly #lookup: FlagLookup = { flag: (key) => this.#flags.get(key), segment: (key) => this.#segments.get(key) };
+
+  static {
+    compiledFlagOf = (snapshot, key) => snapshot.#flags.get(key);
+    lookupOf = (snapshot) => snapshot.#lookup;
+  }
 
   private constructor(document: FlagDocument, createdAt: number) {
     this.document = deepFreeze(document);
@@ -65,12 +85,10 @@ export class Snapshot implements FlagLookup {
     return new Snapshot({}, now);
   }
 
-  flag(key: string): CompiledFlag | undefined {
-    return this.#flags.get(key);
-  }
-
-  segment(key: string): CompiledSegment | undefined {
-    return this.#segments.get(key);
+  /** What the flag's evaluation depends on; `undefined` when the document has no such flag. */
+  traits(key: string): FlagTraits | undefined {
+    const flag = this.#flags.get(key);
+    return flag === undefined ? undefined : { rolloutFallthrough: flag.fallthrough.type === "rollout", contextual: flag.contextual };
   }
 
   /** The raw flag definition (`flagValues` entries appear as the flag they stand for). */
@@ -86,7 +104,7 @@ export class Snapshot implements FlagLookup {
   /** Evaluates a flag of this document for a context; FLAG_NOT_FOUND when it has none. */
   evaluate(key: string, context: EvaluationContext): EvaluationResult {
     const flag = this.#flags.get(key);
-    return flag === undefined ? NOT_FOUND : evaluateCompiled(flag, context, this);
+    return flag === undefined ? NOT_FOUND : evaluateCompiled(flag, context, this.#lookup);
   }
 
   /**

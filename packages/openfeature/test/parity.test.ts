@@ -73,7 +73,7 @@ function hasType(value: JsonValue, type: Type): boolean {
 }
 
 function expectedReason(detour: Detour, key: string, kind: string): string {
-  const flag = detour.snapshot()!.flag(key)!;
+  const flag = detour.snapshot()!.traits(key)!;
   switch (kind) {
     case "OFF":
     case "PREREQUISITE_FAILED":
@@ -82,7 +82,7 @@ function expectedReason(detour: Detour, key: string, kind: string): string {
     case "RULE_MATCH":
       return StandardResolutionReasons.TARGETING_MATCH;
     case "FALLTHROUGH":
-      if (flag.fallthrough.type === "rollout") return StandardResolutionReasons.SPLIT;
+      if (flag.rolloutFallthrough) return StandardResolutionReasons.SPLIT;
       return flag.contextual ? StandardResolutionReasons.DEFAULT : StandardResolutionReasons.STATIC;
     default:
       return StandardResolutionReasons.ERROR;

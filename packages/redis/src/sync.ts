@@ -5,14 +5,7 @@
  * that came back empty.
  */
 import type { Redis } from "ioredis";
-import {
-  Snapshot,
-  StoreClosedError,
-  StoreUnavailableError,
-  ValidationError,
-  asError,
-  type StoreState,
-} from "@detour/core";
+import { asError, type StoreState, Snapshot, StoreClosedError, StoreUnavailableError, ValidationError } from "@detour/core/store";
 import type { RedisConnection } from "./connection.js";
 import { INTEGER, loadBootstrap, parseStored, revisionOf, tokenOf, type Observed } from "./document.js";
 import type { StoreSettings } from "./options.js";

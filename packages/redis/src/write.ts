@@ -4,18 +4,8 @@
  * fresh read and jittered backoff when another writer won.
  */
 import type { Redis } from "ioredis";
-import {
-  Snapshot,
-  StoreClosedError,
-  StoreUnavailableError,
-  WriteConflictError,
-  applyMutation,
-  asError,
-  withDictionaries,
-  type FlagDocument,
-  type Mutator,
-  type StoreState,
-} from "@detour/core";
+import type { FlagDocument } from "@detour/core";
+import { applyMutation, asError, withDictionaries, type StoreState, Snapshot, StoreClosedError, StoreUnavailableError, WriteConflictError, type Mutator } from "@detour/core/store";
 import { parseStored, revisionOf, type Observed } from "./document.js";
 import type { RedisStoreKeys, StoreSettings } from "./options.js";
 import { CAS_SCRIPT, CAS_SHA } from "./scripts.js";

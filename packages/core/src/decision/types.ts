@@ -1,5 +1,5 @@
 import type { JsonValue, Mode } from "../document/types.js";
-import type { EvaluationReason } from "../evaluation/types.js";
+import type { EvaluationContext, EvaluationReason, EvaluationResult } from "../evaluation/types.js";
 
 export type Scope = "site" | "feature" | "user";
 
@@ -26,6 +26,10 @@ export type DecisionReason =
 
 export type DecisionAction = "pass" | "block" | "redirect";
 
+/**
+ * Detour's decision for one request: what to do with it and why, with access
+ * to any other flag for the same request (against the same snapshot).
+ */
 export interface Decision {
   readonly action: DecisionAction;
   /** The mode in force for this request, even when it passes. */
@@ -44,12 +48,14 @@ export interface Decision {
   readonly until: Date | null;
   /** HTTP status for a blocked request. */
   readonly status: number;
-}
-
-/** The decision attached to a request, with access to any flag for that request. */
-export interface RequestDecision extends Decision {
-  /** Evaluates any flag for this request's context, synchronously; `defaultValue` when it cannot. */
+  /** This request's evaluation context (`{ key, ip, path, method, ...custom }`), built on first use. */
+  readonly context: EvaluationContext;
+  /** Evaluates any flag for this request's context, synchronously; `defaultValue` when the flag is missing, off without a value, or broken. */
   variation<T extends JsonValue>(flagKey: string, defaultValue: T): T | JsonValue;
+  /** Evaluates any flag for this request, with the reason. */
+  explain(flagKey: string): EvaluationResult;
+  /** The decision's fields, for logs. */
+  toJSON(): Record<string, unknown>;
 }
 
 /** What adapters write back: a complete HTTP response. */

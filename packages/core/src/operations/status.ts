@@ -1,8 +1,7 @@
 import type { Flag, JsonValue, Mode } from "../document/types.js";
 import type { Snapshot } from "../snapshot.js";
 import type { StoreHealth } from "../stores/types.js";
-import { toMode } from "../document/modes.js";
-import { strictestMode } from "./edits.js";
+import { isModeFlag, strictestMode, toMode } from "../document/modes.js";
 import { inForce, scheduleOf } from "../document/schedule.js";
 
 export interface FlagStatus {
@@ -47,13 +46,6 @@ export interface DetourStatus {
 
 function modeOf(flag: Flag, index: number | undefined): Mode | null {
   return index === undefined ? null : toMode(flag.variations[index] as JsonValue);
-}
-
-/** A flag Detour treats as a maintenance flag: the site flag, a flag with Detour settings, or one whose values are mode names. */
-export function isModeFlag(flag: Flag, siteFlag: string): boolean {
-  const values = Array.isArray(flag.variations) ? (flag.variations as JsonValue[]) : [];
-  if (values.length === 0 || values.some((v) => toMode(v) === null)) return false;
-  return flag.key === siteFlag || flag.detour !== undefined || values.some((v) => typeof v === "string");
 }
 
 /** What a mode flag does right now, for `detour status` and the admin console; `null` when it does nothing. */
