@@ -12,7 +12,7 @@ describe("GET /api/status", () => {
     expect(response.headers["cache-control"]).toBe("no-store");
     const body = parse(response);
     expect(body).toMatchObject({ store: { kind: "file", stale: false, error: null }, flags: [], siteFlag: "site", known: ["site"], audit: [] });
-    expect(typeof body.store.version).toBe("number");
+    expect(typeof body.store.revision).toBe("number");
     expect(typeof body.store.ageMs).toBe("number");
     expect(Date.parse(body.serverTime)).not.toBeNaN();
   });
@@ -46,7 +46,7 @@ describe("POST /api/flags/:key/on and /off", () => {
     const { admin } = await setup();
     await call(admin, { method: "POST", path: "api/flags/site/on", body: { users: ["user-17", "user-42"] } });
     const removed = await call(admin, { method: "POST", path: "api/flags/site/off", body: { users: ["user-17"] } });
-    expect(parse(removed).flags).toMatchObject([{ key: "site", mode: "read-only", scope: "users", users: ["user-42"] }]);
+    expect(parse(removed).flags).toMatchObject([{ key: "site", mode: "read-only", scope: "user", users: ["user-42"] }]);
   });
 
   it("sets a percentage, a window (from/until) and a TTL", async () => {
@@ -58,7 +58,7 @@ describe("POST /api/flags/:key/on and /off", () => {
     const status = parse(await call(admin, { method: "POST", path: "api/flags/reports/on", body: { ttl: 600 } }));
     const byKey = Object.fromEntries(status.flags.map((f: { key: string }) => [f.key, f]));
     expect(byKey.billing).toMatchObject({ mode: "maintenance", scope: "feature", active: false, state: "scheduled", from, until });
-    expect(byKey.search).toMatchObject({ mode: "read-only", scope: "users", percent: 25 });
+    expect(byKey.search).toMatchObject({ mode: "read-only", scope: "user", percent: 25 });
     expect(Date.parse(byKey.reports.until) - Date.parse(byKey.reports.since)).toBe(600_000);
     expect(status.known).toEqual(["site", "billing", "reports", "search"]);
     expect(detour.document()?.flags?.billing?.detour?.window).toEqual({ start: from, end: until });

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { markNewPeriods } from "./bypass/period.js";
 import type { FlagDocument, JsonValue } from "./document/types.js";
-import { validateDocument } from "./document/validate.js";
+import { validateDocument } from "./validation/validate.js";
 import { ArgumentError } from "./errors.js";
 import type { EvaluationContext, EvaluationResult } from "./evaluation/types.js";
 import type { Decision } from "./decision/types.js";
@@ -18,7 +18,7 @@ import {
 } from "./operations/edits.js";
 import { normalizeOptions, type DetourOptions, type NormalizedOptions } from "./options.js";
 import { isStore } from "./stores/is-store.js";
-import { plainRequest, type DetourRequest, type FeatureNames, type RequestAccessor } from "./adapter/request.js";
+import { plainRequest, type DetourRequest, type FeatureNames, type RequestAccessor } from "./request.js";
 import { statusOf, type DetourStatus } from "./operations/status.js";
 import type { HttpResponse } from "./decision/types.js";
 import type { Snapshot } from "./snapshot.js";

@@ -6,7 +6,7 @@
 // Detour: deciding requests and changing flags.
 export { Detour, createDetour, type ChangeOptions, type ReplaceOptions } from "./detour.js";
 export type { DetourOptions, AllowOptions, BypassSecretOptions } from "./options.js";
-export type { DetourRequest, FeatureNames } from "./adapter/request.js";
+export type { DetourRequest, FeatureNames } from "./request.js";
 export type { Decision, DecisionAction, DecisionReason, HttpResponse, Scope } from "./decision/types.js";
 
 // Operations and status, as the CLI and the admin use them.
@@ -21,7 +21,7 @@ export { escapeHtml, renderPage, type PageTemplate, type PageView, type PartialR
 // Flag documents and evaluation.
 export type * from "./document/types.js";
 export { MAX_PAGE_BYTES } from "./document/types.js";
-export { validateDocument, type ValidateOptions } from "./document/validate.js";
+export { validateDocument, type ValidateOptions } from "./validation/validate.js";
 export type { ErrorKind, EvaluationContext, EvaluationReason, EvaluationResult } from "./evaluation/types.js";
 export { evaluate } from "./evaluation/evaluate.js";
 export { Snapshot, type FlagTraits } from "./snapshot.js";

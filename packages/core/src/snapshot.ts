@@ -1,5 +1,5 @@
 import { withDictionaries } from "./document/dictionaries.js";
-import { validateDocument } from "./document/validate.js";
+import { validateDocument } from "./validation/validate.js";
 import type { Flag, FlagDocument } from "./document/types.js";
 import { compileFlag, compileSegment, flagFromValue, type CompiledFlag, type CompiledSegment } from "./evaluation/compile.js";
 import { evaluateCompiled, type FlagLookup } from "./evaluation/evaluate.js";

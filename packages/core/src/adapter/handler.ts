@@ -1,7 +1,7 @@
 import type { Decision, HttpResponse } from "../decision/types.js";
 import { createDetour, Detour } from "../detour.js";
 import type { DetourOptions } from "../options.js";
-import type { FeatureNames, RequestAccessor } from "./request.js";
+import type { FeatureNames, RequestAccessor } from "../request.js";
 
 /**
  * What every adapter's `detour()` returns: the framework's middleware (or

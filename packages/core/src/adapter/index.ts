@@ -4,5 +4,5 @@
  * {@link decisionHandler} does the rest (wait for the store, decide, attach,
  * answer).
  */
-export { headerOf, pathOf, type DetourRequest, type FeatureNames, type RequestAccessor } from "./request.js";
+export { headerOf, pathOf, type DetourRequest, type FeatureNames, type RequestAccessor } from "../request.js";
 export { decisionHandler, isDetour, toDetour, type DetourAdapter, type FrameworkBinding } from "./handler.js";

@@ -1,7 +1,7 @@
 import type { JsonValue, Mode } from "../document/types.js";
 import type { EvaluationContext, EvaluationReason, EvaluationResult } from "../evaluation/types.js";
 import type { Snapshot } from "../snapshot.js";
-import type { RequestAccessor } from "../adapter/request.js";
+import type { RequestAccessor } from "../request.js";
 import type { Decision, DecisionAction, DecisionReason, Scope } from "./types.js";
 
 /** Builds the evaluation context of a request (the policy does). */

@@ -1,6 +1,6 @@
 import { dictionary } from "../document/dictionaries.js";
 import { MAX_PAGE_BYTES, type DetourFlagSettings, type Flag, type FlagDocument, type JsonValue, type Mode, type Target } from "../document/types.js";
-import { isRedirectTarget } from "../document/validate.js";
+import { isRedirectTarget } from "../validation/validate.js";
 import { ArgumentError } from "../errors.js";
 import { hashFlagSecret } from "../bypass/flag-secret.js";
 import { hasModeValues, isMode, stricter, toMode } from "../document/modes.js";

@@ -1,5 +1,6 @@
 import type { Flag, JsonValue, Mode } from "../document/types.js";
 import type { Snapshot } from "../snapshot.js";
+import type { Scope } from "../decision/types.js";
 import type { StoreHealth } from "../stores/types.js";
 import { isModeFlag, strictestMode, toMode } from "../document/modes.js";
 import { inForce, scheduleOf } from "../document/schedule.js";
@@ -9,8 +10,8 @@ export interface FlagStatus {
   on: boolean;
   /** The strictest mode the flag puts anyone in. */
   mode: Mode;
-  /** `site`/`feature` when it applies to everyone, `users` when to some users. */
-  scope: "site" | "feature" | "users";
+  /** `site`/`feature` when it applies to everyone, `user` when to some users (as a decision's `scope`). */
+  scope: Scope;
   /** Whether the flag's window / TTL puts it in force right now. */
   active: boolean;
   /** `active`, `scheduled` (its window has not started) or `ended` (window over or TTL expired). */
@@ -38,7 +39,8 @@ export interface RolloutStatus {
 }
 
 export interface DetourStatus {
-  store: { kind: string; version: number | null; ageMs: number | null; stale: boolean; error: string | null };
+  /** The store's health (`revision`: the document's, `null` before it loaded). */
+  store: { kind: string; revision: number | null; ageMs: number | null; stale: boolean; error: string | null };
   flags: FlagStatus[];
   /** Percentage rollouts between the variations of flags that are not mode flags. */
   rollouts: RolloutStatus[];
@@ -101,7 +103,7 @@ export function flagStatus(flag: Flag, siteFlag: string, now: number): FlagStatu
     key: flag.key,
     on: flag.on,
     mode: strictestMode(modes),
-    scope: whole ? (flag.key === siteFlag ? "site" : "feature") : "users",
+    scope: whole ? (flag.key === siteFlag ? "site" : "feature") : "user",
     active: inForce(schedule, now),
     state: inForce(schedule, now) ? "active" : now < schedule.from ? "scheduled" : "ended",
     users,
@@ -141,7 +143,7 @@ export function statusOf(snapshot: Snapshot | undefined, health: StoreHealth, si
   flags.sort((a, b) => (a.key === siteFlag ? -1 : b.key === siteFlag ? 1 : a.key.localeCompare(b.key)));
   rollouts.sort((a, b) => a.key.localeCompare(b.key));
   return {
-    store: { kind: health.kind, version: health.revision, ageMs: health.ageMs, stale: health.stale, error: health.error },
+    store: { kind: health.kind, revision: health.revision, ageMs: health.ageMs, stale: health.stale, error: health.error },
     flags,
     rollouts,
   };

@@ -23,7 +23,7 @@ import { matchesFlagSecret } from "../bypass/flag-secret.js";
 import { isSafeMethod, stricter } from "../document/modes.js";
 import type { NormalizedOptions } from "../options.js";
 import { pathRulesOf, strictestReading } from "./path-rules.js";
-import type { RequestAccessor } from "../adapter/request.js";
+import type { RequestAccessor } from "../request.js";
 import type { Decision, DecisionAction, DecisionReason, HttpResponse, Scope } from "../decision/types.js";
 import { buildView, type ModeFlag, type PolicyView } from "./view.js";
 

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { createDetour, evaluate, memoryStore, Snapshot, ValidationError, validateDocument, type FlagDocument } from "../../src/index.js";
 import { withDictionaries } from "../../src/store.js";
-import { MAX_DOCUMENT_DEPTH } from "../../src/document/validate.js";
+import { MAX_DOCUMENT_DEPTH } from "../../src/validation/validate.js";
 
 function refusal(input: unknown, options?: { quoteValues?: boolean }): ValidationError {
   try {

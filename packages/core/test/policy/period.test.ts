@@ -40,7 +40,7 @@ describe.each(stores)("off means off (%s store)", (_name, open) => {
     await detour.enable("site", { users: ["bob"] });
     await detour.disable("site");
     const status = await detour.enable("site", { users: ["alice"] });
-    expect(status.flags).toMatchObject([{ key: "site", scope: "users", users: ["alice"], userCount: 1 }]);
+    expect(status.flags).toMatchObject([{ key: "site", scope: "user", users: ["alice"], userCount: 1 }]);
     expect(detour.decide(request({ method: "POST", user: "bob" })).action).toBe("pass");
     expect(detour.decide(request({ method: "POST", user: "alice" })).action).toBe("block");
     await detour.close();
