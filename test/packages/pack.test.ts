@@ -158,9 +158,8 @@ const plainRequest: RequestAccessor<Plain> = {
   header: (req, name) => req.headers[name],
   secure: () => false,
 };
-const binding: FrameworkBinding<Plain, Plain, (status: number) => void, undefined, void> = {
+const binding: FrameworkBinding<Plain, (status: number) => void, undefined, void> = {
   accessor: plainRequest,
-  request: (req) => req,
   attach: () => undefined,
   pass: (_req, done) => done(200),
   send: (response, _req, done) => done(response.status),

@@ -76,9 +76,8 @@ function attach(req: Request, res: Response, decision: Decision): void {
   (res.locals as Record<symbol, Decision>)[DECISION] = decision;
 }
 
-const binding: FrameworkBinding<Request, Request, Response, NextFunction, void> = {
+const binding: FrameworkBinding<Request, Response, NextFunction, void> = {
   accessor: expressRequest,
-  request: (req) => req,
   attach: (decision, req, res) => attach(req, res, decision),
   pass: (_req, _res, next) => next(),
   send: (response, _req, res, next) => {

@@ -82,9 +82,8 @@ export const fastifyRequest: RequestAccessor<FastifyRequest> = {
 };
 
 // No `later`: registering the plugin waits for the store, so requests are decided at once.
-const binding: FrameworkBinding<FastifyRequest, FastifyRequest, FastifyReply, (error?: Error) => void, void> = {
+const binding: FrameworkBinding<FastifyRequest, FastifyReply, (error?: Error) => void, void> = {
   accessor: fastifyRequest,
-  request: (request) => request,
   attach: (decision, request) => {
     request.detour = decision;
   },

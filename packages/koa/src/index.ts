@@ -47,9 +47,8 @@ function write(ctx: Context, response: HttpResponse): void {
 }
 
 // A throwing user()/context() callback rejects this middleware (no `fail`): Koa's error handling gets it.
-const binding: FrameworkBinding<Context, Context, Next, undefined, Promise<unknown> | undefined> = {
+const binding: FrameworkBinding<Context, Next, undefined, Promise<unknown> | undefined> = {
   accessor: koaRequest,
-  request: (ctx) => ctx,
   attach: (decision, ctx) => {
     ctx.state.detour = decision;
   },

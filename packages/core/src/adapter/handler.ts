@@ -20,27 +20,25 @@ export type DetourAdapter<Req, Handler, Guard = Handler> = Handler & {
 
 /**
  * The framework-shaped half of an adapter: how its handler's arguments
- * (`req, res, next`; `ctx, next`; `request, reply, done`) read, carry and
- * answer a request. `A`, `B`, `C` are the handler's arguments; `Result` what
- * it returns.
+ * (`req, res, next`; `ctx, next`; `request, reply, done`) carry and answer a
+ * request. The first argument is the framework's request (`Req`), `B` and `C`
+ * the others; `Result` what the handler returns.
  */
-export interface FrameworkBinding<Req, A, B, C, Result> {
+export interface FrameworkBinding<Req, B, C, Result> {
   /** How Detour reads the framework's request. */
   readonly accessor: RequestAccessor<Req>;
-  /** The framework's request among the handler's arguments. */
-  request(a: A, b: B, c: C): Req;
   /** Makes the decision visible to the rest of the request (`req.detour`, `ctx.state.detour`...). */
-  attach(decision: Decision, a: A, b: B, c: C): void;
+  attach(decision: Decision, req: Req, b: B, c: C): void;
   /** Lets the request go on. */
-  pass(a: A, b: B, c: C): Result;
+  pass(req: Req, b: B, c: C): Result;
   /** Writes Detour's complete answer for a blocked or redirected request (errors it throws are the framework's). */
-  send(response: HttpResponse, a: A, b: B, c: C): Result;
+  send(response: HttpResponse, req: Req, b: B, c: C): Result;
   /**
    * Hands an error of a `user()`/`context()` callback or a custom renderer to
    * the framework's error handling; without it the error is thrown (or the
    * promise rejects).
    */
-  fail?(error: unknown, a: A, b: B, c: C): Result;
+  fail?(error: unknown, req: Req, b: B, c: C): Result;
   /**
    * What the handler returns while the store's first load is pending, given
    * the decision to come: Express drops it, Koa returns it. Without it the
@@ -55,30 +53,29 @@ export interface FrameworkBinding<Req, A, B, C, Result> {
  * passes the request on or sends Detour's answer. `features`: a route
  * guard's (from `instance.guard()`), or `undefined` for the global middleware.
  */
-export function decisionHandler<Req, A, B, C, Result>(
+export function decisionHandler<Req, B, C, Result>(
   instance: Detour<Req>,
   features: FeatureNames | undefined,
-  binding: FrameworkBinding<Req, A, B, C, Result>,
-): (a: A, b: B, c: C) => Result {
+  binding: FrameworkBinding<Req, B, C, Result>,
+): (req: Req, b: B, c: C) => Result {
   const { accessor, fail, later } = binding;
-  const run = function detour(a: A, b: B, c: C): Result {
+  const run = function detour(req: Req, b: B, c: C): Result {
     let response: HttpResponse | null = null;
     try {
-      const req = binding.request(a, b, c);
       const decision = instance.decideWith(accessor, req, features);
-      binding.attach(decision, a, b, c);
+      binding.attach(decision, req, b, c);
       if (decision.action !== "pass") response = instance.respondWith(decision, accessor, req);
     } catch (error) {
       if (fail === undefined) throw error;
-      return fail(error, a, b, c);
+      return fail(error, req, b, c);
     }
     // Outside the try: what the framework does next is its own (an error thrown there is not a decision's).
-    return response === null ? binding.pass(a, b, c) : binding.send(response, a, b, c);
+    return response === null ? binding.pass(req, b, c) : binding.send(response, req, b, c);
   };
   if (later === undefined) return run;
-  return function detour(a: A, b: B, c: C): Result {
-    if (instance.isReady) return run(a, b, c);
-    return later(instance.ready.then(() => run(a, b, c)));
+  return function detour(req: Req, b: B, c: C): Result {
+    if (instance.isReady) return run(req, b, c);
+    return later(instance.ready.then(() => run(req, b, c)));
   };
 }
 
