@@ -2,7 +2,7 @@ import type { JsonValue, Mode } from "../document/types.js";
 import type { EvaluationContext, EvaluationReason, EvaluationResult } from "../evaluation/types.js";
 import type { Snapshot } from "../snapshot.js";
 import type { RequestAccessor } from "../request.js";
-import type { Decision, DecisionAction, DecisionReason, Scope } from "./types.js";
+import type { Decision, DecisionAction, DecisionFields, DecisionReason, Scope } from "./types.js";
 
 /** Builds the evaluation context of a request (the policy does). */
 export interface ContextFactory<Req> {
@@ -10,17 +10,7 @@ export interface ContextFactory<Req> {
 }
 
 /** What a decision says, apart from the request it is about. Built by the factories below. */
-export interface Outcome {
-  readonly action: DecisionAction;
-  readonly mode: Mode;
-  readonly scope: Scope | null;
-  readonly flag: string | null;
-  readonly reason: DecisionReason;
-  readonly evaluation: EvaluationReason | null;
-  readonly message: string | null;
-  readonly retryAfter: number | null;
-  readonly until: Date | null;
-  readonly status: number;
+export interface Outcome extends DecisionFields {
   /** The maintenance periods in force, for the bypass cookie a `redirect` sets. */
   readonly periods: readonly string[] | null;
 }

@@ -26,11 +26,8 @@ export type DecisionReason =
 
 export type DecisionAction = "pass" | "block" | "redirect";
 
-/**
- * Detour's decision for one request: what to do with it and why, with access
- * to any other flag for the same request (against the same snapshot).
- */
-export interface Decision {
+/** What a decision says about its request: what to do with it and why. */
+export interface DecisionFields {
   readonly action: DecisionAction;
   /** The mode in force for this request, even when it passes. */
   readonly mode: Mode;
@@ -48,6 +45,13 @@ export interface Decision {
   readonly until: Date | null;
   /** HTTP status for a blocked request. */
   readonly status: number;
+}
+
+/**
+ * Detour's decision for one request: its fields, with access to any other
+ * flag for the same request (against the same snapshot).
+ */
+export interface Decision extends DecisionFields {
   /** This request's evaluation context (`{ key, ip, path, method, ...custom }`), built on first use. */
   readonly context: EvaluationContext;
   /** Evaluates any flag for this request's context, synchronously; `defaultValue` when the flag is missing, off without a value, or broken. */
