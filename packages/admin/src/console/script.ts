@@ -97,7 +97,7 @@ export const SCRIPT = String.raw`
 
   // ----- rendering -----
   var MODE_TEXT = { maintenance: "Maintenance", "read-only": "Read-only", available: "Available" };
-  var SCOPE_TEXT = { site: "Whole site", feature: "Whole feature", users: "Some users" };
+  var SCOPE_TEXT = { site: "Whole site", feature: "Whole feature", user: "Some users" };
   function pill(mode, big) { return h("span", { className: "pill " + mode + (big ? " big" : ""), text: MODE_TEXT[mode] || mode }); }
 
   function render(status) {
