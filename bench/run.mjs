@@ -11,7 +11,9 @@
 //
 // Sections: evaluation (bench/evaluation-compare), callgrind (bench/callgrind),
 // http (bench/http), scale (bench/scale), outage (bench/outage, which also runs
-// bench/propagation), guard (bench/guard: detour guard --users-from users/s). Each writes docs/benchmarks/results/<section>.json; the
+// bench/propagation), guard (bench/guard: detour guard --users-from users/s),
+// migrate (bench/migrate: notes.read() over readOld, Detour and LaunchDarkly),
+// users (bench/users: one per-user enable() and its propagation, 10 to 1,000,000 users targeted). Each writes docs/benchmarks/results/<section>.json; the
 // README is rendered from all stored results, so running one section keeps the
 // others' last figures. Sections run one after another, never in parallel, so
 // that no timing bench shares the CPU with another.
@@ -30,6 +32,8 @@ export const SECTIONS = {
   outage: { script: "bench/outage/run.mjs", node: [] },
   callgrind: { script: "bench/callgrind/run.mjs", node: [] },
   guard: { script: "bench/guard/run.mjs", node: [] },
+  migrate: { script: "bench/migrate/run.mjs", node: [] },
+  users: { script: "bench/users/run.mjs", node: ["--max-old-space-size=4096"] },
   // Diagnosis, only when asked for (--only callgrind-names): one run per Detour
   // variant with JIT code named (node --perf-basic-prof), for the per-function differences.
   "callgrind-names": {
@@ -44,9 +48,11 @@ const QUICK = {
   scale: ["--rounds", "3", "--ms", "10"],
   http: ["--rounds", "1", "--duration", "1", "--warmup", "0.3"],
   outage: ["--rounds", "1", "--duration", "3", "--propagation-n", "100"],
-  callgrind: ["--runs", "1", "--frameworks", "fastify", "--variants", "noop,noop2,detour-none,detour-user", "--warm", "3000", "--n", "500", "--windows", "4"],
+  callgrind: ["--runs", "1", "--frameworks", "fastify", "--variants", "noop,noop2,detour-none,detour-user,detour-tenant", "--warm", "3000", "--n", "500", "--windows", "4"],
   "callgrind-names": ["--frameworks", "fastify", "--warm", "3000", "--n", "500", "--windows", "4"],
   guard: ["--rounds", "1", "--users", "200", "--serial-users", "20"],
+  migrate: ["--rounds", "2", "--ms", "10"],
+  users: ["--rounds", "1", "--sizes", "10,10000"],
 };
 
 const { values: args } = parseArgs({

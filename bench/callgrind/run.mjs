@@ -47,9 +47,9 @@ const SERVER = join(here, "server.mjs");
 const CLIENT = join(here, "client.mjs");
 
 export const VARIANTS = {
-  express: ["bare", "noop", "noop2", "detour-none", "detour-user", "peer"],
-  koa: ["bare", "noop", "noop2", "detour-none", "detour-user"],
-  fastify: ["bare", "noop", "noop2", "detour-none", "detour-user", "peer"],
+  express: ["bare", "noop", "noop2", "detour-none", "detour-user", "detour-tenant", "peer"],
+  koa: ["bare", "noop", "noop2", "detour-none", "detour-user", "detour-tenant"],
+  fastify: ["bare", "noop", "noop2", "detour-none", "detour-user", "detour-tenant", "peer"],
 };
 export const LABELS = {
   "probe-req-prop": "probe: no-op that sets req.detour",
@@ -60,6 +60,7 @@ export const LABELS = {
   noop2: "no-op, second copy (A/A)",
   "detour-none": "Detour, no flag in force",
   "detour-user": "Detour, read-only flag on 1,000 other users",
+  "detour-tenant": "Detour, read-only flag on 1,000 other organizations",
   peer: "peer",
 };
 export const PEERS = { express: "`maintenance` 0.0.2", fastify: "`@fastify/under-pressure`" };
@@ -399,7 +400,7 @@ export async function main() {
   return emit(result, renderCallgrind, args);
 }
 
-const GOALS = { "detour-none": 1.005, "detour-user": 1.01 };
+const GOALS = { "detour-none": 1.005, "detour-user": 1.01, "detour-tenant": 1.01 };
 
 /** The Markdown for a callgrind result (also used by bench/run.mjs). */
 export function renderCallgrind(result) {

@@ -9,6 +9,9 @@
 //            detour-none + Detour, a site flag that is off (no flag in force)
 //            detour-user + Detour, a read-only site flag targeting 1,000 other
 //                          users (the request's user, from the x-user header, is not one)
+//            detour-tenant + Detour, a read-only site flag targeting 1,000 other
+//                          organizations (LaunchDarkly context targets; the request's,
+//                          from the x-org header through contexts(), is not one)
 //            peer        + the framework's maintenance peer: `maintenance` on
 //                          Express, `@fastify/under-pressure` on Fastify
 // Diagnostic variants (Express only, run on demand with --variants):
@@ -44,7 +47,19 @@ const documents = {
   "detour-user": {
     flags: { site: modeFlag({ targets: [{ variation: 1, values: Array.from({ length: 1000 }, (_, i) => `other-${i}`) }] }) },
   },
+  "detour-tenant": {
+    flags: { site: modeFlag({ contextTargets: [{ contextKind: "organization", variation: 1, values: Array.from({ length: 1000 }, (_, i) => `other-${i}`) }] }) },
+  },
 };
+
+/** The Detour options of a variant; `header(req, name)` reads a request header in the framework's way. */
+function detourOptions(header) {
+  return {
+    store: documents[variant],
+    user: (req) => header(req, "x-user"),
+    contexts: (req) => ({ organization: header(req, "x-org") }),
+  };
+}
 
 async function detourModule() {
   const path = process.env.DETOUR_BENCH_BUNDLE;
@@ -68,7 +83,7 @@ async function express() {
   if (variant === "probe-ip") app.use((req, res, next) => (req.ip === "" ? next(new Error("no ip")) : next()));
   if (variant.startsWith("detour-")) {
     const { expressDetour } = await detourModule();
-    const mw = expressDetour({ store: documents[variant], user: (req) => req.headers["x-user"] });
+    const mw = expressDetour(detourOptions((req, name) => req.headers[name]));
     await mw.instance.ready;
     app.use(mw);
   }
@@ -88,7 +103,7 @@ async function koa() {
   if (variant === "noop" || variant === "noop2") app.use((ctx, next) => next());
   if (variant.startsWith("detour-")) {
     const { koaDetour } = await detourModule();
-    const mw = koaDetour({ store: documents[variant], user: (ctx) => ctx.req.headers["x-user"] });
+    const mw = koaDetour(detourOptions((ctx, name) => ctx.req.headers[name]));
     await mw.instance.ready;
     app.use(mw);
   }
@@ -105,7 +120,7 @@ async function fastify() {
   if (variant === "noop" || variant === "noop2") app.addHook("onRequest", (request, reply, done) => done());
   if (variant.startsWith("detour-")) {
     const { fastifyDetour } = await detourModule();
-    await app.register(fastifyDetour({ store: documents[variant], user: (request) => request.headers["x-user"] }));
+    await app.register(fastifyDetour(detourOptions((request, name) => request.headers[name])));
   }
   if (variant === "peer") {
     // Thresholds set (far away), so its onRequest check runs on every request as in production.

@@ -16,18 +16,23 @@ const modeFlag = (key, fields) => ({
 });
 const users = Array.from({ length: 131072 }, (_, i) => `user-${i}`);
 const targeted = Array.from({ length: 1000 }, (_, i) => `other-${i}`);
+const orgs = Array.from({ length: 1024 }, (_, i) => `org-${i}`);
 
 const cases = {
   "no flag in force": { flags: {} },
   "site flag off": { flags: { site: modeFlag("site", { on: false }) } },
   "read-only targets 1,000 other users": { flags: { site: modeFlag("site", { targets: [{ variation: 1, values: targeted }] }) } },
+  // The same flag for tenants: the request's multi-kind context (user + organization) is built for it.
+  "read-only targets 1,000 other organizations (multi-kind context)": {
+    flags: { site: modeFlag("site", { contextTargets: [{ contextKind: "organization", variation: 1, values: targeted }] }) },
+  },
   "25% read-only rollout (131,072 users)": {
     flags: { site: modeFlag("site", { fallthrough: { rollout: { variations: [{ variation: 1, weight: 25000 }, { variation: 0, weight: 75000 }] } } }) },
   },
   "site maintenance (blocked)": { flags: { site: modeFlag("site", { fallthrough: { variation: 2 } }) } },
 };
 
-const requests = users.map((user) => ({ method: "GET", path: "/", ip: "127.0.0.1", headers: {}, user }));
+const requests = users.map((user, i) => ({ method: "GET", path: "/", ip: "127.0.0.1", headers: {}, user, org: orgs[i & 1023] }));
 
 function measure(detour, n) {
   let sink = 0;
@@ -40,7 +45,7 @@ function measure(detour, n) {
 
 const detours = {};
 for (const [name, document] of Object.entries(cases)) {
-  detours[name] = createDetour({ store: document, user: (req) => req.user });
+  detours[name] = createDetour({ store: document, user: (req) => req.user, contexts: (req) => ({ organization: req.org }) });
   await detours[name].ready;
 }
 const results = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));

@@ -123,6 +123,17 @@ export const cases = [
     growthbook: { defaultValue: "available", rules: [{ condition: { country: { $in: COUNTRIES } }, force: "read-only" }] },
     unleash: { enabled: true, strategies: [{ name: "default", parameters: {}, constraints: [{ contextName: "country", operator: "IN", values: COUNTRIES }] }] },
   },
+  {
+    // (c-out) for tenants: the same 10,000 keys as LaunchDarkly context targets of kind organization;
+    // every request has a user and an organization (a multi-kind context), its organization not in the list.
+    id: "f",
+    name: "(f) tenant targets: 10,000 organizations, organization not in the list (multi-kind context)",
+    flag: modeFlag({ contextTargets: [{ contextKind: "organization", variation: 1, values: targets10k }] }),
+    users: pool(1000),
+    org: (i) => `org-${i}`,
+    growthbook: { defaultValue: "available", rules: [{ condition: { org: { $in: targets10k } }, force: "read-only" }] },
+    unleash: { enabled: true, strategies: [{ name: "default", parameters: {}, constraints: [{ contextName: "org", operator: "IN", values: targets10k }] }] },
+  },
 ];
 
 // ------------------------------------------------------------------ matches on a long attribute
@@ -183,21 +194,28 @@ async function setUp(c, tools) {
   const withCountry = Boolean(c.country);
   const n = c.users.length;
   const country = c.country ?? (() => undefined);
+  const org = c.org;
   const requests = c.users.map((key, i) => {
     const request = { method: "GET", path: "/", ip: "10.1.2.3", headers: {}, user: key };
     if (withCountry) request.country = country(i);
+    if (org) request.org = org(i);
     return request;
   });
-  const contexts = c.users.map((key, i) => (withCountry ? { key, country: country(i) } : { key }));
-  const ldContexts = contexts.map((context) => ({ kind: "user", ...context }));
-  const gbContexts = c.users.map((key, i) => ({ attributes: withCountry ? { id: key, country: country(i) } : { id: key } }));
-  const unleashContexts = c.users.map((key, i) => (withCountry ? { userId: key, properties: { country: country(i) } } : { userId: key }));
+  const userPart = (key, i) => (withCountry ? { key, country: country(i) } : { key });
+  const contexts = c.users.map((key, i) => (org ? { kind: "multi", user: userPart(key, i), organization: { key: org(i) } } : userPart(key, i)));
+  const ldContexts = contexts.map((context) => (org ? context : { kind: "user", ...context }));
+  const gbContexts = c.users.map((key, i) => ({ attributes: { id: key, ...(withCountry ? { country: country(i) } : {}), ...(org ? { org: org(i) } : {}) } }));
+  const unleashContexts = c.users.map((key, i) => {
+    const properties = { ...(withCountry ? { country: country(i) } : {}), ...(org ? { org: org(i) } : {}) };
+    return Object.keys(properties).length > 0 ? { userId: key, properties } : { userId: key };
+  });
 
   const document = { flags: { site: c.flag } };
   const detour = createDetour({
     store: structuredClone(document),
     user: (req) => req.user,
     ...(withCountry ? { context: (req) => ({ country: req.country }) } : {}),
+    ...(org ? { contexts: (req) => ({ organization: req.org }) } : {}),
   });
   await detour.ready;
 

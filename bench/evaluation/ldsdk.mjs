@@ -17,11 +17,11 @@
 // Before timing, every context of every case is checked to evaluate the same in both.
 import { build } from "esbuild";
 import { init, integrations } from "@launchdarkly/node-server-sdk";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { launchDarklyVersion } from "../lib/common.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const ldVersion = launchDarklyVersion();
@@ -35,19 +35,6 @@ const LD_OPS = quick ? 10_000 : 20_000;
 const work = mkdtempSync(join(tmpdir(), "detour-bench-ld-"));
 process.on("exit", () => rmSync(work, { recursive: true, force: true }));
 
-/** The installed SDK's version (its package.json is not exported, so walk up from its entry). */
-function launchDarklyVersion() {
-  let dir = dirname(createRequire(import.meta.url).resolve("@launchdarkly/node-server-sdk"));
-  while (dir !== dirname(dir)) {
-    const file = join(dir, "package.json");
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, "utf8"));
-      if (pkg.name === "@launchdarkly/node-server-sdk") return pkg.version;
-    }
-    dir = dirname(dir);
-  }
-  return "?";
-}
 
 // ------------------------------------------------------------ Detour from sources
 

@@ -19,6 +19,7 @@ const SOURCES = {
   "@detour/koa": "packages/koa/src/index.ts",
   "@detour/fastify": "packages/fastify/src/index.ts",
   "@detour/redis": "packages/redis/src/index.ts",
+  "@detour/migrate": "packages/migrate/src/index.ts",
 };
 
 const sourcesPlugin = {
@@ -48,6 +49,7 @@ export async function bundlePath(parts = ["core", "express", "koa", "fastify", "
   if (parts.includes("koa")) lines.push(`export { detour as koaDetour } from "@detour/koa";`);
   if (parts.includes("fastify")) lines.push(`export { detour as fastifyDetour } from "@detour/fastify";`);
   if (parts.includes("redis")) lines.push(`export { redisStore } from "@detour/redis";`);
+  if (parts.includes("migrate")) lines.push(`export * from "@detour/migrate";`);
   writeFileSync(entry, lines.join("\n") + "\n");
   await build({
     entryPoints: [entry],

@@ -1,5 +1,7 @@
 // Small things every bench shares: names, the request headers, option parsing.
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
@@ -10,6 +12,7 @@ export const HEADERS = {
   accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
   "user-agent": "detour-bench/1",
   "x-user": "user-777",
+  "x-org": "org-777",
 };
 
 /**
@@ -35,4 +38,18 @@ export function emit(result, render, args) {
   console.log(render(result));
   if (args.json) writeFileSync(args.json, JSON.stringify(result, null, 2));
   return result;
+}
+
+/** The installed LaunchDarkly SDK's version (its package.json is not exported, so walk up from its entry). */
+export function launchDarklyVersion() {
+  let dir = dirname(createRequire(import.meta.url).resolve("@launchdarkly/node-server-sdk"));
+  while (dir !== dirname(dir)) {
+    const file = join(dir, "package.json");
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, "utf8"));
+      if (pkg.name === "@launchdarkly/node-server-sdk") return pkg.version;
+    }
+    dir = dirname(dir);
+  }
+  return "?";
 }

@@ -7,10 +7,14 @@
 // message on another, between the same two processes) in the same run.
 // Prints a Markdown table with p50/p99 and the ratio (goal: p99 ≤ 2× raw).
 //
-//   node bench/propagation/run.mjs [--n 1000] [--warmup 100] [--flags 1,20] [--url redis://127.0.0.1:6379]
+//   node bench/propagation/run.mjs [--n 1000] [--warmup 100] [--flags 1,20] [--readers 1] [--url redis://127.0.0.1:6379]
+//   node bench/propagation/run.mjs --readers 20 --flags 20,1000 --n 200   # a fleet: 20 receiving processes
 //
 // --flags lists document sizes (flags with targets, an inCidr rule and a
-// message each); every size gets its own pair of processes and table rows.
+// message each); --readers how many receiving processes. Every combination
+// gets its own processes and table rows. With several readers a sample is
+// the time until the change is in force in all of them (the slowest reader),
+// and the raw path is one PUBLISH until every reader's subscriber has it.
 //
 // Timestamps come from process.hrtime (CLOCK_MONOTONIC), which all processes
 // on one machine share. The store sources are bundled with esbuild into a
@@ -34,6 +38,7 @@ const { values: args } = parseArgs({
     n: { type: "string", default: "1000" },
     warmup: { type: "string", default: "100" },
     flags: { type: "string", default: "1,20" },
+    readers: { type: "string", default: "1" },
     url: { type: "string", default: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" },
   },
 });
@@ -172,11 +177,12 @@ async function parent() {
   });
 
   const sizes = args.flags.split(",").map(Number);
+  const fleets = args.readers.split(",").map(Number);
   const n = Number(args.n);
   const warmup = Number(args.warmup);
   const rows = [];
   try {
-    for (const flags of sizes) rows.push({ flags, ...(await measure(bundle, flags, n, warmup)) });
+    for (const readers of fleets) for (const flags of sizes) rows.push({ flags, readers, ...(await measure(bundle, flags, n, warmup, readers)) });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -184,45 +190,46 @@ async function parent() {
   const f = (us) => `${us.toFixed(0)} µs`;
   const x = (a, b) => `${(a / b).toFixed(2)}×`;
   console.log(`\n### Propagation across processes (n = ${n} per path, ${args.url})\n`);
-  console.log("| document | path | p50 | p99 | mean |");
-  console.log("|---|---|---:|---:|---:|");
-  for (const { flags, raw, store } of rows) {
-    console.log(`| ${flags} flag${flags === 1 ? "" : "s"} | raw Redis pub/sub (PUBLISH on A → message on B) | ${f(raw.p50)} | ${f(raw.p99)} | ${f(raw.mean)} |`);
-    console.log(`| | Detour redisStore (write() on A → snapshot in force on B) | ${f(store.p50)} | ${f(store.p99)} | ${f(store.mean)} |`);
-    console.log(`| | **ratio Detour / raw** | ${x(store.p50, raw.p50)} | **${x(store.p99, raw.p99)}** | ${x(store.mean, raw.mean)} |`);
+  console.log("| document | receivers | path | p50 | p99 | mean |");
+  console.log("|---|---:|---|---:|---:|---:|");
+  for (const { flags, readers, raw, store } of rows) {
+    const on = readers === 1 ? "B" : `all ${readers}`;
+    console.log(`| ${flags} flag${flags === 1 ? "" : "s"} | ${readers} | raw Redis pub/sub (PUBLISH on A → message on ${on}) | ${f(raw.p50)} | ${f(raw.p99)} | ${f(raw.mean)} |`);
+    console.log(`| | | Detour redisStore (write() on A → snapshot in force on ${on}) | ${f(store.p50)} | ${f(store.p99)} | ${f(store.mean)} |`);
+    console.log(`| | | **ratio Detour / raw** | ${x(store.p50, raw.p50)} | **${x(store.p99, raw.p99)}** | ${x(store.mean, raw.mean)} |`);
   }
   console.log("");
-  for (const { flags, raw, store } of rows) {
+  for (const { flags, readers, raw, store } of rows) {
     const ratio = store.p99 / raw.p99;
-    console.log(`Goal p99 ≤ 2× raw pub/sub, ${flags} flag(s): ${ratio <= 2 ? "met" : "NOT met"} (${ratio.toFixed(2)}×).`);
+    console.log(`Goal p99 ≤ 2× raw pub/sub, ${flags} flag(s), ${readers} receiver(s): ${ratio <= 2 ? "met" : "NOT met"} (${ratio.toFixed(2)}×).`);
   }
 }
 
-async function measure(bundle, flags, n, warmup) {
+async function measure(bundle, flags, n, warmup, count) {
   const { Redis } = await import("ioredis");
   const prefix = `detour-bench:${randomUUID()}`;
   const env = { DETOUR_BENCH_BUNDLE: bundle, DETOUR_BENCH_PREFIX: prefix };
   const samples = { raw: [], store: [] };
-  const reader = spawnChild("reader", env, flags);
-  await reader.next((m) => m.ready);
+  const readers = Array.from({ length: count }, () => spawnChild("reader", env, flags));
+  await Promise.all(readers.map((reader) => reader.next((m) => m.ready, 60_000)));
   const writer = spawnChild("writer", env, flags);
-  await writer.next((m) => m.ready);
-  // The writer's initial document must be in force on the reader before we start.
-  await new Promise((r) => setTimeout(r, 200));
+  await writer.next((m) => m.ready, 60_000);
+  // The writer's initial document must be in force on the readers before we start.
+  await new Promise((r) => setTimeout(r, 200 + 50 * count));
 
   try {
     // Interleave raw and store rounds so both see the same conditions.
     for (let i = 1; i <= warmup + n; i++) {
       for (const kind of i % 2 ? ["raw", "store"] : ["store", "raw"]) {
         const sent = writer.next((m) => m.kind === kind && m.seq === i && m.t0 !== undefined);
-        const seen = reader.next((m) => m.kind === kind && m.seq === i && m.t1 !== undefined);
+        const seen = readers.map((reader) => reader.next((m) => m.kind === kind && m.seq === i && m.t1 !== undefined, 30_000));
         writer.send({ kind, seq: i });
-        const [{ t0 }, { t1 }] = await Promise.all([sent, seen]);
-        if (i > warmup) samples[kind].push(t1 - t0);
+        const [{ t0 }, ...heard] = await Promise.all([sent, ...seen]);
+        if (i > warmup) samples[kind].push(Math.max(...heard.map((m) => m.t1)) - t0);
       }
     }
   } finally {
-    reader.proc.stdin.end();
+    for (const reader of readers) reader.proc.stdin.end();
     writer.proc.stdin.end();
     const redis = new Redis(args.url);
     await redis.del(`${prefix}:document`, `${prefix}:revision`);

@@ -356,9 +356,11 @@ export function runSecurityConformance<Req>(adapter: string, harness: SecurityHa
 
       it("fail-closed: a cookie from one outage does not open the next", async () => {
         const store = flakyStore({ flags: { site: modeFlag("site", { detour: { failMode: "closed" } }) } } as unknown as FlagDocument);
-        const { send } = await start({ store });
+        const errors: string[] = [];
+        const { send } = await start({ store, onStoreError: (error) => errors.push(error.message) });
         expect((await send("/elsewhere")).route).toBe("spa");
         store.fail();
+        expect(errors).toEqual(["the source went away"]);
         expect((await send("/elsewhere")).status).toBe(503);
         const cookie = await visit(send);
         expect((await send("/elsewhere", "GET", { Cookie: cookie })).route).toBe("spa");
@@ -368,11 +370,14 @@ export function runSecurityConformance<Req>(adapter: string, harness: SecurityHa
       });
 
       it("fail-closed before any load: a cookie is good for that instance's outage only", async () => {
-        const first = await start({ store: unreachableStore(), failMode: "closed" });
+        const errors: string[] = [];
+        const onStoreError = (error: Error) => void errors.push(error.message);
+        const first = await start({ store: unreachableStore(), failMode: "closed", onStoreError });
         const cookie = await visit(first.send);
         expect((await first.send("/elsewhere", "GET", { Cookie: cookie })).route).toBe("spa");
-        const second = await start({ store: unreachableStore(), failMode: "closed" });
+        const second = await start({ store: unreachableStore(), failMode: "closed", onStoreError });
         expect((await second.send("/elsewhere", "GET", { Cookie: cookie })).status).toBe(503);
+        expect(errors).toEqual(["unreachable", "unreachable"]);
       });
 
       it("a cookie opens only what was in force when it was issued", async () => {

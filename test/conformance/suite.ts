@@ -301,6 +301,26 @@ export function runConformance<Req>(adapter: string, harness: Harness<Req>): voi
       });
     });
 
+    describe("per-tenant read-only", () => {
+      it("puts one organization read-only: its reads pass in read-only mode, its writes are refused, another organization writes on", async () => {
+        const { http, detour } = await start({ contexts: (req) => ({ organization: harness.accessor.header(req, "x-org") }) });
+        await detour.enable("site", { contexts: [{ kind: "organization", key: "acme" }] });
+        const seen = { action: "pass", mode: "read-only", scope: "context", reason: "SAFE_METHOD", storage: "old" };
+        await http.get("/api/items").set("X-Org", "acme").set("X-User", "user-17").expect(200, seen);
+        await http.get(GUARDED_PATH).set("X-Org", "acme").expect(200, seen);
+        for (const method of UNSAFE) {
+          await http[method]("/api/items").set("X-Org", "acme").set("Accept", PROBLEM).expect(503).expect("Detour-Mode", "read-only");
+        }
+        for (const method of UNSAFE) {
+          await http[method]("/api/items").set("X-Org", "globex").set("X-User", "user-17").expect(200).expect((r) => expect(r.body.mode).toBe("available"));
+        }
+        // A user whose key is the organization's is not the organization.
+        await http.post("/api/items").set("X-User", "acme").expect(200);
+        await detour.disable("site", { contexts: [{ kind: "organization", key: "acme" }] });
+        await http.post("/api/items").set("X-Org", "acme").expect(200);
+      });
+    });
+
     describe("bypass", () => {
       it("lets allowed paths through, anchored", async () => {
         const { http, detour } = await start();

@@ -11,7 +11,8 @@
  * (an install and a build); every wait is on a condition, never a fixed sleep.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -72,8 +73,9 @@ afterAll(async () => {
       // already gone
     }
   }
-  rmSync(dir, { recursive: true, force: true });
-});
+  // The clone holds a whole node_modules: removing it takes tens of seconds on a busy machine.
+  await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+}, 300_000);
 
 /** What the server must answer after each printed command: `check` runs until it passes. */
 interface Expectation {

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ROOT, ensureBuilt } from "./build.js";
+import { ROOT, ensureBuilt } from "@detour/test-support/build";
 
 const DIST = join(ROOT, "packages/core/dist");
 const README = readFileSync(join(ROOT, "packages/core/README.md"), "utf8");

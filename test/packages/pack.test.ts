@@ -12,7 +12,7 @@ import { readFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PACKAGE_DIRS, ROOT, ensureBuilt, run } from "./build.js";
+import { PACKAGE_DIRS, ROOT, ensureBuilt, run } from "@detour/test-support/build";
 
 interface Manifest {
   name: string;
@@ -53,6 +53,7 @@ const EXPECTED: Readonly<Record<string, readonly string[]>> = {
   "@detour/redis": ["redisStore", "redisKeys"],
   "@detour/cli": ["run", "parseStoreUrl"],
   "@detour/openfeature": ["DetourProvider"],
+  "@detour/migrate": ["createMigration", "migrationSuccess", "migrationError", "MigrationStageError", "migrationMetrics"],
 };
 
 /** What users install next to the packages: their peers, and the types of the frameworks. The root's versions, which the npm cache has. */
@@ -117,6 +118,7 @@ import { koaAdmin } from "@detour/koa/admin";
 import { fastifyAdmin } from "@detour/fastify/admin";
 import { decisionHandler, pathOf, type FrameworkBinding, type RequestAccessor } from "@detour/core/adapter";
 import { StoreBase, type StoreState } from "@detour/core/store";
+import { createMigration, migrationSuccess, type MigrationReadResult } from "@detour/migrate";
 
 const document: FlagDocument = { flags: {} };
 const instance: Detour = createDetour({ store: memoryStore(document), user: (req) => String(req.headers?.["x-user"] ?? "") });
@@ -143,6 +145,8 @@ fastify.get("/billing", { config: { detour: { feature: "billing" } } }, async (r
 const shared: Detour = createDetour({ store: redisStore({ url: "redis://localhost:6379/0", prefix: "app" }) });
 const provider = new DetourProvider(instance);
 const exitCode: Promise<number> = run(["status", "--json"]);
+const notes = createMigration(instance, { readOld: async (id: string) => migrationSuccess(id), readNew: (id: string) => id, writeOld: () => 1, writeNew: () => 1 });
+const read: Promise<MigrationReadResult<unknown>> = notes.read("storage", { key: "u" }, "off", "id-1");
 
 const mounted = admin.createAdmin({ detour: instance, auth: (req) => (admin.bearerToken(req, "a-token") ? "ops" : null) });
 app.use(expressAdmin(mounted));
@@ -168,7 +172,7 @@ const plainHandler: (req: Plain, done: (status: number) => void, unused: undefin
 const storeState: StoreState | undefined = undefined;
 const storeBase: typeof StoreBase = StoreBase;
 
-export { mode, shared, provider, exitCode, admin, plainHandler, storeState, storeBase };
+export { mode, shared, provider, exitCode, admin, read, plainHandler, storeState, storeBase };
 `;
 
 /**

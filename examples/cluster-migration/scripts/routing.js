@@ -5,7 +5,7 @@
  * uses (DETOUR_STORE or --store, as the CLI takes it).
  *
  *   node scripts/routing.js --users users.txt              # a count per stage
- *   node scripts/routing.js --users users.txt --on new     # the users on `new`, one per line
+ *   node scripts/routing.js --users users.txt --on complete   # the users on `complete`, one per line
  */
 import { parseArgs } from "node:util";
 import { createDetour } from "@detour/core";

@@ -3,15 +3,15 @@
  * The notes API whose storage moves from the old cluster to the new one.
  * `buildApp()` makes the app; `server.js` listens.
  *
- * - Every request asks Detour which cluster serves this user:
- *   `req.detour.variation("storage-cluster", "old")` (a percentage rollout
- *   between `old`, `dual`, `new-verify` and `new`, bucketed by user id), and
- *   the data layer routes its reads and writes accordingly (`storage.js`).
+ * - Every request's reads and writes go through `@detour/migrate` with the
+ *   request's decision (`req.detour`): its stage of the `storage-cluster`
+ *   migration flag (LaunchDarkly's six stages, a percentage rollout bucketed
+ *   by user id) routes them (`storage.js`).
  * - `maintenance.feature("notes-backfill")` guards the notes routes: while
  *   the backfill copies a user, `detour guard` puts that user read-only in
  *   the `notes-backfill` flag, so their reads go on and their writes get a 503
  *   (problem+json, `Detour-Mode: read-only`) instead of racing the copy.
- * - Every API answer says where it was served from: `Storage-Cluster: dual`.
+ * - Every API answer says which stage served it: `Storage-Cluster: dualwrite`.
  */
 import { detour } from "@detour/express";
 import { NOT_SIGNED_IN, PROBLEM_JSON, problem, readNote, userOf } from "@detour/example-shared";
@@ -25,7 +25,7 @@ export const BACKFILL_FLAG = "notes-backfill";
  * @typedef {object} AppOptions
  * @property {import("@detour/core").Store | import("@detour/core").FlagDocument} [store] where the flags live; default `./detour.json`
  * @property {{ old: import("./cluster.js").Cluster, new: import("./cluster.js").Cluster }} clusters
- * @property {(message: string) => void} [log] the data layer's warnings (copy failures, verification mismatches); default console.warn
+ * @property {(message: string) => void} [log] the data layer's warnings (copy failures, verification mismatches) and unexpected errors; default console.warn / console.error
  */
 
 /**
@@ -39,7 +39,7 @@ export function buildApp({ store, clusters, log }) {
     user: (req) => userOf(req.headers),
     allow: { paths: ["/health", "/migration/stats"] },
   });
-  const storage = createStorage(clusters, { log });
+  const storage = createStorage(maintenance.instance, clusters, { log });
   const app = express();
   app.locals.detour = maintenance.instance;
   app.locals.storage = storage;
@@ -53,7 +53,7 @@ export function buildApp({ store, clusters, log }) {
    * This request's stage, straight from the decision Detour made for it (same snapshot, no I/O).
    * @param {express.Request} req
    */
-  const stageFor = (req) => stageOf(req.detour?.variation(CLUSTER_FLAG, "old"));
+  const stageFor = (req) => stageOf(req.detour?.variation(CLUSTER_FLAG, "off"));
 
   /** @param {express.Request} req */
   const userFor = (req) => /** @type {string} */ (userOf(req.headers));
@@ -63,9 +63,9 @@ export function buildApp({ store, clusters, log }) {
    * @param {express.Request} req @param {express.Response} res
    */
   const notesFor = (req, res) => {
-    const stage = stageFor(req);
-    res.set("Storage-Cluster", stage);
-    return storage.route(stage);
+    const notes = storage.route(/** @type {import("@detour/core").Decision} */ (req.detour));
+    res.set("Storage-Cluster", notes.stage);
+    return notes;
   };
 
   app.get("/health", (_req, res) => void res.json({ status: "ok" }));
@@ -117,7 +117,7 @@ export function buildApp({ store, clusters, log }) {
   const onError = (error, _req, res, _next) => {
     const status = Number(error?.status ?? error?.statusCode);
     if (status >= 400 && status < 500) return sendProblem(res, problem(status, "Bad request", error.message)); // e.g. a body that is not JSON
-    console.error(error);
+    (log ?? console.error)(`[app] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     if (!res.headersSent) sendProblem(res, problem(500, "Storage error", error instanceof Error ? error.message : String(error)));
   };
   app.use(onError);

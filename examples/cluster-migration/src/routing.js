@@ -10,5 +10,5 @@ import { CLUSTER_FLAG, stageOf } from "./storage.js";
  * @returns {Map<string, import("./storage.js").Stage>}
  */
 export function routingOf(detour, users) {
-  return new Map(users.map((user) => [user, stageOf(detour.variation(CLUSTER_FLAG, { key: user }, "old"))]));
+  return new Map(users.map((user) => [user, stageOf(detour.variation(CLUSTER_FLAG, { key: user }, "off"))]));
 }

@@ -7,7 +7,7 @@ import { checkConsistency } from "../src/check.js";
 import type { Note } from "../src/cluster.js";
 import { createTestClusters, type TestClusters } from "./databases.js";
 
-/** `storage-cluster` with one user targeted at each stage; everyone else on the fallthrough, `old`. */
+/** `storage-cluster` (a six-stage migration flag) with one user targeted at each stage; everyone else on the fallthrough, `off`. */
 function flags(): FlagDocument {
   return {
     flags: {
@@ -15,16 +15,19 @@ function flags(): FlagDocument {
         key: "storage-cluster",
         on: true,
         version: 1,
-        variations: ["old", "dual", "new-verify", "new"],
+        variations: ["off", "dualwrite", "shadow", "live", "rampdown", "complete"],
         offVariation: 0,
         targets: [
           { variation: 0, values: ["olga"] },
           { variation: 1, values: ["dana"] },
-          { variation: 2, values: ["vera"] },
-          { variation: 3, values: ["nina"] },
+          { variation: 2, values: ["sam"] },
+          { variation: 3, values: ["liv"] },
+          { variation: 4, values: ["ramon"] },
+          { variation: 5, values: ["nina"] },
         ],
         fallthrough: { variation: 0 },
         salt: "storage-cluster",
+        migration: { checkRatio: 1 },
       },
     },
   };
@@ -59,51 +62,80 @@ function note(user: string, text: string, version = 1): Note {
 }
 
 describe("routing by the storage-cluster flag", () => {
-  it("old: reads and writes the old cluster only", async () => {
+  it("off: reads and writes the old cluster only", async () => {
     const created = await post("olga", "hello").expect(201);
-    expect(created.headers["storage-cluster"]).toBe("old");
+    expect(created.headers["storage-cluster"]).toBe("off");
     expect(ids(await db.old.list("olga"))).toEqual([created.body.id]);
     expect(await db.new.list("olga")).toEqual([]);
     expect((await list("olga").expect(200)).body.notes).toEqual([created.body]);
   });
 
-  it("dual: writes both, reads old", async () => {
+  it("dualwrite: writes both, reads old only", async () => {
     const created = await post("dana", "hello").expect(201);
-    expect(created.headers["storage-cluster"]).toBe("dual");
+    expect(created.headers["storage-cluster"]).toBe("dualwrite");
     expect(await db.old.list("dana")).toEqual([created.body]);
     expect(await db.new.list("dana")).toEqual([created.body]);
     await db.new.put(note("dana", "only in new"));
     expect((await list("dana")).body.notes).toEqual([created.body]);
+    expect(app.locals.storage.stats).toMatchObject({ verified: 0 });
   });
 
-  it("new-verify: writes both, reads new, and counts reads that differ from old", async () => {
-    const created = await post("vera", "hello").expect(201);
-    expect(created.headers["storage-cluster"]).toBe("new-verify");
-    expect(await db.old.list("vera")).toEqual([created.body]);
-    expect(await db.new.list("vera")).toEqual([created.body]);
-    expect((await list("vera")).body.notes).toEqual([created.body]);
+  it("shadow: writes both, reads old, compared with new", async () => {
+    const created = await post("sam", "hello").expect(201);
+    expect(created.headers["storage-cluster"]).toBe("shadow");
+    expect(await db.new.list("sam")).toEqual([created.body]);
+    expect((await list("sam")).body.notes).toEqual([created.body]);
     expect(app.locals.storage.stats).toMatchObject({ verified: 1, mismatches: 0 });
+    await db.new.put(note("sam", "only in new"));
+    expect((await list("sam")).body.notes).toEqual([created.body]);
+    expect(app.locals.storage.stats).toMatchObject({ verified: 2, mismatches: 1, mismatchedUsers: ["sam"] });
+    expect(warnings).toEqual([expect.stringContaining("sam: old and new differ (shadow)")]);
+  });
 
-    await db.old.put(note("vera", "only in old"));
-    expect((await list("vera")).body.notes).toEqual([created.body]);
-    expect(app.locals.storage.stats).toMatchObject({ verified: 2, mismatches: 1, mismatchedUsers: ["vera"] });
-    expect(warnings).toEqual([expect.stringContaining("vera: new and old differ")]);
+  it("live: writes both, reads new, compared with old", async () => {
+    const created = await post("liv", "hello").expect(201);
+    expect(created.headers["storage-cluster"]).toBe("live");
+    expect(await db.old.list("liv")).toEqual([created.body]);
+    expect(await db.new.list("liv")).toEqual([created.body]);
+    await db.old.put(note("liv", "only in old"));
+    expect((await list("liv")).body.notes).toEqual([created.body]);
+    expect(app.locals.storage.stats).toMatchObject({ verified: 1, mismatches: 1, mismatchedUsers: ["liv"] });
     expect((await request(app).get("/migration/stats").expect(200)).body).toMatchObject({ mismatches: 1 });
   });
 
-  it("new: reads and writes the new cluster only", async () => {
+  it("rampdown: writes both, reads new only", async () => {
+    const created = await post("ramon", "hello").expect(201);
+    expect(created.headers["storage-cluster"]).toBe("rampdown");
+    expect(await db.old.list("ramon")).toEqual([created.body]);
+    await db.old.put(note("ramon", "only in old"));
+    expect((await list("ramon")).body.notes).toEqual([created.body]);
+    expect(app.locals.storage.stats).toMatchObject({ verified: 0 });
+  });
+
+  it("complete: reads and writes the new cluster only", async () => {
     const created = await post("nina", "hello").expect(201);
-    expect(created.headers["storage-cluster"]).toBe("new");
+    expect(created.headers["storage-cluster"]).toBe("complete");
     expect(await db.old.list("nina")).toEqual([]);
     expect(await db.new.list("nina")).toEqual([created.body]);
   });
 
-  it("falls back to old when the flag is missing, and says why in /api/storage", async () => {
+  it("falls back to off when the flag is missing, and says why in /api/storage", async () => {
     await app.locals.detour.close();
     app = buildApp({ store: {}, clusters: { old: db.old, new: db.new } });
-    const answer = await request(app).get("/api/storage").set("x-user", "vera").expect(200);
-    expect(answer.body).toEqual({ user: "vera", cluster: "old", reason: { kind: "ERROR", errorKind: "FLAG_NOT_FOUND" } });
-    expect((await request(app).get("/api/storage").set("x-user", "nina")).body).toMatchObject({ cluster: "old" });
+    const answer = await request(app).get("/api/storage").set("x-user", "liv").expect(200);
+    expect(answer.body).toEqual({ user: "liv", cluster: "off", reason: { kind: "ERROR", errorKind: "FLAG_NOT_FOUND" } });
+    expect((await request(app).get("/api/storage").set("x-user", "nina")).body).toMatchObject({ cluster: "off" });
+  });
+
+  it("a write whose authority fails is a 500; one whose copy fails is counted, not failed", async () => {
+    const broken = { ...db.new, put: async () => Promise.reject(new Error("new cluster is down")) };
+    await app.locals.detour.close();
+    app = buildApp({ store: flags(), clusters: { old: db.old, new: broken }, log: (message) => warnings.push(message) });
+    const created = await post("dana", "copied?").expect(201);
+    expect(app.locals.storage.stats.copyErrors).toBe(1);
+    expect(await db.old.list("dana")).toEqual([created.body]);
+    await post("nina", "lost?").expect(500);
+    expect(warnings.some((line) => line.includes("copy to new for dana failed: new cluster is down"))).toBe(true);
   });
 
   it("updates are a compare-and-set on the authority, copied with their version", async () => {
@@ -168,7 +200,7 @@ describe("backfill and check", () => {
     await db.new.put(kept);
     await db.old.put(behind);
     const journal = [
-      { at: kept.createdAt, user: "u1", id: kept.id, version: 2, text: "kept", cluster: "dual" },
+      { at: kept.createdAt, user: "u1", id: kept.id, version: 2, text: "kept", cluster: "dualwrite" },
       { at: behind.createdAt, user: "u2", id: behind.id, version: 2, text: "acked at v2", cluster: "old" },
     ];
     const report = await checkConsistency({ clusters: db, users: ["u1", "u2"], journal, recheckMs: 1 });

@@ -9,6 +9,9 @@
  *   flag takes billing down and leaves the rest of the site up.
  * - `req.detour.mode` is `read-only` for a read-only user's reads: pages then
  *   show a banner and leave out their forms; writes get a 503.
+ * - `contexts` names the request's organization (the `X-Org` header): one
+ *   tenant can be put read-only (`detour on site --context organization:acme`)
+ *   while every other organization keeps writing.
  */
 import { bearerToken, createAdmin } from "@detour/admin";
 import { detour } from "@detour/express";
@@ -34,6 +37,8 @@ export function buildApp({ store, notes = createNotes(), billing = createBilling
   const maintenance = detour({
     store,
     user: (req) => userOf(req.headers),
+    // The tenant: only read for requests that meet a flag targeting organizations.
+    contexts: (req) => ({ organization: req.get("x-org") }),
     allow: { paths: ["/health"] },
     json: ["/api/**"], // the API's clients always get problem+json, whatever they accept
   });

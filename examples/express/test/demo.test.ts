@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, ensureBuilt } from "../../../test/packages/build.js";
+import { ROOT, ensureBuilt } from "@detour/test-support/build";
 
 function startDemo(env: Record<string, string>) {
   const child = spawn(process.execPath, ["examples/demo.mjs"], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });

@@ -6,6 +6,7 @@ import { EventStreams } from "./events.js";
 import { BASE_HEADERS, badRequest, json, problem, splitPath, type AdminRequest, type AdminResponse } from "./http.js";
 import { fieldOf, parseLimit, parseOff, parseOn, type Parsed } from "./input.js";
 import { DetourMetrics } from "./metrics.js";
+import { migrationsOf, PANEL_MINUTES, type MigrationsSource } from "./migrations.js";
 import { checkUnsafe, isSafe, unauthorized } from "./security.js";
 
 /** What the admin uses of a Detour instance (any adapter's instance fits). */
@@ -29,6 +30,12 @@ export interface AdminOptions {
   basePath?: string;
   /** `GET <basePath>/metrics` in Prometheus format (needs `prom-client`): `true`, or metrics from `detourMetrics()`. */
   metrics?: boolean | DetourMetrics;
+  /**
+   * The migrations of this instance, `migrationMetrics(detour)` of
+   * `@detour/migrate`: their figures go into `/metrics`, `GET /api/migrations`
+   * and the console's Migrations panel (live, over the event stream).
+   */
+  migrations?: MigrationsSource;
   /** Milliseconds between SSE heartbeats; default 15000. */
   heartbeatMs?: number;
   /** Largest request body read, in bytes; default 1 MiB. */
@@ -68,7 +75,7 @@ export interface Admin {
 }
 
 const DEFAULT_BASE = "/_detour";
-const KNOWN_OPTIONS = new Set(["detour", "auth", "basePath", "metrics", "heartbeatMs", "maxBodyBytes", "title", "onError"]);
+const KNOWN_OPTIONS = new Set(["detour", "auth", "basePath", "metrics", "migrations", "heartbeatMs", "maxBodyBytes", "title", "onError"]);
 const AUDIT_IN_STATUS = 20;
 
 function detourOf(value: unknown): AdminDetour {
@@ -142,7 +149,8 @@ export function createAdmin(options: AdminOptions): Admin {
     throw new OptionsError("metrics", "expected true, false or detourMetrics()");
   }
   const metrics = metricsOption === true ? new DetourMetrics() : metricsOption === false ? null : metricsOption;
-  metrics?.attach({ status: () => detour.status(), document: () => detour.document(), subscribe: (l) => detour.subscribe(l), now: Date.now });
+  const migrations = migrationsOf(options.migrations);
+  metrics?.attach({ status: () => detour.status(), document: () => detour.document(), subscribe: (l) => detour.subscribe(l), now: Date.now, migrations });
 
   // The console must stay reachable while the site it controls is down.
   detour.allowPath(`${basePath}/**`);
@@ -170,6 +178,9 @@ export function createAdmin(options: AdminOptions): Admin {
       revision: () => detour.store.health().revision,
     },
     heartbeatMs,
+    migrations
+      ? [{ name: "migrations", intervalMs: 1000, payload: () => JSON.stringify(migrations.summary(PANEL_MINUTES)), subscribe: (onActivity) => migrations.subscribe(onActivity) }]
+      : [],
   );
 
   function failed(error: unknown): AdminResponse {
@@ -217,6 +228,12 @@ export function createAdmin(options: AdminOptions): Admin {
       return fromParsed(limit) ?? json(200, { audit: detour.audit(limit.ok ? limit.value : 100) });
     }
     if (route === "/api/events") return read ? streams.response() : notAllowed("GET, HEAD");
+    if (route === "/api/migrations" && migrations) {
+      if (!read) return notAllowed("GET, HEAD");
+      const minutes = Number(query.get("minutes") ?? PANEL_MINUTES);
+      if (!Number.isInteger(minutes) || minutes < 1 || minutes > 15) return badRequest([{ field: "minutes", message: "expected a whole number of minutes from 1 to 15" }]);
+      return json(200, migrations.summary(minutes));
+    }
     if (route === "/api/document") {
       if (read) return json(200, detour.document() ?? { flags: {} });
       if (method !== "PUT") return notAllowed("GET, HEAD, PUT");

@@ -12,6 +12,18 @@ export interface EventSource {
   revision(): number | null;
 }
 
+/**
+ * A second kind of event on the same stream (the migrations panel's figures):
+ * sent after the first `status`, then at most once per `intervalMs` while
+ * `subscribe` reports activity.
+ */
+export interface SideChannel {
+  readonly name: string;
+  readonly intervalMs: number;
+  payload(): string;
+  subscribe(onActivity: () => void): () => void;
+}
+
 /** One `text/event-stream` event; `data` must be a single line (JSON.stringify output is). */
 function event(name: string, data: string, id: number | null): string {
   return `${id === null ? "" : `id: ${id}\n`}event: ${name}\ndata: ${data}\n\n`;
@@ -26,9 +38,12 @@ export class EventStreams {
   readonly #heartbeatMs: number;
   readonly #open = new Set<() => void>();
 
-  constructor(source: EventSource, heartbeatMs: number) {
+  readonly #sides: readonly SideChannel[];
+
+  constructor(source: EventSource, heartbeatMs: number, sides: readonly SideChannel[] = []) {
     this.#source = source;
     this.#heartbeatMs = heartbeatMs;
+    this.#sides = sides;
   }
 
   /** How many streams are open. */
@@ -76,9 +91,11 @@ export class EventStreams {
     });
     const heartbeat = setInterval(() => send(": heartbeat\n\n"), this.#heartbeatMs);
     heartbeat.unref?.();
+    const sides = this.#sides.map((side) => this.#side(side, send));
     const stop = () => {
       if (stopped) return;
       stopped = true;
+      for (const stopSide of sides) stopSide();
       unsubscribe();
       clearInterval(heartbeat);
       this.#open.delete(close);
@@ -89,7 +106,25 @@ export class EventStreams {
     };
     this.#open.add(close);
     send(`retry: 2000\n\n${event("status", first.data, source.revision())}`);
+    for (const side of this.#sides) send(event(side.name, side.payload(), null));
     return stop;
+  }
+
+  /** Sends a side channel's payload at most once per interval while it reports activity. */
+  #side(side: SideChannel, send: (chunk: string) => void): () => void {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const unsubscribe = side.subscribe(() => {
+      if (timer) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        send(event(side.name, side.payload(), null));
+      }, side.intervalMs);
+      timer.unref?.();
+    });
+    return () => {
+      unsubscribe();
+      clearTimeout(timer);
+    };
   }
 
   /** Ends every open stream (for a graceful shutdown: open streams keep a server from closing). */

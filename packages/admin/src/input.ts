@@ -1,4 +1,4 @@
-import type { DisableOptions, EnableOptions } from "@detour/core";
+import { isValidKind, type ContextRef, type DisableOptions, type EnableOptions } from "@detour/core";
 import type { FieldProblem } from "./http.js";
 
 /*
@@ -9,8 +9,8 @@ import type { FieldProblem } from "./http.js";
 
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errors: readonly FieldProblem[] };
 
-const ON_FIELDS = ["mode", "users", "percent", "message", "retryAfter", "from", "until", "ttl"] as const;
-const OFF_FIELDS = ["users"] as const;
+const ON_FIELDS = ["mode", "users", "contexts", "percent", "message", "retryAfter", "from", "until", "ttl"] as const;
+const OFF_FIELDS = ["users", "contexts"] as const;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
 const MAX_USERS = 10_000;
 const MAX_USER_LENGTH = 512;
@@ -28,22 +28,43 @@ function record(body: unknown, fields: readonly string[], errors: FieldProblem[]
   return body as Record<string, unknown>;
 }
 
-function users(value: unknown, errors: FieldProblem[]): string[] | undefined {
+/** A non-empty list of at most MAX_USERS items, or `undefined` (absent, or refused with a problem in `errors`). */
+function list(value: unknown, field: string, expected: string, errors: FieldProblem[]): unknown[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || value.length === 0) {
-    errors.push({ field: "users", message: "expected a non-empty list of user ids" });
+    errors.push({ field, message: `expected a non-empty list of ${expected}` });
     return undefined;
   }
   if (value.length > MAX_USERS) {
-    errors.push({ field: "users", message: `at most ${MAX_USERS} users at a time` });
+    errors.push({ field, message: `at most ${MAX_USERS} ${field} at a time` });
     return undefined;
   }
+  return value;
+}
+
+function users(given: unknown, errors: FieldProblem[]): string[] | undefined {
+  const value = list(given, "users", "user ids", errors);
+  if (value === undefined) return undefined;
   const bad = value.findIndex((user) => typeof user !== "string" || user.trim() === "" || user.length > MAX_USER_LENGTH);
   if (bad >= 0) {
     errors.push({ field: `users[${bad}]`, message: `expected a non-empty user id of at most ${MAX_USER_LENGTH} characters` });
     return undefined;
   }
   return [...new Set((value as string[]).map((user) => user.trim()))];
+}
+
+/** `[{ kind, key }]`: contexts of any kind (tenants), as core's `contexts`. */
+function contexts(given: unknown, errors: FieldProblem[]): ContextRef[] | undefined {
+  const value = list(given, "contexts", '{ kind, key }, e.g. [{ "kind": "organization", "key": "acme" }]', errors);
+  if (value === undefined) return undefined;
+  const refs: ContextRef[] = [];
+  for (const [i, ref] of value.entries()) {
+    const { kind, key } = (ref !== null && typeof ref === "object" ? ref : {}) as Partial<ContextRef>;
+    if (!isValidKind(kind)) errors.push({ field: `contexts[${i}].kind`, message: 'expected a context kind of letters, digits, ".", "_" or "-" (not "kind" or "multi")' });
+    else if (typeof key !== "string" || key.trim() === "" || key.length > MAX_USER_LENGTH) errors.push({ field: `contexts[${i}].key`, message: `expected a non-empty key of at most ${MAX_USER_LENGTH} characters` });
+    else refs.push({ kind, key: key.trim() });
+  }
+  return refs.length === value.length ? refs : undefined;
 }
 
 function date(value: unknown, field: string, errors: FieldProblem[]): string | undefined {
@@ -55,7 +76,7 @@ function date(value: unknown, field: string, errors: FieldProblem[]): string | u
   return value;
 }
 
-/** `{ mode?, users?, percent?, message?, retryAfter?, from?, until?, ttl? }` → core `EnableOptions`. */
+/** `{ mode?, users?, contexts?, percent?, message?, retryAfter?, from?, until?, ttl? }` → core `EnableOptions`. */
 export function parseOn(body: unknown): Parsed<EnableOptions> {
   const errors: FieldProblem[] = [];
   const input = record(body, ON_FIELDS, errors);
@@ -69,6 +90,8 @@ export function parseOn(body: unknown): Parsed<EnableOptions> {
   }
   const list = users(input.users, errors);
   if (list) options.users = list;
+  const refs = contexts(input.contexts, errors);
+  if (refs) options.contexts = refs;
   if (percent !== undefined) {
     if (typeof percent === "number" && percent >= 0 && percent <= 100) options.percent = percent;
     else errors.push({ field: "percent", message: "expected a number from 0 to 100" });
@@ -98,14 +121,15 @@ export function parseOn(body: unknown): Parsed<EnableOptions> {
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: options };
 }
 
-/** `{ users? }` → core `DisableOptions`. */
+/** `{ users?, contexts? }` → core `DisableOptions`. */
 export function parseOff(body: unknown): Parsed<DisableOptions> {
   const errors: FieldProblem[] = [];
   const input = record(body, OFF_FIELDS, errors);
   if (input === null) return { ok: false, errors };
   const list = users(input.users, errors);
+  const refs = contexts(input.contexts, errors);
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, value: list ? { users: list } : {} };
+  return { ok: true, value: { ...(list ? { users: list } : {}), ...(refs ? { contexts: refs } : {}) } };
 }
 
 /** `?limit=N`: 1..1000, default 100. */

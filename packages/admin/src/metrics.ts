@@ -1,5 +1,6 @@
 import { OptionsError, type DetourStatus, type FlagDocument, type StoreEvent } from "@detour/core";
 import type * as Prom from "prom-client";
+import type { MigrationOpSeen, MigrationsSource } from "./migrations.js";
 
 /** The part of a prom-client `Registry` Detour uses (so that prom-client stays an optional peer). */
 export interface PromRegistry {
@@ -33,9 +34,13 @@ export interface MetricsSource {
   document(): Readonly<FlagDocument> | undefined;
   subscribe(listener: (event: StoreEvent) => void): () => void;
   now(): number;
+  migrations?: MigrationsSource | null;
 }
 
 const LAG_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const MIGRATION_LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Migration operations seen before prom-client has loaded are kept, up to this many. */
+const MAX_PENDING_OPS = 10_000;
 
 /**
  * Prometheus metrics for one Detour instance, through prom-client (an optional
@@ -61,6 +66,8 @@ export class DetourMetrics {
   /** The newest audit entry seen; `null` until a snapshot is in force. */
   #newestAudit: string | null = null;
   #lag: Prom.Histogram | undefined;
+  #pendingOps: MigrationOpSeen[] | null = [];
+  #observeOp: ((op: MigrationOpSeen) => void) | undefined;
 
   constructor(options: DetourMetricsOptions = {}) {
     if (typeof options !== "object" || options === null) throw new OptionsError("metrics", "expected { registry?, prefix? }");
@@ -91,6 +98,10 @@ export class DetourMetrics {
     if (document) this.#newestAudit = document.audit?.[0]?.at ?? "";
     source.subscribe((event) => {
       if (event.type === "snapshot") this.#observeLag(event.snapshot.document.audit?.[0]?.at);
+    });
+    source.migrations?.subscribe((op) => {
+      if (this.#observeOp) this.#observeOp(op);
+      else if (this.#pendingOps && this.#pendingOps.length < MAX_PENDING_OPS) this.#pendingOps.push(op);
     });
     this.#ready = import("prom-client").then(
       (prom) => this.#register(prom),
@@ -175,7 +186,41 @@ export class DetourMetrics {
       buckets: LAG_BUCKETS,
       registers: [registry],
     });
+    if (source.migrations) this.#registerMigrations(prom, registry, name);
     return registry;
+  }
+
+  /** Per flag, stage, operation and origin: operations, errors, latency; per flag and stage: consistency checks. */
+  #registerMigrations(prom: typeof Prom, registry: Prom.Registry, name: (suffix: string) => string): void {
+    const labelNames = ["flag", "stage", "operation", "origin"];
+    const ops = new prom.Counter({ name: name("migration_operations_total"), help: "Migration method calls, by flag, stage, operation (read/write) and origin (old/new)", labelNames, registers: [registry] });
+    const errors = new prom.Counter({ name: name("migration_errors_total"), help: "Migration method calls that failed, by flag, stage, operation and origin", labelNames, registers: [registry] });
+    const latency = new prom.Histogram({
+      name: name("migration_latency_seconds"),
+      help: "Latency of migration method calls, by flag, stage, operation and origin",
+      labelNames,
+      buckets: MIGRATION_LATENCY_BUCKETS,
+      registers: [registry],
+    });
+    const checks = new prom.Counter({
+      name: name("migration_consistency_checks_total"),
+      help: "Consistency checks of two reads, by flag, stage and result (consistent, inconsistent, error: the check threw)",
+      labelNames: ["flag", "stage", "result"],
+      registers: [registry],
+    });
+    this.#observeOp = (op) => {
+      for (const origin of ["old", "new"] as const) {
+        if (!op.invoked[origin]) continue;
+        const labels = { flag: op.flagKey, stage: op.evaluation.stage, operation: op.operation, origin };
+        ops.inc(labels);
+        if (op.errors[origin]) errors.inc(labels);
+        if (!Number.isNaN(op.latency[origin])) latency.observe(labels, op.latency[origin] / 1000);
+      }
+      if (op.checkThrew) checks.inc({ flag: op.flagKey, stage: op.evaluation.stage, result: "error" });
+      else if (op.consistent !== undefined) checks.inc({ flag: op.flagKey, stage: op.evaluation.stage, result: op.consistent ? "consistent" : "inconsistent" });
+    };
+    for (const op of this.#pendingOps ?? []) this.#observeOp(op);
+    this.#pendingOps = null;
   }
 
   /** @internal The Prometheus text exposition, for `GET /metrics`. */

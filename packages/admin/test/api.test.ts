@@ -49,6 +49,21 @@ describe("POST /api/flags/:key/on and /off", () => {
     expect(parse(removed).flags).toMatchObject([{ key: "site", mode: "read-only", scope: "user", users: ["user-42"] }]);
   });
 
+  it("puts contexts of other kinds (tenants) in read-only mode, audits their kind, and takes them out again", async () => {
+    const { admin, detour } = await setup();
+    const on = await call(admin, { method: "POST", path: "api/flags/site/on", body: { contexts: [{ kind: "organization", key: "acme" }, { kind: "organization", key: "globex" }] } });
+    expect(parse(on).flags).toMatchObject([{ key: "site", mode: "read-only", scope: "user", users: [], contexts: { organization: ["acme", "globex"] } }]);
+    const off = await call(admin, { method: "POST", path: "api/flags/site/off", body: { contexts: [{ kind: "organization", key: "acme" }] } });
+    expect(parse(off).flags).toMatchObject([{ key: "site", contexts: { organization: ["globex"] } }]);
+    expect(detour.audit(2).map((entry) => entry.details)).toEqual([
+      { contexts: [{ kind: "organization", key: "acme" }] },
+      expect.objectContaining({ mode: "read-only", contexts: [{ kind: "organization", key: "acme" }, { kind: "organization", key: "globex" }] }),
+    ]);
+    const bad = await call(admin, { method: "POST", path: "api/flags/site/on", body: { contexts: [{ kind: "multi", key: "x" }] } });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toContain("contexts[0].kind");
+  });
+
   it("sets a percentage, a window (from/until) and a TTL", async () => {
     const { admin, detour } = await setup();
     const from = new Date(Date.now() + 3_600_000).toISOString();

@@ -19,7 +19,8 @@ import { expressAdmin } from "@detour/express/admin";
 import express from "express";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { screenshotPath } from "../../../test/screenshots.js";
+import { textContrasts } from "@detour/test-support/pixels";
+import { screenshotPath } from "@detour/test-support/screenshots";
 import { bearerToken, createAdmin, type Admin } from "../src/index.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -149,14 +150,15 @@ describe("the admin console", () => {
 
   test("adds and removes read-only users, sets a percentage, and turns a feature off", async () => {
     await signIn(console);
-    await console.getByLabel("User ids, comma-separated").fill("user-17, user-42");
+    await console.getByLabel("Keys (user ids, organization keys…), comma-separated").fill("user-17, user-42");
     await console.getByRole("button", { name: "Add users" }).click();
     const site = console.locator('#flags-body tr[data-flag="site"]');
     await expect.poll(() => site.innerText()).toMatch(/Read-only[\s\S]*Some users[\s\S]*user-17[\s\S]*user-42/);
     await console.getByRole("button", { name: "Remove user-17 from site" }).click();
     await expect.poll(() => site.innerText()).not.toMatch(/user-17/);
-    expect(cli.document()).toBeDefined();
     await expect.poll(() => instance.status().flags[0]?.users).toEqual(["user-42"]);
+    // The other instance on the file (the CLI) sees the change too.
+    await expect.poll(() => cli.status().flags[0]?.users).toEqual(["user-42"]);
 
     await console.locator("#percent-key").fill("search");
     await console.getByLabel("Percent", { exact: true }).fill("25");
@@ -167,6 +169,19 @@ describe("the admin console", () => {
     await console.getByRole("button", { name: "Turn off", exact: true }).first().click();
     await console.getByRole("button", { name: "Turn search off" }).click();
     await expect.poll(() => console.locator('#flags-body tr[data-flag="search"]').count()).toBe(0);
+  });
+
+  test("puts a tenant read-only by kind, shows it by kind, audits the kind, and takes it out", async () => {
+    await signIn(console);
+    await console.getByLabel("Context kind").fill("organization");
+    await console.getByLabel("Keys (user ids, organization keys…), comma-separated").fill("acme");
+    await console.getByRole("button", { name: "Add users" }).click();
+    const site = console.locator('#flags-body tr[data-flag="site"]');
+    await expect.poll(() => site.innerText()).toMatch(/Read-only[\s\S]*organization: acme/);
+    await expect.poll(() => instance.status().flags[0]?.contexts).toEqual({ organization: ["acme"] });
+    await expect.poll(() => console.locator("#audit-body tr").first().innerText()).toMatch(/contexts organization:acme/);
+    await console.getByRole("button", { name: "Remove organization acme from site" }).click();
+    await expect.poll(() => instance.status().flags.length).toBe(0);
   });
 
   test("asks for the token again when it is refused, and reports bad input", async () => {
@@ -195,7 +210,7 @@ describe("the admin console", () => {
     expect(dark).not.toBe(light);
   });
 
-  test("screenshot: admin-console.png (docs/ with npm run docs:screenshots)", async () => {
+  test("screenshot: admin-console.png (docs/ with npm run docs:screenshots) shows the site, the flags and the audit log, readable", async () => {
     // A fresh document, audit log included, written by hand as an operator might.
     await writeFile(file, `${JSON.stringify({ flags: {} })}\n`);
     await expect.poll(() => instance.audit().length).toBe(0);
@@ -215,6 +230,27 @@ describe("the admin console", () => {
     await console.locator("#feature-key").fill("reports");
     await console.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     await console.waitForTimeout(300);
-    await console.screenshot({ path: SCREENSHOT, fullPage: true });
+    const png = await console.screenshot({ path: SCREENSHOT, fullPage: true });
+    // What the screenshot shows, read back from it: the state of the site, the flags and the audit log, readable in
+    // the saved pixels. (afterEach checks that the page asked nothing of another origin.)
+    const shown = {
+      "#site-pill": /^Maintenance$/,
+      "#site-message": /^Upgrading the database, back at 03:00 UTC$/,
+      "#flags-title": /^Flags in force$/,
+      '#flags-body tr[data-flag="search"]': /Read-only[\s\S]*20%[\s\S]*Reindexing/,
+      '#flags-body tr[data-flag="billing"]': /Maintenance[\s\S]*Moving billing to the new provider/,
+      "#audit-body tr:first-child": /admin:ops\s+enable\s+site/,
+    };
+    for (const [selector, text] of Object.entries(shown)) expect(await console.locator(selector).innerText(), selector).toMatch(text);
+    const selectors = ["#site-pill", "#site-message", "#flags-title", "#audit-title", "#audit-body tr:first-child td:first-child"];
+    const scroll = await console.evaluate(() => ({ x: window.scrollX, y: window.scrollY }));
+    const boxes = await Promise.all(
+      selectors.map(async (selector) => {
+        const box = (await console.locator(selector).boundingBox())!;
+        return { ...box, x: box.x + scroll.x, y: box.y + scroll.y };
+      }),
+    );
+    const ratios = await textContrasts(browser, png, boxes, 2);
+    selectors.forEach((selector, i) => expect(ratios[i], `contrast of ${selector} in the screenshot`).toBeGreaterThanOrEqual(4.5));
   });
 });

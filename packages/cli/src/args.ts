@@ -1,3 +1,4 @@
+import { isValidKind, type ContextRef } from "@detour/core";
 import { InvalidArgumentError } from "commander";
 
 /** `--user a --user b,c` → `["a", "b", "c"]` (commander option collector). */
@@ -10,6 +11,25 @@ export function collectUsers(value: string, previous: string[] = []): string[] {
   return [...previous, ...ids];
 }
 
+/** `--context organization:acme` (repeatable, comma-separated): contexts of any kind, `kind:key` each (the key may hold colons). */
+export function collectContexts(value: string, previous: ContextRef[] = []): ContextRef[] {
+  const refs = value
+    .split(",")
+    .map((ref) => ref.trim())
+    .filter((ref) => ref !== "")
+    .map((ref): ContextRef => {
+      const colon = ref.indexOf(":");
+      const kind = colon < 0 ? "" : ref.slice(0, colon);
+      const key = colon < 0 ? "" : ref.slice(colon + 1);
+      if (!isValidKind(kind) || key === "") {
+        throw new InvalidArgumentError(`expected kind:key, e.g. organization:acme (a kind of letters, digits, ".", "_" or "-"), got ${JSON.stringify(ref)}`);
+      }
+      return { kind, key };
+    });
+  if (refs.length === 0) throw new InvalidArgumentError("expected kind:key, e.g. organization:acme (repeat --context or separate them with commas)");
+  return [...previous, ...refs];
+}
+
 /** Whole seconds >= `min`. */
 export function seconds(min: number): (value: string) => number {
   return (value) => {
@@ -17,6 +37,13 @@ export function seconds(min: number): (value: string) => number {
     if (!/^\d+$/.test(text) || Number(text) < min) throw new InvalidArgumentError(`expected whole seconds >= ${min}, got ${JSON.stringify(value)}`);
     return Number(text);
   };
+}
+
+/** A whole number >= 0 (`--check-ratio`). */
+export function wholeNumber(value: string): number {
+  const text = value.trim();
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new InvalidArgumentError(`expected a whole number >= 0, got ${JSON.stringify(value)}`);
+  return Number(text);
 }
 
 /** A percentage 0..100 (up to three decimals, the resolution of rollout weights). */

@@ -43,6 +43,17 @@ export function requireFlag(doc: Readonly<FlagDocument> | undefined, key: string
 }
 
 /** The users a flag targets into read-only or maintenance. */
+/** The contexts of other kinds than user a flag targets into a mode, as `kind:key`. */
+export function contextsIn(flag: Readonly<Flag>): Set<string> {
+  const contexts = new Set<string>();
+  for (const target of flag.contextTargets ?? []) {
+    if (!target.contextKind || target.contextKind === "user") continue;
+    const mode = toMode(flag.variations[target.variation] as JsonValue);
+    if (mode === "read-only" || mode === "maintenance") for (const key of target.values ?? []) contexts.add(`${target.contextKind}:${key}`);
+  }
+  return contexts;
+}
+
 export function usersIn(flag: Readonly<Flag>): Set<string> {
   const users = new Set<string>();
   for (const target of [...(flag.targets ?? []), ...(flag.contextTargets ?? [])]) {

@@ -46,8 +46,17 @@ export function whoIsIn(flag: FlagStatus, counted = false): string {
   }
   const parts: string[] = [];
   if (flag.userCount > 0) parts.push(userList(flag.users, flag.userCount, SHOWN_USERS, counted));
+  parts.push(...contextLists(flag));
   if (flag.percent !== null) parts.push(`${flag.percent}% of users`);
   return parts.length === 0 ? "some users (by rules)" : parts.join("; ");
+}
+
+/** Targeted contexts of other kinds, one entry per kind: `organization acme, globex`. */
+export function contextLists(flag: FlagStatus): string[] {
+  return Object.entries(flag.contexts ?? {}).map(([kind, keys]) => {
+    const shown = keys.slice(0, SHOWN_USERS).join(", ");
+    return `${kind} ${keys.length > SHOWN_USERS ? `(${keys.length}): ${shown}, …` : shown}`;
+  });
 }
 
 /** One line describing a flag, for `on`, `off`, `down` and `guard`. */
@@ -128,6 +137,11 @@ export function statusTable(status: DetourStatus, display: string): string {
   if (status.rollouts.length > 0) {
     lines.push("", ...table(["ROLLOUT", "SPLIT"], status.rollouts.map((rollout) => [rollout.key, splitText(rollout)])));
   }
+  const problems = status.problems ?? [];
+  if (problems.length > 0) {
+    lines.push("", `The document loaded with ${problems.length} problem${problems.length === 1 ? "" : "s"} (the other flags are in force):`);
+    for (const problem of problems) lines.push(`  ${problem.path}: ${problem.message}`);
+  }
   return `${lines.join("\n")}\n`;
 }
 
@@ -137,10 +151,11 @@ export interface FlagJson extends Omit<FlagStatus, "users"> {
 }
 
 /** What `detour status --json` prints (documented field by field in the README). */
-export function statusJson(status: DetourStatus): { store: DetourStatus["store"]; flags: FlagJson[]; rollouts: RolloutStatus[] } {
+export function statusJson(status: DetourStatus): { store: DetourStatus["store"]; flags: FlagJson[]; rollouts: RolloutStatus[]; problems: DetourStatus["problems"] } {
   return {
     store: status.store,
     flags: status.flags.map((flag) => ({ ...flag, users: flag.users.slice(0, JSON_USERS) })),
     rollouts: status.rollouts,
+    problems: status.problems ?? [],
   };
 }

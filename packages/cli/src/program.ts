@@ -1,11 +1,12 @@
-import { Command, CommanderError, Option } from "commander";
-import { collectUsers, httpStatus, percent, retryArgument, seconds, timeArgument } from "./args.js";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { collectContexts, collectUsers, httpStatus, percent, retryArgument, seconds, timeArgument, wholeNumber } from "./args.js";
 import { exportCommand } from "./commands/export.js";
 import { guardCommand } from "./commands/guard.js";
 import { concurrencyArgument } from "./guard/options.js";
 import { importCommand } from "./commands/import.js";
 import { offCommand, upCommand } from "./commands/off.js";
 import { onCommand } from "./commands/on.js";
+import { migrateCreateCommand, migrateMoveCommand, migrateStatusCommand } from "./commands/migrate.js";
 import { rolloutCommand } from "./commands/rollout.js";
 import { statusCommand } from "./commands/status.js";
 import { Context, type CliIO, type StoreOptions } from "./context.js";
@@ -27,13 +28,14 @@ Exit codes:
 
 const STORE_HELP = `
 Store:
-  --store file:./detour.json (default) | redis://HOST:6379/0?prefix=NAME,
+  --store file:./detour.json (default) | redis://HOST:6379/0?prefix=NAME |
+  redis+sentinel://HOST:26379,HOST:26379/MASTER[/DB] | redis+cluster://HOST:7000,HOST:7001,
   or the DETOUR_STORE environment variable. A file store must exist (the app
   creates it when it starts); only on --create and import create one.`;
 
 function addStoreOptions(command: Command): Command {
   return command
-    .option("--store <url>", `where the flags live: file:PATH or redis://HOST:PORT/DB[?prefix=NAME] (env DETOUR_STORE; default ${DEFAULT_STORE})`)
+    .option("--store <url>", `where the flags live: file:PATH, redis://HOST:PORT/DB, redis+sentinel://HOSTS/MASTER[/DB] or redis+cluster://HOSTS, each [?prefix=NAME] (env DETOUR_STORE; default ${DEFAULT_STORE})`)
     .option("--prefix <name>", "Redis key prefix (default detour; overrides ?prefix= in the URL)")
     .option("--debug", "print stack traces and store diagnostics");
 }
@@ -56,8 +58,14 @@ function addPeriodOptions(command: Command): Command {
     .option("--create", "make the flag even when its name is close to one that exists (a likely typo)");
 }
 
+function minutesArgument(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 15) throw new InvalidArgumentError(`expected whole minutes from 1 to 15, got ${JSON.stringify(value)}`);
+  return n;
+}
+
 function modeOption(): Option {
-  return new Option("--mode <mode>", "read-only or maintenance (default: maintenance; read-only with --user)").choices(["read-only", "maintenance"]);
+  return new Option("--mode <mode>", "read-only or maintenance (default: maintenance; read-only with --user or --context)").choices(["read-only", "maintenance"]);
 }
 
 /** Builds the commander program; each action runs through `execute`, which records its exit code. */
@@ -102,8 +110,9 @@ function buildProgram(io: CliIO, record: (code: number) => void, debugFlag: { va
         .argument("<flag>", "the flag, e.g. site or billing")
         .addOption(modeOption())
         .option("-u, --user <id>", "only this user (repeat, or separate ids with commas); other users are untouched", collectUsers)
+        .option("--context <kind:key>", "only this context of another kind, e.g. organization:acme (repeat, or separate with commas)", collectContexts)
         .option("--percent <n>", "put this percentage of users in the mode", percent),
-    ).addHelpText("after", "\nExamples:\n  detour on site --message 'Upgrading the database' --until +30m\n  detour on billing --user u17,u42\n  detour on checkout --percent 10 --mode read-only\n"),
+    ).addHelpText("after", "\nExamples:\n  detour on site --message 'Upgrading the database' --until +30m\n  detour on billing --user u17,u42\n  detour on site --context organization:acme      # one tenant read-only\n  detour on checkout --percent 10 --mode read-only\n"),
   ).action((flag: string, options, command: Command) => execute((context) => onCommand(context, flag, options))(command));
 
   addStoreOptions(
@@ -111,7 +120,8 @@ function buildProgram(io: CliIO, record: (code: number) => void, debugFlag: { va
       .command("off")
       .description("turn a flag off, which ends it entirely (its users, percentage and settings), or take some users out of it (--user)")
       .argument("<flag>", "the flag, which must exist")
-      .option("-u, --user <id>", "only remove this user (repeat, or separate ids with commas)", collectUsers),
+      .option("-u, --user <id>", "only remove this user (repeat, or separate ids with commas)", collectUsers)
+      .option("--context <kind:key>", "only remove this context, e.g. organization:acme (repeat, or separate with commas)", collectContexts),
   ).action((flag: string, options, command: Command) => execute((context) => offCommand(context, flag, options))(command));
 
   addStoreOptions(
@@ -143,6 +153,45 @@ function buildProgram(io: CliIO, record: (code: number) => void, debugFlag: { va
       .addHelpText("after", "\nExample:\n  detour rollout storage-cluster old=50 dual=25 new=25\n"),
   ).action((flag: string, split: string[], _options, command: Command) => execute((context) => rolloutCommand(context, flag, split))(command));
 
+  const migrate = program
+    .command("migrate")
+    .summary("move contexts through a migration flag's stages (off, dualwrite, shadow, live, rampdown, complete)")
+    .description("create migration flags (LaunchDarkly's 2-, 4- and 6-stage templates), move cohorts to a stage, show who is on which stage")
+    .usage("<flag> <stage> [--percent N] [--user ID...] [--context kind:key...] [--back] | create <flag> [options] | status <flag> [options]")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  detour migrate create storage-cluster --stages 6 --check-ratio 3\n  detour migrate storage-cluster dualwrite --percent 25\n  detour migrate storage-cluster live --user u17 --context tenant:acme\n  detour migrate storage-cluster off --back\n  detour migrate status storage-cluster\n",
+    );
+  addStoreOptions(
+    migrate
+      .command("create")
+      .description("create a migration flag, everyone on its first stage (off)")
+      .argument("<flag>", "the new flag")
+      .option("--stages <n>", "2 (off, complete), 4 (off, dualwrite, rampdown, complete) or 6 (every stage; default)")
+      .option("--check-ratio <n>", "check the consistency of 1 read in N (0 never; default 1, every read)", wholeNumber)
+      .option("--create", "make the flag even when its name is close to one that exists (a likely typo)"),
+  ).action((flag: string, options, command: Command) => execute((context) => migrateCreateCommand(context, flag, options))(command));
+  addStoreOptions(
+    migrate
+      .command("status")
+      .description("show how many contexts are on each stage, and with --figures the live figures the app instances publish")
+      .argument("<flag>", "the migration flag")
+      .option("--figures <url>", "the store the instances share their migration figures through (shareMigrationFigures): file:PATH or redis://...")
+      .option("--minutes <n>", "with --figures: the last N minutes (1..15, default 5)", minutesArgument)
+      .option("--json", "machine-readable JSON"),
+  ).action((flag: string, options, command: Command) => execute((context) => migrateStatusCommand(context, flag, options))(command));
+  addStoreOptions(
+    migrate
+      .command("move", { isDefault: true, hidden: true })
+      .description("move contexts to a stage: detour migrate <flag> <stage>")
+      .argument("<flag>", "the migration flag")
+      .argument("<stage>", "off, dualwrite, shadow, live, rampdown or complete")
+      .option("--percent <n>", "this share of everyone is on the stage or beyond (default 100)", percent)
+      .option("-u, --user <id>", "only this user (repeat, or separate ids with commas)", collectUsers)
+      .option("--context <kind:key>", "only this context, e.g. tenant:acme (repeat)", (value: string, previous: string[] = []) => [...previous, value])
+      .option("--back", "allow moving contexts back to an earlier stage"),
+  ).action((flag: string, stage: string, options, command: Command) => execute((context) => migrateMoveCommand(context, flag, stage, options))(command));
+
   addStoreOptions(
     program
       .command("guard")
@@ -157,6 +206,8 @@ function buildProgram(io: CliIO, record: (code: number) => void, debugFlag: { va
       .option("--message <text>", "message shown to blocked users while the command runs")
       .option("--retry-after <seconds>", "Retry-After for blocked requests, in seconds", seconds(0))
       .option("--users-from <file>", "run once per user id listed in FILE (one per line; - for stdin), stopping at the first failure")
+      .option("--contexts-from <file>", "as --users-from, for context keys of --kind (tenants): one key per line")
+      .option("--kind <kind>", "with --contexts-from: the context kind of its keys, e.g. organization")
       .option("--concurrency <n>", "with --users-from: run up to N users' commands at once (default 1)", concurrencyArgument)
       .option("--journal <file>", "with --users-from: record each user's outcome in FILE as it happens (append-only, synced), for --resume")
       .option("--resume", "with --journal: continue the run it records; users that succeeded are skipped")
@@ -166,7 +217,7 @@ function buildProgram(io: CliIO, record: (code: number) => void, debugFlag: { va
       .passThroughOptions()
       .addHelpText(
         "after",
-        "\nSIGINT/SIGTERM/SIGHUP are passed to every running command; their flags are then left on and detour exits 128+signal.\n\nExamples:\n  detour guard -f site -- ./migrate.sh --apply\n  detour guard -f billing -u u17 -- ./fix-invoices.sh      # runs ./fix-invoices.sh u17\n  detour guard -f billing --users-from users.txt -- ./fix-invoices.sh\n  detour guard -f billing --users-from users.txt --concurrency 16 --journal fix.journal -- ./fix-invoices.sh\n  detour guard -f billing --users-from users.txt --concurrency 16 --journal fix.journal --resume -- ./fix-invoices.sh\n",
+        "\nSIGINT/SIGTERM/SIGHUP are passed to every running command; their flags are then left on and detour exits 128+signal.\n\nExamples:\n  detour guard -f site -- ./migrate.sh --apply\n  detour guard -f billing -u u17 -- ./fix-invoices.sh      # runs ./fix-invoices.sh u17\n  detour guard -f billing --users-from users.txt -- ./fix-invoices.sh\n  detour guard -f site --contexts-from tenants.txt --kind organization -- ./migrate-tenant.sh\n  detour guard -f billing --users-from users.txt --concurrency 16 --journal fix.journal -- ./fix-invoices.sh\n  detour guard -f billing --users-from users.txt --concurrency 16 --journal fix.journal --resume -- ./fix-invoices.sh\n",
       ),
   ).action((command: string[], options, cmd: Command) =>
     execute((context) =>
@@ -179,6 +230,8 @@ function buildProgram(io: CliIO, record: (code: number) => void, debugFlag: { va
           message: options.message,
           retryAfter: options.retryAfter,
           usersFrom: options.usersFrom,
+          contextsFrom: options.contextsFrom,
+          kind: options.kind,
           resumeFrom: options.resumeFrom,
           concurrency: options.concurrency,
           journal: options.journal,

@@ -1,7 +1,8 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fileStore, type Store } from "@detour/core";
-import { redisStore } from "@detour/redis";
+import { DetourError } from "@detour/core";
+import { parseRedisUrl, redisStore } from "@detour/redis";
 import { UsageError } from "./errors.js";
 
 /** The store used when neither `--store` nor `DETOUR_STORE` says otherwise. */
@@ -22,7 +23,9 @@ const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
  * - `file:./detour.json`, `file:/abs/path.json`, `file:///abs/path.json`, or a
  *   bare path (`./detour.json`): a JSON file, resolved against `cwd`;
  * - `redis://[user:password@]host:port/db[?prefix=NAME]` (or `rediss://` for
- *   TLS): a Redis store. `prefix` (from `--prefix`) overrides the URL's.
+ *   TLS): a Redis store. `prefix` (from `--prefix`) overrides the URL's;
+ * - `redis+sentinel://h1:26379,h2:26379/<master>[/<db>][?prefix=NAME]`: the
+ *   master the sentinels name; `redis+cluster://h1:7000,h2:7001[?prefix=NAME]`: a Cluster.
  *
  * Throws a `UsageError` naming the problem.
  */
@@ -52,7 +55,10 @@ export function parseStoreUrl(spec: string, options: { prefix?: string | undefin
     return fileLocation(resolve(cwd, path));
   }
   if (scheme === "redis" || scheme === "rediss") return redisLocation(text, options.prefix);
-  throw new UsageError(`--store: unsupported store ${JSON.stringify(spec)}; expected file:PATH or redis://HOST:PORT/DB`);
+  if (/^rediss?\+(sentinel|cluster)$/.test(scheme)) return topologyLocation(text, options.prefix);
+  throw new UsageError(
+    `--store: unsupported store ${JSON.stringify(redact(spec))}; expected file:PATH, redis://HOST:PORT/DB, redis+sentinel://HOST:PORT,…/MASTER or redis+cluster://HOST:PORT,…`,
+  );
 }
 
 function fileLocation(path: string): StoreLocation {
@@ -79,6 +85,22 @@ function redisLocation(text: string, prefixOption: string | undefined): StoreLoc
   const shown = new URL(connection);
   if (shown.password !== "") shown.password = "***";
   return { kind: "redis", url: connection, prefix, display: `${shown.toString()} (prefix ${prefix})` };
+}
+
+/** A Sentinel or Cluster URL: hosts separated by commas, which `URL` cannot parse. */
+function topologyLocation(text: string, prefixOption: string | undefined): StoreLocation {
+  const query = text.indexOf("?");
+  const params = new URLSearchParams(query < 0 ? "" : text.slice(query + 1));
+  const connection = query < 0 ? text : text.slice(0, query);
+  try {
+    parseRedisUrl(connection);
+  } catch (error) {
+    if (error instanceof DetourError) throw new UsageError(`--store: ${error.message.replace(/^url: /, "")}`);
+    throw error;
+  }
+  const prefix = prefixOption ?? params.get("prefix") ?? DEFAULT_PREFIX;
+  if (prefix === "") throw new UsageError("--prefix: expected a non-empty key prefix");
+  return { kind: "redis", url: connection, prefix, display: `${redact(connection)} (prefix ${prefix})` };
 }
 
 function redact(text: string): string {

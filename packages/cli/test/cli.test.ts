@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { DetourStatus } from "@detour/core";
-import { detour, emptyStore, readJson, temporaryDirectory, useWorkspace, writeJson } from "./helpers.js";
+import { detour, emptyStore, readJson, temporaryDirectory, useWorkspace, writeJson } from "@detour/test-support/cli";
 
 const ws = useWorkspace();
 let counter = 0;

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { detour, emptyStore, readJson, redisDocument, REDIS_URL, useWorkspace } from "./helpers.js";
+import { detour, emptyStore, readJson, redisDocument, REDIS_URL, useWorkspace } from "@detour/test-support/cli";
 
 const PROCESSES = 12;
 

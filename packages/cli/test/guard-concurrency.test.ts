@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { DetourStatus } from "@detour/core";
 import { readJournal } from "../src/guard/journal.js";
-import { REDIS_URL, detour, emptyStore, start, useWorkspace, waitFor } from "./helpers.js";
+import { REDIS_URL, detour, emptyStore, start, useWorkspace, waitFor } from "@detour/test-support/cli";
 
 const WORKER = fileURLToPath(new URL("./fixtures/guard-worker.cjs", import.meta.url));
 const ws = useWorkspace();

@@ -14,7 +14,7 @@ import { RateMeter, formatRate } from "../src/guard/rate.js";
 import type { LoopTarget } from "../src/guard/targets.js";
 import { isSuffix, keyList, unfinishedPath } from "../src/guard/unfinished.js";
 import { planFrom } from "../src/guard/plan.js";
-import { temporaryDirectory, waitFor } from "./helpers.js";
+import { temporaryDirectory, waitFor } from "@detour/test-support/cli";
 
 let dir = "";
 let cleanup: (() => Promise<void>) | undefined;

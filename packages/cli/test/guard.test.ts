@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { DetourStatus } from "@detour/core";
-import { detour, emptyStore, nodeCommand, readJson, start, useWorkspace, waitFor } from "./helpers.js";
+import { detour, emptyStore, nodeCommand, readJson, start, useWorkspace, waitFor } from "@detour/test-support/cli";
 
 const ws = useWorkspace();
 let counter = 0;

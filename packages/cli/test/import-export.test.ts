@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { FlagDocument } from "@detour/core";
-import { detour, emptyStore, readJson, REDIS_URL, useWorkspace, writeJson } from "./helpers.js";
+import { detour, emptyStore, readJson, REDIS_URL, useWorkspace, writeJson } from "@detour/test-support/cli";
 
 const ldFixture = fileURLToPath(new URL("./fixtures/launchdarkly-flags.json", import.meta.url));
 
@@ -31,29 +31,55 @@ const invalid = {
 };
 
 describe("import", () => {
-  it("reports every problem with its path and changes nothing", async () => {
+  it("loads a LaunchDarkly export flag by flag: the flags with problems are left out and reported, the others imported", async () => {
+    const { path, arg } = fresh();
+    const file = join(ws.dir, "invalid.json");
+    await writeJson(file, { ...invalid, flags: { ...invalid.flags, good: { key: "good", on: true, variations: ["a", "b"], fallthrough: { variation: 1 } } } });
+
+    const result = await detour(["import", file, "--store", arg], { cwd: ws.dir });
+    expect(result.code).toBe(0);
+    const lines = result.stderr.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/invalid\.json: \d+ problems; left out: flags\.site, flags\.other$/);
+    const problems = lines.slice(1).map((line) => line.replace(/^detour: /, "").trim());
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^extra: unknown top-level field/),
+        expect.stringMatching(/^flags\.site\.offVariation: /),
+        expect.stringMatching(/^flags\.site\.fallthrough\.rollout\.variations\[0\]\.weight: /),
+        expect.stringMatching(/^flags\.site\.rules\[0\]\.clauses\[0\]\.op: unknown operator "near"/),
+        expect.stringMatching(/^flags\.other\.fallthrough\.variation: /),
+      ]),
+    );
+    expect(result.stdout).toMatch(/imported .*invalid\.json .*: 1 added/);
+    expect(Object.keys((await readJson(path)).flags ?? {})).toEqual(["good"]);
+  });
+
+  it("status reports a store document's problems, naming path and field, with the other flags in force", async () => {
+    const { path, arg } = fresh();
+    await writeJson(path, {
+      flags: {
+        site: { key: "site", on: true, variations: ["available", "read-only"], fallthrough: { variation: 1 }, detour: {} },
+        future: { key: "future", on: true, variations: [true, false], fallthrough: { variation: 0 }, rules: [{ clauses: [{ attribute: "key", op: "isTomorrow", values: [] }], variation: 1 }] },
+      },
+    });
+    const table = await detour(["status", "--store", arg], { cwd: ws.dir });
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/site\s+in force\s+read-only/);
+    expect(table.stdout).toContain("The document loaded with 1 problem (the other flags are in force):\n  flags.future.rules[0].clauses[0].op: unknown operator");
+    const json = JSON.parse((await detour(["status", "--json", "--store", arg], { cwd: ws.dir })).stdout) as { problems: { path: string; flag: string }[] };
+    expect(json.problems).toEqual([expect.objectContaining({ path: "flags.future.rules[0].clauses[0].op", flag: "future" })]);
+  });
+
+  it("refuses what is not an object of flags and changes nothing", async () => {
     const { path, arg } = fresh();
     await detour(["on", "site", "--message", "before", "--store", arg], { cwd: ws.dir });
     const before = await readFile(path, "utf8");
-    const file = join(ws.dir, "invalid.json");
-    await writeJson(file, invalid);
-
+    const file = join(ws.dir, "not-flags.json");
+    await writeJson(file, { flags: ["site"] });
     for (const extra of [[], ["--dry-run"]]) {
       const result = await detour(["import", file, ...extra, "--store", arg], { cwd: ws.dir });
       expect(result.code).toBe(1);
-      const lines = result.stderr.trimEnd().split("\n");
-      expect(lines[0]).toMatch(/^detour: .*invalid\.json is not a valid flag document: \d+ problems; nothing was imported$/);
-      const problems = lines.slice(1).map((line) => line.trim());
-      expect(problems).toEqual(
-        expect.arrayContaining([
-          expect.stringMatching(/^extra: unknown top-level field/),
-          expect.stringMatching(/^flags\.site\.offVariation: /),
-          expect.stringMatching(/^flags\.site\.fallthrough\.rollout\.variations\[0\]\.weight: /),
-          expect.stringMatching(/^flags\.site\.rules\[0\]\.clauses\[0\]\.op: unknown operator "near"/),
-          expect.stringMatching(/^flags\.other\.fallthrough\.variation: /),
-        ]),
-      );
-      expect(lines[0]).toContain(`${problems.length} problems`);
+      expect(result.stderr).toMatch(/not-flags\.json is not a flag document: 1 problem; nothing was imported\n.*flags: expected an object/);
     }
     expect(await readFile(path, "utf8")).toBe(before);
   });

@@ -13,7 +13,7 @@ import { detour as expressDetour } from "@detour/express";
 import { redisStore } from "@detour/redis";
 import express from "express";
 import { afterAll, describe, expect, it } from "vitest";
-import { REDIS_URL, detour, emptyStore, useWorkspace, waitFor } from "./helpers.js";
+import { REDIS_URL, detour, emptyStore, useWorkspace, waitFor } from "@detour/test-support/cli";
 
 const ws = useWorkspace();
 const KEY = "the-apps-cookie-signing-key";

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { REDIS_URL, deleteRedisKeys, detour, readJson, redisDocument, uniquePrefix, useWorkspace } from "./helpers.js";
+import { REDIS_URL, deleteRedisKeys, detour, readJson, redisDocument, uniquePrefix, useWorkspace } from "@detour/test-support/cli";
 
 const ws = useWorkspace();
 const NAMES = ["constructor", "toString", "valueOf", "hasOwnProperty"];

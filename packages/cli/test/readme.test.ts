@@ -18,7 +18,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { REDIS_URL, emptyStore, useWorkspace } from "./helpers.js";
+import { REDIS_URL, emptyStore, useWorkspace } from "@detour/test-support/cli";
 
 const README = fileURLToPath(new URL("../README.md", import.meta.url));
 const UPDATE = process.env.DETOUR_UPDATE_README === "1";

@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { parseStoreUrl, run } from "../src/index.js";
-import { temporaryDirectory } from "./helpers.js";
+import { temporaryDirectory } from "@detour/test-support/cli";
 
 describe("parseStoreUrl", () => {
   it.each([
@@ -27,6 +27,30 @@ describe("parseStoreUrl", () => {
     const location = parseStoreUrl("redis://app:s3cret@cache:6379/0?prefix=x");
     expect(location.kind === "redis" && location.url).toBe("redis://app:s3cret@cache:6379/0");
     expect(location.display).toBe("redis://app:***@cache:6379/0 (prefix x)");
+  });
+
+  it("parses Sentinel and Cluster URLs (hosts separated by commas), keeping credentials out of the display", () => {
+    expect(parseStoreUrl("redis+sentinel://s1:26379,s2:26380/mymaster/3?prefix=shop")).toEqual({
+      kind: "redis",
+      url: "redis+sentinel://s1:26379,s2:26380/mymaster/3",
+      prefix: "shop",
+      display: "redis+sentinel://s1:26379,s2:26380/mymaster/3 (prefix shop)",
+    });
+    expect(parseStoreUrl("redis+cluster://:pw@n1:7000,n2:7001")).toMatchObject({
+      url: "redis+cluster://:pw@n1:7000,n2:7001",
+      prefix: "detour",
+      display: "redis+cluster://:***@n1:7000,n2:7001 (prefix detour)",
+    });
+  });
+
+  it.each([
+    ["redis+sentinel://s1:26379,s2:26379", /expected the master's name/],
+    ["redis+sentinel://s1:26379/mymaster/zero", /numeric DB/],
+    ["redis+cluster://n1:7000/0", /Cluster has no database/],
+    ["redis+cluster://n1:99999", /out of range/],
+    ["redis+ring://n1:7000", /unsupported store/],
+  ])("refuses the topology URL %j", (spec, message) => {
+    expect(() => parseStoreUrl(spec)).toThrow(message);
   });
 
   it.each([

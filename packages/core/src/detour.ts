@@ -2,12 +2,14 @@ import { randomUUID } from "node:crypto";
 import { markNewPeriods } from "./bypass/period.js";
 import type { FlagDocument, JsonValue } from "./document/types.js";
 import { validateDocument } from "./validation/validate.js";
-import { ArgumentError } from "./errors.js";
+import { ArgumentError, ValidationError } from "./errors.js";
 import type { EvaluationContext, EvaluationResult } from "./evaluation/types.js";
 import type { Decision } from "./decision/types.js";
 import { Policy } from "./policy/policy.js";
 import { appendAudit } from "./operations/audit.js";
 import {
+  auditedContexts,
+  enabledMode,
   disableFlag,
   enableFlag,
   mergeDocument,
@@ -23,6 +25,7 @@ import { statusOf, type DetourStatus } from "./operations/status.js";
 import type { HttpResponse } from "./decision/types.js";
 import type { Snapshot } from "./snapshot.js";
 import { fileStore, memoryStore } from "./stores/index.js";
+import { cloneDocument } from "./stores/spi/lazy-draft.js";
 import type { AuditEntry } from "./document/types.js";
 import type { Store, StoreListener } from "./stores/types.js";
 
@@ -69,6 +72,8 @@ export class Detour<Req = DetourRequest> {
   #loaded = false;
   /** Store error messages already logged (when there is no `onStoreError`): each once, the newest MAX_REPORTED. */
   readonly #reported = new Set<string>();
+  /** The problems of the last snapshot reported, one line each. */
+  #problems = "";
 
   constructor(options?: DetourOptions<Req>) {
     this.#options = normalizeOptions(options);
@@ -79,6 +84,7 @@ export class Detour<Req = DetourRequest> {
       if (event.type === "snapshot") {
         this.#outage = null;
         this.#loaded = true;
+        this.#reportProblems(event.snapshot);
       } else {
         // A new outage gets a new identity: bypass cookies of fail-closed flags are bound to it.
         this.#outage ??= randomUUID();
@@ -88,9 +94,24 @@ export class Detour<Req = DetourRequest> {
     this.ready = this.store.load().then(
       () => {
         this.#loaded = true;
+        const snapshot = this.store.snapshot();
+        if (snapshot !== undefined) this.#reportProblems(snapshot);
       },
       (error: unknown) => this.#report(error instanceof Error ? error : new Error(String(error))),
     );
+  }
+
+  /**
+   * A document loaded with problems (flags LaunchDarkly's SDK tolerates, flags
+   * Detour cannot represent) goes to `onStoreError` as a `ValidationError`
+   * naming each, once per distinct set of problems.
+   */
+  #reportProblems(snapshot: Snapshot): void {
+    const problems = snapshot.problems;
+    const key = problems.map((p) => `${p.path}: ${p.message}`).join("\n");
+    if (key === this.#problems) return;
+    this.#problems = key;
+    if (problems.length > 0) this.#report(new ValidationError(problems, "loaded with problems"));
   }
 
   #report(error: Error): void {
@@ -191,13 +212,14 @@ export class Detour<Req = DetourRequest> {
     return this.status();
   }
 
-  /** Turns a mode on (whole flag, users, or a percentage); the audit entry is written with it. */
+  /** Turns a mode on (whole flag, users, contexts such as tenants, or a percentage); the audit entry is written with it. */
   enable(flag: string, options: EnableOptions = {}, change?: ChangeOptions): Promise<DetourStatus> {
     return this.#write(change, (doc, context) => {
       enableFlag(doc, flag, options, context);
       appendAudit(doc, context, "enable", flag, {
-        mode: options.mode ?? (options.users || options.percent !== undefined ? "read-only" : "maintenance"),
+        mode: enabledMode(options),
         users: options.users ? [...options.users] : undefined,
+        contexts: auditedContexts(options.contexts),
         percent: options.percent,
         message: options.message,
         ttl: options.ttl,
@@ -212,11 +234,11 @@ export class Detour<Req = DetourRequest> {
     });
   }
 
-  /** Turns a flag off, or takes some users out of it. */
+  /** Turns a flag off, or takes some users or contexts (tenants) out of it. */
   disable(flag: string, options: DisableOptions = {}, change?: ChangeOptions): Promise<DetourStatus> {
     return this.#write(change, (doc, context) => {
       disableFlag(doc, flag, options, context);
-      appendAudit(doc, context, "disable", flag, { users: options.users ? [...options.users] : undefined });
+      appendAudit(doc, context, "disable", flag, { users: options.users ? [...options.users] : undefined, contexts: auditedContexts(options.contexts) });
     });
   }
 
@@ -237,7 +259,7 @@ export class Detour<Req = DetourRequest> {
   async replace(document: unknown, change?: ReplaceOptions): Promise<DetourStatus> {
     const validated = validateDocument(document);
     return this.#write(change, (doc, context) => {
-      const before = change?.confirm ? structuredClone(doc) : doc;
+      const before = change?.confirm ? cloneDocument(doc) : doc;
       const next = structuredClone(validated);
       markNewPeriods(doc, next, context.now);
       const audit = doc.audit;

@@ -42,6 +42,14 @@ export interface DetourOptions<Req = unknown> {
   user?: (req: Req) => string | number | null | undefined;
   /** Extra context attributes for flag rules. */
   context?: (req: Req) => Record<string, unknown> | null | undefined;
+  /**
+   * The request's contexts of other kinds than `user`, e.g. its tenant:
+   * `(req) => ({ organization: req.get("x-org") })`, a key or
+   * `{ key, ...attributes }` per kind (`null`/`undefined`/`""`: none). With
+   * `user` they make the multi-kind context flags are evaluated with. Called
+   * only for requests that meet a flag in force that reads another kind.
+   */
+  contexts?: (req: Req) => Record<string, ContextInput> | null | undefined;
   allow?: AllowOptions;
   /**
    * Paths (exact or anchored globs, e.g. `["/api/**"]`) that always get
@@ -70,7 +78,7 @@ export interface DetourOptions<Req = unknown> {
 }
 
 const KNOWN = new Set([
-  "store", "siteFlag", "features", "user", "context", "allow", "json", "render", "template", "refresh",
+  "store", "siteFlag", "features", "user", "context", "contexts", "allow", "json", "render", "template", "refresh",
   "status", "retryAfter", "failMode", "onDecision", "onStoreError", "now",
 ]);
 const ALLOW_KNOWN = new Set(["paths", "ips", "secret", "token"]);
@@ -124,6 +132,7 @@ export interface NormalizedOptions<Req> {
   readonly features: ReadonlyMap<string, readonly string[]>;
   readonly user: ((req: Req) => string | number | null | undefined) | undefined;
   readonly context: ((req: Req) => Record<string, unknown> | null | undefined) | undefined;
+  readonly contexts: ((req: Req) => Record<string, ContextInput> | null | undefined) | undefined;
   readonly allowPaths: readonly string[];
   readonly allowIps: readonly string[];
   readonly secret: NormalizedSecret | null;
@@ -148,7 +157,7 @@ export function normalizeOptions<Req>(input: DetourOptions<Req> | undefined): No
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) throw new OptionsError(key, `unknown option; expected one of ${[...KNOWN].join(", ")}`);
   }
-  for (const name of ["user", "context", "render", "template", "onDecision", "onStoreError", "now"]) fn(options, name);
+  for (const name of ["user", "context", "contexts", "render", "template", "onDecision", "onStoreError", "now"]) fn(options, name);
 
   const siteFlag = options.siteFlag ?? "site";
   if (typeof siteFlag !== "string" || siteFlag === "") throw new OptionsError("siteFlag", "expected a non-empty flag key");
@@ -192,6 +201,7 @@ export function normalizeOptions<Req>(input: DetourOptions<Req> | undefined): No
     features,
     user: options.user as NormalizedOptions<Req>["user"],
     context: options.context as NormalizedOptions<Req>["context"],
+    contexts: options.contexts as NormalizedOptions<Req>["contexts"],
     allowPaths: stringList(allow.paths, "allow.paths"),
     allowIps: stringList(allow.ips, "allow.ips"),
     secret: secretOption(allow.secret),
@@ -209,3 +219,5 @@ export function normalizeOptions<Req>(input: DetourOptions<Req> | undefined): No
   };
 }
 
+/** One kind's context as `contexts(req)` gives it: its key, or `{ key, ...attributes }`; nothing for none. */
+export type ContextInput = string | number | { key: string; [attribute: string]: unknown } | null | undefined;

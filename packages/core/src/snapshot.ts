@@ -1,8 +1,11 @@
-import { withDictionaries } from "./document/dictionaries.js";
-import { validateDocument } from "./validation/validate.js";
+import { DICTIONARIES, type DocumentChanges } from "./document/changes.js";
+import { dictionary, withDictionaries } from "./document/dictionaries.js";
+import { loadDocument, validateDocument } from "./validation/validate.js";
+import type { ValidationIssue } from "./errors.js";
 import type { Flag, FlagDocument } from "./document/types.js";
+import { ValidationError } from "./errors.js";
 import { compileFlag, compileSegment, flagFromValue, type CompiledFlag, type CompiledSegment } from "./evaluation/compile.js";
-import { evaluateCompiled, type FlagLookup } from "./evaluation/evaluate.js";
+import { evaluateCompiled, invalidContext, type FlagLookup } from "./evaluation/evaluate.js";
 import type { EvaluationContext, EvaluationResult } from "./evaluation/types.js";
 
 const NOT_FOUND: EvaluationResult = Object.freeze({
@@ -37,6 +40,9 @@ export interface FlagTraits {
 /** The compiled form of a snapshot's flag: for the decision policy, never exported. */
 export let compiledFlagOf: (snapshot: Snapshot, key: string) => CompiledFlag | undefined;
 
+/** The compiled form of a snapshot's segment: for tests of compiled-form sharing, never exported. */
+export let compiledSegmentOf: (snapshot: Snapshot, key: string) => CompiledSegment | undefined;
+
 /** Where evaluations against a snapshot look up prerequisites and segments: for the decision policy, never exported. */
 export let lookupOf: (snapshot: Snapshot) => FlagLookup;
 
@@ -52,24 +58,52 @@ export class Snapshot {
   readonly revision: number;
   /** When this snapshot was built (epoch milliseconds). */
   readonly createdAt: number;
+  /**
+   * What loading the document flag by flag found wrong (`Snapshot.load`):
+   * flags and fields LaunchDarkly's SDK tolerates, and flags Detour could
+   * not represent. Empty for a document that validates.
+   */
+  readonly problems: readonly ValidationIssue[];
+  /** Keys of the flags Detour could not represent (kept at their last good version, or evaluating as MALFORMED_FLAG). */
+  readonly unloadable: ReadonlySet<string>;
   readonly #flags = new Map<string, CompiledFlag>();
   readonly #segments = new Map<string, CompiledSegment>();
   readonly #lookup: FlagLookup = { flag: (key) => this.#flags.get(key), segment: (key) => this.#segments.get(key) };
 
   static {
     compiledFlagOf = (snapshot, key) => snapshot.#flags.get(key);
+    compiledSegmentOf = (snapshot, key) => snapshot.#segments.get(key);
     lookupOf = (snapshot) => snapshot.#lookup;
   }
 
-  private constructor(document: FlagDocument, createdAt: number) {
+  /** `previous`: a snapshot whose compiled flags and segments are reused where the definition is the same object. */
+  private constructor(
+    document: FlagDocument,
+    createdAt: number,
+    previous?: Snapshot,
+    problems: readonly ValidationIssue[] = [],
+    unloadable: ReadonlySet<string> = new Set(),
+  ) {
+    this.problems = Object.freeze([...problems]);
+    this.unloadable = unloadable;
     this.document = deepFreeze(document);
     this.revision = document.revision ?? 0;
     this.createdAt = createdAt;
-    for (const [key, flag] of Object.entries(document.flags ?? {})) this.#flags.set(key, compileFlag(flag));
-    for (const [key, value] of Object.entries(document.flagValues ?? {})) {
-      this.#flags.set(key, compileFlag(flagFromValue(key, value)));
+    const old = previous?.document;
+    const oldFlags = previous ? previous.#flags : undefined;
+    const oldSegments = previous ? previous.#segments : undefined;
+    for (const [key, flag] of Object.entries(document.flags ?? {})) {
+      const same = old?.flags?.[key] === flag && old?.flagValues?.[key] === undefined;
+      this.#flags.set(key, (same && oldFlags?.get(key)) || compileFlag(flag));
     }
-    for (const [key, segment] of Object.entries(document.segments ?? {})) this.#segments.set(key, compileSegment(segment));
+    for (const [key, value] of Object.entries(document.flagValues ?? {})) {
+      const same = old?.flagValues !== undefined && key in old.flagValues && old.flagValues[key] === value && old.flags?.[key] === undefined;
+      this.#flags.set(key, (same && oldFlags?.get(key)) || compileFlag(flagFromValue(key, value)));
+    }
+    for (const [key, segment] of Object.entries(document.segments ?? {})) {
+      const same = old?.segments?.[key] === segment;
+      this.#segments.set(key, (same && oldSegments?.get(key)) || compileSegment(segment));
+    }
   }
 
   /**
@@ -78,6 +112,64 @@ export class Snapshot {
    */
   static from(input: unknown, options: { source?: string; now?: number; quoteValues?: boolean } = {}): Snapshot {
     return new Snapshot(validateDocument(input, options.source, { quoteValues: options.quoteValues }), options.now ?? Date.now());
+  }
+
+  /**
+   * This snapshot with `changes` applied (see `diffDocuments`) at `revision`:
+   * only the entries it names are validated and compiled; every other flag
+   * and segment is shared with this snapshot. Throws a `ValidationError`
+   * naming what is wrong, as `from()` would for the whole document.
+   */
+  patch(changes: DocumentChanges, options: { revision: number; source?: string; now?: number }): Snapshot {
+    const fragment: Record<string, unknown> = {};
+    for (const name of DICTIONARIES) {
+      const delta = changes[name];
+      if (delta) fragment[name] = Object.fromEntries(Object.entries(delta).filter(([, v]) => v !== null));
+    }
+    if (changes.auditAdded) fragment.audit = changes.auditAdded;
+    const checked = validateDocument({ ...fragment, revision: options.revision }, options.source);
+    const doc: FlagDocument = { revision: options.revision };
+    for (const name of DICTIONARIES) {
+      const before = this.document[name] as Record<string, unknown> | undefined;
+      const delta = changes[name];
+      if (!delta) {
+        if (before) (doc as Record<string, unknown>)[name] = before;
+        continue;
+      }
+      const merged = Object.assign(dictionary<unknown>(), before);
+      for (const [key, value] of Object.entries(delta)) {
+        if (value === null) delete merged[key];
+        else merged[key] = (checked[name] as Record<string, unknown>)[key];
+      }
+      (doc as Record<string, unknown>)[name] = merged;
+    }
+    const overlap = Object.keys(doc.flagValues ?? {}).find((key) => doc.flags?.[key] !== undefined);
+    if (overlap !== undefined) {
+      throw new ValidationError([{ path: `flagValues.${overlap}`, message: "also defined under flags; a key may appear in only one of them" }], options.source);
+    }
+    const audit = this.document.audit ?? [];
+    if (changes.auditAdded || changes.auditLength !== undefined) {
+      doc.audit = [...(checked.audit ?? []), ...audit].slice(0, changes.auditLength ?? Infinity);
+    } else if (this.document.audit) doc.audit = this.document.audit as FlagDocument["audit"];
+    // Problems found when the document was loaded stay reported, but for the entries this change replaced.
+    const replaced = (path: string) => DICTIONARIES.some((name) => changes[name] && Object.keys(changes[name]!).some((key) => path === `${name}.${key}` || path.startsWith(`${name}.${key}.`)));
+    const unloadable = new Set([...this.unloadable].filter((key) => !(key in (changes.flags ?? {})) && !(key in (changes.flagValues ?? {}))));
+    return new Snapshot(doc, options.now ?? Date.now(), this, this.problems.filter((problem) => !replaced(problem.path)), unloadable);
+  }
+
+  /**
+   * Loads `input` flag by flag, as LaunchDarkly's SDK loads a data file: what
+   * the SDK loads is kept and evaluated as the SDK does, a flag Detour cannot
+   * represent keeps its version in `previous` (else evaluates as
+   * MALFORMED_FLAG), and every problem is in `problems`. Throws a
+   * `ValidationError` only for a document that is not an object of flags.
+   */
+  static load(input: unknown, options: { source?: string; now?: number; quoteValues?: boolean; previous?: Snapshot } = {}): Snapshot {
+    const loaded = loadDocument(input, options.source, {
+      ...(options.quoteValues === undefined ? {} : { quoteValues: options.quoteValues }),
+      ...(options.previous === undefined ? {} : { previous: options.previous.document }),
+    });
+    return new Snapshot(loaded.document, options.now ?? Date.now(), undefined, loaded.problems, loaded.unloadable);
   }
 
   /** An empty document: no flags, nothing in force. */
@@ -101,8 +193,19 @@ export class Snapshot {
     return [...this.#flags.keys()];
   }
 
-  /** Evaluates a flag of this document for a context; FLAG_NOT_FOUND when it has none. */
+  /** Evaluates a flag of this document for a context; USER_NOT_SPECIFIED for an invalid context, FLAG_NOT_FOUND when it has no such flag. */
   evaluate(key: string, context: EvaluationContext): EvaluationResult {
+    const invalid = invalidContext(context);
+    if (invalid !== null) return invalid;
+    const flag = this.#flags.get(key);
+    return flag === undefined ? NOT_FOUND : evaluateCompiled(flag, context, this.#lookup);
+  }
+
+  /**
+   * `evaluate()` for a context known to be valid (the decision policy builds
+   * its own): no validity check on the hot path. @internal
+   */
+  evaluateValid(key: string, context: EvaluationContext): EvaluationResult {
     const flag = this.#flags.get(key);
     return flag === undefined ? NOT_FOUND : evaluateCompiled(flag, context, this.#lookup);
   }

@@ -7,4 +7,5 @@ export * from "./stores/spi/index.js";
 export { isStore } from "./stores/is-store.js";
 export { Snapshot } from "./snapshot.js";
 export { withDictionaries } from "./document/dictionaries.js";
+export { diffDocuments, type DocumentChanges } from "./document/changes.js";
 export { StoreClosedError, StoreUnavailableError, ValidationError, WriteConflictError } from "./errors.js";

@@ -93,7 +93,12 @@ describe("@detour/fastify", () => {
     const withShared = Fastify();
     await withShared.register(detour(shared));
     await withShared.close();
-    await expect(shared.enable("site")).resolves.toBeDefined();
+    // The shared instance outlives the app: it still writes, and the next app it serves sees the write.
+    await shared.enable("site");
+    const next = fastify();
+    await next.register(detour(shared));
+    next.get("/", describeRequest);
+    expect((await next.inject("/")).statusCode).toBe(503);
 
     const owned = detour({ store: { flags: {} } });
     const withOwned = Fastify();

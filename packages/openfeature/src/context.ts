@@ -13,38 +13,54 @@ export type ContextTranslation =
 const RESERVED = new Set(["targetingKey", "key", "kind", "privateAttributes"]);
 
 /**
- * Translates an OpenFeature evaluation context into Detour's flat user context.
+ * Translates an OpenFeature evaluation context into the LaunchDarkly context
+ * Detour evaluates, as LaunchDarkly's OpenFeature provider does.
  *
  * - `targetingKey` becomes `key`; without one, a string `key` attribute is used
- *   (what the LaunchDarkly provider accepts), else `"anonymous"`.
- * - `kind` absent or `"user"`: the context is a user. `kind: "multi"` with a
- *   `user` part: that part is the user (the other kinds are left out). Any other
- *   kind cannot be evaluated by Detour, whose flags target users only: the
- *   translation fails and the provider answers `INVALID_CONTEXT`.
+ *   (what the LaunchDarkly provider accepts), else `"anonymous"` for a user.
+ * - `kind` absent: Detour's flat user context. `kind: "organization"` (any
+ *   kind, `"user"` too): that single-kind context, which needs a key unless it is
+ *   a user. `kind: "multi"`: one part per object-valued attribute, each with its
+ *   own `targetingKey` or `key`; other top-level attributes are left out.
  * - Every other attribute passes through; `Date`s (at any depth) become
  *   RFC 3339 strings, as the LaunchDarkly provider sends them, so `before` and
  *   `after` clauses compare them. `privateAttributes` is dropped.
+ *
+ * Kinds are checked by the evaluation itself: an invalid one is
+ * `USER_NOT_SPECIFIED` there, `INVALID_CONTEXT` to OpenFeature.
  */
 export function toDetourContext(context: EvaluationContext): ContextTranslation {
   const kind = context.kind;
-  if (kind === undefined || kind === "user") return { ok: true, context: userContext(context, context.targetingKey) };
-  if (kind === "multi") {
-    const user = context.user;
-    if (isRecord(user)) {
-      const targetingKey = typeof user.targetingKey === "string" ? user.targetingKey : undefined;
-      return { ok: true, context: userContext(user, targetingKey) };
-    }
-    return { ok: false, message: 'a multi-kind context needs a "user" part: Detour evaluates user contexts only' };
+  if (kind === undefined) return { ok: true, context: part(context, context.targetingKey, ANONYMOUS_KEY) as DetourContext };
+  if (kind !== "multi") return single(context, String(kind));
+  const multi: Record<string, unknown> = { kind: "multi" };
+  for (const name of Object.keys(context)) {
+    const value = context[name];
+    if (name === "kind" || !isRecord(value)) continue;
+    const translated = single(value, name);
+    if (!translated.ok) return translated;
+    const { kind: _kind, ...attributes } = translated.context as Record<string, unknown>;
+    multi[name] = attributes;
   }
-  return {
-    ok: false,
-    message: `context kind ${JSON.stringify(kind)} is not supported: Detour evaluates user contexts only (leave "kind" out or set it to "user")`,
-  };
+  return { ok: true, context: multi as DetourContext };
 }
 
-function userContext(source: Readonly<Record<string, EvaluationContextValue>>, targetingKey: string | undefined): DetourContext {
-  const key = typeof targetingKey === "string" ? targetingKey : typeof source.key === "string" ? source.key : ANONYMOUS_KEY;
-  const out: DetourContext = { key };
+function single(source: Readonly<Record<string, EvaluationContextValue>>, kind: string): ContextTranslation {
+  const targetingKey = typeof source.targetingKey === "string" ? source.targetingKey : undefined;
+  const attributes = part(source, targetingKey, kind === "user" ? ANONYMOUS_KEY : undefined);
+  if (attributes.key === undefined) {
+    return { ok: false, message: `the ${JSON.stringify(kind)} context has no targetingKey (or string "key")` };
+  }
+  return { ok: true, context: { ...attributes, kind } as DetourContext };
+}
+
+function part(
+  source: Readonly<Record<string, EvaluationContextValue>>,
+  targetingKey: string | undefined,
+  fallbackKey: string | undefined,
+): Record<string, unknown> {
+  const key = typeof targetingKey === "string" ? targetingKey : typeof source.key === "string" ? source.key : fallbackKey;
+  const out: Record<string, unknown> = key === undefined ? {} : { key };
   for (const name of Object.keys(source)) {
     if (RESERVED.has(name)) continue;
     out[name] = plain(source[name], 0);

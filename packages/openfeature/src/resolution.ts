@@ -14,6 +14,8 @@ export const ERROR_CODES: Readonly<Record<ErrorKind, ErrorCode>> = Object.freeze
   FLAG_NOT_FOUND: ErrorCode.FLAG_NOT_FOUND,
   // A flag the evaluator cannot make sense of (bad index, prerequisite cycle...): the configuration did not parse.
   MALFORMED_FLAG: ErrorCode.PARSE_ERROR,
+  // A context LaunchDarkly's SDK would refuse (an invalid kind, a part without a key...).
+  USER_NOT_SPECIFIED: ErrorCode.INVALID_CONTEXT,
   // Only possible when nothing ever loaded: the provider is not (or no longer) ready.
   STORE_UNAVAILABLE: ErrorCode.PROVIDER_NOT_READY,
 });
@@ -128,6 +130,8 @@ function errorMessage(kind: ErrorKind, flagKey: string): string {
       return `flag "${flagKey}" is not in the Detour document`;
     case "MALFORMED_FLAG":
       return `flag "${flagKey}" is malformed (a variation index out of range, a prerequisite cycle or an invalid attribute reference)`;
+    case "USER_NOT_SPECIFIED":
+      return "the context is not a valid LaunchDarkly context (an invalid kind, or a part without a key)";
     case "STORE_UNAVAILABLE":
       return "the Detour store has not loaded a document yet";
   }

@@ -6,9 +6,9 @@
  *
  * - the value is `detour.variation(flag, context, default)` when the flag's
  *   value has the asked type (or is null), else the default with TYPE_MISMATCH;
- * - the reason follows the README's table (OFF/PREREQUISITE_FAILED → DISABLED,
- *   TARGET_MATCH/RULE_MATCH → TARGETING_MATCH, FALLTHROUGH → SPLIT / DEFAULT /
- *   STATIC, ERROR → ERROR with its code);
+ * - the reason and the error code are what the README's tables say (read
+ *   from the README, so the documentation and the provider cannot drift
+ *   apart: a reworded row fails this test until its condition is taught here);
  * - `variant` is the variation index; `flagMetadata` carries Detour's reason.
  *
  * Stores validate documents, and Detour refuses most of what the generator
@@ -17,12 +17,13 @@
  *
  * Reproduce or explore: DETOUR_OF_PARITY_SEED=<n> DETOUR_OF_PARITY_RUNS=<n>.
  */
-import { createDetour, memoryStore, Snapshot, type Detour, type EvaluationContext as DetourContext, type JsonValue } from "@detour/core";
+import { readFileSync } from "node:fs";
+import { createDetour, memoryStore, Snapshot, type Detour, type EvaluationContext as DetourContext, type Flag, type JsonValue } from "@detour/core";
 import { DetourProvider } from "@detour/openfeature";
-import { ErrorCode, OpenFeature, StandardResolutionReasons, type Client, type EvaluationDetails, type FlagValue } from "@openfeature/server-sdk";
+import { ErrorCode, OpenFeature, type Client, type EvaluationDetails, type FlagValue } from "@openfeature/server-sdk";
 import fc from "fast-check";
 import { afterAll, expect, it } from "vitest";
-import { flagDocumentArbitrary, userContextArbitrary } from "../../core/test/parity/arbitraries.js";
+import { flagDocumentArbitrary, userContextArbitrary } from "@detour/test-support/parity-arbitraries";
 import { resetOpenFeature } from "./helpers.js";
 
 const SEED = Number(process.env.DETOUR_OF_PARITY_SEED ?? 20261124);
@@ -31,11 +32,82 @@ const RUNS = Number(process.env.DETOUR_OF_PARITY_RUNS ?? 300);
 type Type = "boolean" | "string" | "number" | "object";
 const DEFAULTS: Record<Type, FlagValue> = { boolean: false, string: "default", number: -12345, object: { default: true } };
 
-const ERROR_CODES: Record<string, ErrorCode> = {
-  FLAG_NOT_FOUND: ErrorCode.FLAG_NOT_FOUND,
-  MALFORMED_FLAG: ErrorCode.PARSE_ERROR,
-  STORE_UNAVAILABLE: ErrorCode.PROVIDER_NOT_READY,
+const README = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+
+/** The body rows of the README table whose header row starts with `| <firstHeader> |`, as trimmed cells. */
+function readmeTable(firstHeader: string): string[][] {
+  const lines = README.split("\n");
+  const start = lines.findIndex((line) => line.startsWith(`| ${firstHeader} |`));
+  if (start < 0) throw new Error(`the README has no table headed "${firstHeader}"`);
+  const rows: string[][] = [];
+  for (const line of lines.slice(start + 2)) {
+    if (!line.startsWith("|")) break;
+    rows.push(line.slice(1, -1).split("|").map((cell) => cell.trim()));
+  }
+  return rows;
+}
+
+const unquote = (cell: string) => cell.replace(/^`|`$/g, "");
+
+/**
+ * Whether a flag targets some context, read as LaunchDarkly's evaluator reads
+ * targets: without context targets, the user targets count as they are; with
+ * them, a user-kind context target stands for the first user target of its
+ * variation (its own values are not read), and a target of another kind
+ * counts with its own values.
+ */
+function targetsSomeContext(flag: Readonly<Flag>): boolean {
+  const targets = flag.targets ?? [];
+  const contextTargets = flag.contextTargets ?? [];
+  if (contextTargets.length === 0) return targets.some((t) => t.values.length > 0);
+  return contextTargets.some((c) =>
+    !c.contextKind || c.contextKind === "user" ? (targets.find((t) => t.variation === c.variation)?.values.length ?? 0) > 0 : (c.values?.length ?? 0) > 0,
+  );
+}
+
+/** "The flag has targets, rules or prerequisites", in the README's words. */
+function hasTargeting(flag: Readonly<Flag>): boolean {
+  return targetsSomeContext(flag) || (flag.rules ?? []).length > 0 || (flag.prerequisites ?? []).length > 0;
+}
+
+/** The conditions the README's reason table puts on a Detour reason, by the words it uses. */
+const CONDITIONS: Record<string, (flag: Readonly<Flag>) => boolean> = {
+  "the fallthrough is a rollout": (flag) => flag.fallthrough.rollout !== undefined,
+  "fixed variation, the flag has targets, rules or prerequisites": (flag) => flag.fallthrough.rollout === undefined && hasTargeting(flag),
+  "fixed variation, no targeting at all (e.g. a `flagValues` entry)": (flag) => flag.fallthrough.rollout === undefined && !hasTargeting(flag),
 };
+
+/** The README's "Detour reason → OpenFeature reason" table: `| \`FALLTHROUGH\`, <condition> | \`SPLIT\` | ... |`. */
+const REASONS = readmeTable("Detour reason").map(([detour = "", openFeature = ""]) => {
+  const [, kind = "", condition] = /^`([A-Z_]+)`(?:, (.+))?$/.exec(detour) ?? [];
+  if (condition !== undefined && !(condition in CONDITIONS)) throw new Error(`the README's reason table has a condition this test does not know: "${condition}"`);
+  return { kind, when: condition === undefined ? () => true : CONDITIONS[condition]!, reason: unquote(openFeature) };
+});
+
+/** The README's errors table, by situation: `| no such flag | \`FLAG_NOT_FOUND\` |`. */
+const ERRORS = new Map(readmeTable("situation").map(([situation = "", code = ""]) => [situation, unquote(code) as ErrorCode]));
+/** Which row of the errors table speaks of each of Detour's error kinds, and of a type mismatch. */
+const SITUATIONS = {
+  FLAG_NOT_FOUND: "no such flag",
+  MALFORMED_FLAG: /`MALFORMED_FLAG`/,
+  STORE_UNAVAILABLE: "the store never loaded a document",
+  TYPE_MISMATCH: /^the flag's value has another type than asked/,
+  USER_NOT_SPECIFIED: /^a context LaunchDarkly's SDK refuses/,
+} as const;
+
+function documentedErrorCode(situation: keyof typeof SITUATIONS): ErrorCode {
+  const wanted = SITUATIONS[situation];
+  const rows = [...ERRORS].filter(([text]) => (typeof wanted === "string" ? text === wanted : wanted.test(text)));
+  if (rows.length !== 1) throw new Error(`the README's errors table has ${rows.length} rows for ${situation}`);
+  return rows[0]![1];
+}
+
+function documentedReason(detour: Detour, key: string, kind: string): string {
+  const flag = detour.snapshot()!.definition(key)!;
+  const rows = REASONS.filter((row) => row.kind === kind && row.when(flag));
+  if (rows.length !== 1) throw new Error(`the README's reason table has ${rows.length} rows for ${kind} on ${JSON.stringify(flag)}`);
+  return rows[0]!.reason;
+}
 
 function accepted(document: unknown): boolean {
   try {
@@ -72,23 +144,6 @@ function hasType(value: JsonValue, type: Type): boolean {
   return type === "object" ? value !== null && typeof value === "object" : typeof value === type;
 }
 
-function expectedReason(detour: Detour, key: string, kind: string): string {
-  const flag = detour.snapshot()!.traits(key)!;
-  switch (kind) {
-    case "OFF":
-    case "PREREQUISITE_FAILED":
-      return StandardResolutionReasons.DISABLED;
-    case "TARGET_MATCH":
-    case "RULE_MATCH":
-      return StandardResolutionReasons.TARGETING_MATCH;
-    case "FALLTHROUGH":
-      if (flag.rolloutFallthrough) return StandardResolutionReasons.SPLIT;
-      return flag.contextual ? StandardResolutionReasons.DEFAULT : StandardResolutionReasons.STATIC;
-    default:
-      return StandardResolutionReasons.ERROR;
-  }
-}
-
 /** What the run went through, so a generator change that stops exercising a path is noticed. */
 const seen = new Map<string, number>();
 const count = (what: string) => seen.set(what, (seen.get(what) ?? 0) + 1);
@@ -115,15 +170,15 @@ it("the OpenFeature result is detour.variation() with the reason mapped", async 
               expect(details.flagMetadata.reasonKind).toBe(reasonKind);
               if (explained.reason.kind === "ERROR") {
                 count(`error:${explained.reason.errorKind}`);
-                expect(details).toMatchObject({ value: fallback, reason: "ERROR", errorCode: ERROR_CODES[explained.reason.errorKind] });
+                expect(details).toMatchObject({ value: fallback, reason: "ERROR", errorCode: documentedErrorCode(explained.reason.errorKind) });
                 continue;
               }
               if (explained.value !== null && !hasType(explained.value, type)) {
                 count("TYPE_MISMATCH");
-                expect(details).toMatchObject({ value: fallback, reason: "ERROR", errorCode: ErrorCode.TYPE_MISMATCH });
+                expect(details).toMatchObject({ value: fallback, reason: "ERROR", errorCode: documentedErrorCode("TYPE_MISMATCH") });
                 continue;
               }
-              const reason = expectedReason(detour, flagKey, reasonKind);
+              const reason = documentedReason(detour, flagKey, reasonKind);
               count(reason);
               expect(details.errorCode).toBeUndefined();
               expect(details.value).toEqual(variation);

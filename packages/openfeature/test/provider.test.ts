@@ -278,18 +278,34 @@ describe("DetourProvider: contexts", () => {
     expect(nested.a[0]!.at).toBeInstanceOf(Date); // the caller's context is left alone
   });
 
-  it("evaluates the user part of a multi-kind context", async () => {
-    const client = await clientFor(new DetourProvider(detourOn()));
-    const context = { kind: "multi", user: { targetingKey: "user-17" }, organization: { targetingKey: "acme" } };
-    expect(await client.getStringValue("site", "x", context)).toBe("read-only");
+  it("evaluates multi-kind and other-kind contexts as LaunchDarkly contexts", async () => {
+    const store = memoryStore({
+      flags: {
+        site: {
+          key: "site", on: true, variations: ["available", "read-only"], fallthrough: { variation: 0 },
+          contextTargets: [{ contextKind: "organization", variation: 1, values: ["acme"] }],
+          detour: {},
+        },
+      },
+    });
+    const client = await clientFor(new DetourProvider(createDetour({ store })));
+    const acme = { kind: "multi", user: { targetingKey: "user-17" }, organization: { targetingKey: "acme" } };
+    expect(await client.getStringDetails("site", "x", acme)).toMatchObject({ value: "read-only", reason: "TARGETING_MATCH" });
+    const globex = { kind: "multi", user: { targetingKey: "user-17" }, organization: { targetingKey: "globex" } };
+    expect(await client.getStringValue("site", "x", globex)).toBe("available");
+    expect(await client.getStringValue("site", "x", { kind: "organization", targetingKey: "acme" })).toBe("read-only");
+    // A user whose key happens to be "acme" is not the organization.
+    expect(await client.getStringValue("site", "x", { targetingKey: "acme" })).toBe("available");
   });
 
-  it("answers INVALID_CONTEXT for other kinds: Detour's flags target users only", async () => {
+  it("answers INVALID_CONTEXT for a context LaunchDarkly would refuse", async () => {
     const client = await clientFor(new DetourProvider(detourOn()));
-    const details = await client.getStringDetails("site", "x", { kind: "organization", targetingKey: "user-17" });
-    expect(details).toMatchObject({ value: "x", reason: "ERROR", errorCode: ErrorCode.INVALID_CONTEXT, errorMessage: /"organization"/ });
-    const multi = await client.getStringDetails("site", "x", { kind: "multi", organization: { targetingKey: "acme" } });
-    expect(multi).toMatchObject({ value: "x", errorCode: ErrorCode.INVALID_CONTEXT });
+    const keyless = await client.getStringDetails("site", "x", { kind: "organization" });
+    expect(keyless).toMatchObject({ value: "x", reason: "ERROR", errorCode: ErrorCode.INVALID_CONTEXT, errorMessage: /"organization"/ });
+    const badKind = await client.getStringDetails("site", "x", { kind: "not a kind", targetingKey: "u" });
+    expect(badKind).toMatchObject({ value: "x", errorCode: ErrorCode.INVALID_CONTEXT });
+    const empty = await client.getStringDetails("site", "x", { kind: "multi" });
+    expect(empty).toMatchObject({ value: "x", errorCode: ErrorCode.INVALID_CONTEXT });
   });
 });
 

@@ -4,13 +4,17 @@
  * them (or duplicates the client given), reports what happens to them, and
  * closes them. Nothing here knows about documents.
  */
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
+import type { Topology } from "./topology.js";
+
+/** A connection to one server (direct or found through sentinels) or to a Cluster. */
+export type RedisClient = Redis | Cluster;
 
 /** Where to connect. */
 export interface ConnectionOptions {
-  readonly url?: string | undefined;
+  readonly topology: Topology;
   /** A client to use for commands: duplicated for the subscriber, never quit. */
-  readonly client?: Redis | undefined;
+  readonly client?: RedisClient | undefined;
   readonly redisOptions?: RedisOptions | undefined;
 }
 
@@ -27,20 +31,54 @@ export interface ConnectionEvents {
 }
 
 /** Fail fast while disconnected, so a write rejects at once and a read never hangs; reconnect with capped, jittered backoff. */
+const backoff = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100);
 const DEFAULTS: RedisOptions = {
   enableOfflineQueue: false,
   maxRetriesPerRequest: 0,
   commandTimeout: 2000,
   connectTimeout: 2000,
-  retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100),
+  retryStrategy: backoff,
 };
+
+/** A new client for `topology`: the store's defaults, then the caller's `redisOptions`. */
+export function createClient(topology: Topology, redisOptions: RedisOptions | undefined): RedisClient {
+  switch (topology.kind) {
+    case "standalone":
+      return new Redis(topology.url, { ...DEFAULTS, ...redisOptions });
+    case "sentinel":
+      return new Redis({
+        ...DEFAULTS,
+        sentinels: topology.sentinels.map((node) => ({ ...node })),
+        name: topology.name,
+        db: topology.db,
+        // Follow +switch-master at once instead of waiting for the old master's connection to fail.
+        failoverDetector: true,
+        sentinelRetryStrategy: backoff,
+        ...(topology.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+        ...topology.auth,
+        ...redisOptions,
+      });
+    case "cluster":
+      return new Cluster(
+        topology.nodes.map((node) => ({ ...node })),
+        {
+          enableOfflineQueue: false,
+          clusterRetryStrategy: backoff,
+          // While a master's replica is being promoted, commands for its slots fail fast rather than queue.
+          retryDelayOnClusterDown: 100,
+          maxRedirections: 4,
+          redisOptions: { ...DEFAULTS, ...(topology.tls ? { tls: {} } : {}), ...topology.auth, ...redisOptions },
+        },
+      );
+  }
+}
 
 export class RedisConnection {
   readonly #options: ConnectionOptions;
   readonly #channel: string;
   readonly #events: ConnectionEvents;
-  #client: Redis | undefined;
-  #subscriber: Redis | undefined;
+  #client: RedisClient | undefined;
+  #subscriber: RedisClient | undefined;
   #detach: (() => void) | undefined;
   #closed = false;
 
@@ -51,7 +89,7 @@ export class RedisConnection {
   }
 
   /** The command connection, once opened. */
-  get client(): Redis | undefined {
+  get client(): RedisClient | undefined {
     return this.#client;
   }
 
@@ -64,15 +102,27 @@ export class RedisConnection {
   open(): void {
     if (this.#client !== undefined || this.#closed) return;
     const given = this.#options.client;
-    const client = given ?? new Redis(this.#options.url ?? "redis://127.0.0.1:6379", { ...DEFAULTS, ...this.#options.redisOptions });
+    const client = given ?? createClient(this.#options.topology, this.#options.redisOptions);
     this.#client = client;
-    const subscriber = client.duplicate({ autoResubscribe: false, lazyConnect: false, enableOfflineQueue: false });
+    // A Cluster's subscriber follows failovers itself (ioredis re-subscribes on another node).
+    const subscriber =
+      client instanceof Cluster
+        ? client.duplicate(undefined, { lazyConnect: false, enableOfflineQueue: false })
+        : client.duplicate({ autoResubscribe: false, lazyConnect: false, enableOfflineQueue: false });
     this.#subscriber = subscriber;
 
-    const onReady = () => this.#events.ready();
-    const onError = (error: Error) => this.#events.down(error);
+    // A Cluster client that is still connecting closes and retries when the
+    // node it asked first is down: that is no outage until it was ever ready.
+    let everReady = !(client instanceof Cluster);
+    const onReady = () => {
+      everReady = true;
+      this.#events.ready();
+    };
+    const onError = (error: Error) => {
+      if (everReady) this.#events.down(error);
+    };
     const onClose = () => {
-      if (!this.#closed) this.#events.down(undefined);
+      if (!this.#closed && everReady) this.#events.down(undefined);
     };
     client.on("ready", onReady);
     client.on("error", onError);
@@ -97,7 +147,7 @@ export class RedisConnection {
       );
     });
 
-    if (client.status === "ready") this.#events.ready();
+    if (client.status === "ready") onReady();
     else if (client.status === "wait") client.connect().catch(() => {});
   }
 
@@ -110,7 +160,7 @@ export class RedisConnection {
   }
 }
 
-async function quit(connection: Redis | undefined): Promise<void> {
+async function quit(connection: RedisClient | undefined): Promise<void> {
   if (!connection || connection.status === "end") return;
   if (connection.status !== "ready") {
     connection.disconnect();

@@ -8,8 +8,9 @@ import { createHash } from "node:crypto";
  * ARGV[1] "1" when the document key must exist, "0" when it must be absent;
  * ARGV[2] the revision key's expected value ("" = key absent);
  * ARGV[3] the new revision; ARGV[4] the new document (JSON); ARGV[5] the channel;
- * ARGV[6] "1" to publish the document with the revision (`<revision>\n<document>`),
- * "0" to publish the revision alone.
+ * ARGV[6] what the change notice carries after the revision: "0" nothing,
+ * "1" the document (`<revision>\n<document>`), "2" ARGV[7], the changes
+ * (`<revision>\nchanges <base revision>\n<changes JSON>`).
  *
  * Returns 1 when written, 0 when the expectation no longer holds.
  */
@@ -22,6 +23,8 @@ redis.call('SET', KEYS[1], ARGV[4])
 redis.call('SET', KEYS[2], ARGV[3])
 if ARGV[6] == '1' then
   redis.call('PUBLISH', ARGV[5], ARGV[3] .. '\\n' .. ARGV[4])
+elseif ARGV[6] == '2' then
+  redis.call('PUBLISH', ARGV[5], ARGV[3] .. '\\n' .. ARGV[7])
 else
   redis.call('PUBLISH', ARGV[5], ARGV[3])
 end

@@ -36,7 +36,7 @@ class RedisBackedStore extends StoreBase implements RedisStore {
     super({ kind: "redis" });
     this.keys = settings.keys;
     const view = new RedisView();
-    this.#connection = new RedisConnection(options, settings.keys.channel, {
+    this.#connection = new RedisConnection({ topology: settings.topology, client: options.client, redisOptions: options.redisOptions }, settings.keys.channel, {
       ready: () => void this.#sync.request(),
       down: (error) => this.#sync.unreachable(error ?? this.#sync.lastError() ?? new Error("connection closed")),
       subscribed: () => void this.#sync.request(), // catch up on anything missed while unsubscribed

@@ -4,13 +4,20 @@
  * after every (re)connection, refusing bad documents, and refilling a Redis
  * that came back empty.
  */
-import type { Redis } from "ioredis";
-import { asError, type StoreState, Snapshot, StoreClosedError, StoreUnavailableError, ValidationError } from "@detour/core/store";
-import type { RedisConnection } from "./connection.js";
+import {
+  Snapshot,
+  StoreClosedError,
+  StoreUnavailableError,
+  ValidationError,
+  asError,
+  type DocumentChanges,
+  type StoreState,
+} from "@detour/core/store";
+import type { RedisClient, RedisConnection } from "./connection.js";
 import { INTEGER, loadBootstrap, parseStored, revisionOf, tokenOf, type Observed } from "./document.js";
 import type { StoreSettings } from "./options.js";
 import type { Origin, RedisView } from "./view.js";
-import { compareAndSet } from "./write.js";
+import { CHANGES, compareAndSet } from "./write.js";
 
 export class RedisSync {
   readonly #settings: StoreSettings;
@@ -109,9 +116,40 @@ export class RedisSync {
       return;
     }
     if (view.ownWrites.has(message)) return; // our own write in flight: write() puts it in force
+    const body = message.slice(newline + 1);
+    if (body.startsWith(CHANGES)) {
+      this.#applyChanges(body, rev);
+      return;
+    }
     // Newest by construction (Redis publishes in commit order): a fresh
     // sequence number makes replies to reads sent earlier stale.
-    this.#receive(message.slice(newline + 1), rev, view.order.next());
+    this.#receive(body, rev, view.order.next());
+  }
+
+  /**
+   * A notice with the changes from a base revision: applied to the snapshot
+   * in force when that is the base (only the flags it names are compiled),
+   * else (a notice missed, a refused document, bad changes) a full read.
+   */
+  #applyChanges(body: string, rev: string): void {
+    const view = this.#view;
+    const newline = body.indexOf("\n");
+    const base = body.slice(CHANGES.length, newline < 0 ? undefined : newline);
+    const snapshot = this.#state.snapshot;
+    if (newline < 0 || !snapshot || view.origin !== "redis" || view.refused || view.token !== `1:${base}` || !INTEGER.test(rev)) {
+      void this.request();
+      return;
+    }
+    let next: Snapshot;
+    try {
+      const changes = JSON.parse(body.slice(newline + 1)) as DocumentChanges;
+      next = snapshot.patch(changes, { revision: Number(rev), source: this.#settings.source, now: this.#state.now() });
+    } catch {
+      void this.request(); // the full read reports what is wrong with the document
+      return;
+    }
+    // The raw JSON in force is unknown now (nothing to compare a later notice's document with).
+    if (this.#adopt(next, view.order.next(), "redis", { exists: true, rev }, null)) this.confirm();
   }
 
   /** The connection went down (or a command failed): the snapshot stays in force, the outage is reported once. */
@@ -152,7 +190,7 @@ export class RedisSync {
   }
 
   /** The command connection. */
-  commands(): Redis {
+  commands(): RedisClient {
     if (this.#state.closed) throw new StoreClosedError("redis");
     const client = this.#connection.client;
     if (!client) throw new StoreUnavailableError(`${this.#settings.where}: not started`);

@@ -3,9 +3,19 @@
  * checks, writes both keys and publishes the change notice), retried with a
  * fresh read and jittered backoff when another writer won.
  */
-import type { Redis } from "ioredis";
-import type { FlagDocument } from "@detour/core";
-import { applyMutation, asError, withDictionaries, type StoreState, Snapshot, StoreClosedError, StoreUnavailableError, WriteConflictError, type Mutator } from "@detour/core/store";
+import {
+  Snapshot,
+  StoreClosedError,
+  StoreUnavailableError,
+  WriteConflictError,
+  applyMutation,
+  asError,
+  diffDocuments,
+  type DocumentChanges,
+  type Mutator,
+  type StoreState,
+} from "@detour/core/store";
+import type { RedisClient } from "./connection.js";
 import { parseStored, revisionOf, type Observed } from "./document.js";
 import type { RedisStoreKeys, StoreSettings } from "./options.js";
 import { CAS_SCRIPT, CAS_SHA } from "./scripts.js";
@@ -16,33 +26,86 @@ import type { RedisView } from "./view.js";
 const INLINE_NOTICE_MAX = 64 * 1024;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Writes `raw` at revision `rev` if Redis still holds what `expected` says; `seq` orders the reply among reads. */
+/** The outcome of a compare-and-set: whether it went through, its place among reads, the master's connected replicas. */
+export interface CasResult {
+  readonly ok: boolean;
+  readonly seq: number;
+  readonly replicas: number;
+}
+
+/**
+ * Writes `raw` at revision `rev` if Redis still holds what `expected` says;
+ * `seq` orders the reply among reads. `ROLE` travels in the same round trip
+ * (on a Cluster, to the node holding the keys) to count the replicas the
+ * write must reach before it is acknowledged.
+ */
 export async function compareAndSet(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisStoreKeys,
   view: RedisView,
   expected: Observed,
   raw: string,
   rev: number,
-): Promise<{ ok: boolean; seq: number }> {
-  const inline = raw.length <= INLINE_NOTICE_MAX;
-  const args = [keys.document, keys.revision, expected.exists ? "1" : "0", expected.rev ?? "", String(rev), raw, keys.channel, inline ? "1" : "0"];
-  const notice = inline ? `${rev}\n${raw}` : null;
+  changes?: string,
+): Promise<CasResult> {
+  const [mode, carried] = noticeBody(raw, changes);
+  const args = [keys.document, keys.revision, expected.exists ? "1" : "0", expected.rev ?? "", String(rev), raw, keys.channel, mode, carried];
+  const notice = mode === "0" ? null : `${rev}\n${mode === "1" ? raw : carried}`;
   if (notice) view.ownWrites.add(notice);
   let seq = view.order.next();
-  let result: unknown;
+  let replies: Array<[Error | null, unknown]>;
   try {
-    try {
-      result = await redis.evalsha(CAS_SHA, 2, ...args);
-    } catch (error) {
-      if (!/NOSCRIPT/.test(asError(error).message)) throw error;
+    replies = await exec(redis.pipeline().evalsha(CAS_SHA, 2, ...args).role());
+    if (replies[0]![0] && /NOSCRIPT/.test(replies[0]![0].message)) {
       seq = view.order.next();
-      result = await redis.eval(CAS_SCRIPT, 2, ...args);
+      replies = await exec(redis.pipeline().eval(CAS_SCRIPT, 2, ...args).role());
     }
   } finally {
     if (notice) view.ownWrites.delete(notice);
   }
-  return { ok: Number(result) === 1, seq };
+  const [[casError, result], [, role]] = replies as [[Error | null, unknown], [Error | null, unknown]];
+  if (casError) throw casError;
+  return { ok: Number(result) === 1, seq, replicas: replicasOf(role) };
+}
+
+/**
+ * What the change notice carries: the changes when they are smaller than the
+ * document, else the document when it is small, else nothing (receivers read it).
+ */
+function noticeBody(raw: string, changes: string | undefined): ["0" | "1" | "2", string] {
+  if (changes !== undefined && changes.length <= INLINE_NOTICE_MAX && changes.length < raw.length) return ["2", changes];
+  return [raw.length <= INLINE_NOTICE_MAX ? "1" : "0", ""];
+}
+
+/** Marks a notice that carries changes: `<revision>\nchanges <base revision>\n<changes JSON>`. */
+export const CHANGES = "changes ";
+
+/** The changes from revision `base` to the next, as a change notice carries them. */
+export function changesNotice(base: string, changes: DocumentChanges): string {
+  return `${CHANGES}${base}\n${JSON.stringify(changes)}`;
+}
+
+/**
+ * Waits until `replicas` replicas have everything written so far (Redis
+ * `WAIT`, sent with a key so a Cluster routes it to the keys' master);
+ * resolves with how many confirmed within `timeoutMs`.
+ */
+export async function awaitReplicas(redis: RedisClient, keys: RedisStoreKeys, replicas: number, timeoutMs: number): Promise<number> {
+  const replies = await exec(redis.pipeline().exists(keys.revision).wait(replicas, timeoutMs));
+  const [error, acked] = replies[1]!;
+  if (error) throw error;
+  return Number(acked);
+}
+
+async function exec(pipeline: ReturnType<RedisClient["pipeline"]>): Promise<Array<[Error | null, unknown]>> {
+  const replies = await pipeline.exec();
+  if (!replies) throw new Error("the pipeline was discarded");
+  return replies;
+}
+
+/** `ROLE` on a master: `["master", offset, [[ip, port, offset], …]]`, one entry per connected replica. */
+function replicasOf(role: unknown): number {
+  return Array.isArray(role) && role[0] === "master" && Array.isArray(role[2]) ? role[2].length : 0;
 }
 
 /** `write(mutator)` of the Redis store. */
@@ -79,12 +142,12 @@ export class RedisWriter {
         source: `${where} write`,
         sourceRevision: revisionOf(expected.rev, -1),
         now: this.#state.now(),
-        ...this.#cheapDraft(base),
+        incremental: true,
       });
       const json = JSON.stringify(next.document);
-      let written: { ok: boolean; seq: number };
+      let written: CasResult;
       try {
-        written = await compareAndSet(this.#sync.commands(), this.#settings.keys, this.#view, expected, json, next.revision);
+        written = await compareAndSet(this.#sync.commands(), this.#settings.keys, this.#view, expected, json, next.revision, this.#changes(base, next, expected));
       } catch (error) {
         if (error instanceof StoreClosedError) throw error;
         this.#sync.unreachable(error);
@@ -94,10 +157,32 @@ export class RedisWriter {
       }
       if (written.ok) {
         this.#sync.written(next, written.seq, json);
+        await this.#replicated(written.replicas, next.revision);
         return next;
       }
     }
     throw new WriteConflictError(`${where}: gave up after ${maxWriteAttempts} attempts; other writers kept changing the document`);
+  }
+
+  /** Acknowledges a write only once the master's connected replicas have it, so a failover cannot lose it. */
+  async #replicated(replicas: number, revision: number): Promise<void> {
+    const { where, keys, replicaAckTimeoutMs } = this.#settings;
+    if (replicas === 0 || replicaAckTimeoutMs === 0) return;
+    let acked: number;
+    try {
+      acked = await awaitReplicas(this.#sync.commands(), keys, replicas, replicaAckTimeoutMs);
+    } catch (error) {
+      if (error instanceof StoreClosedError) throw error;
+      throw new StoreUnavailableError(
+        `${where}: revision ${revision} reached the master, but confirming it on its replicas failed (${asError(error).message}); a failover may lose it`,
+        { cause: error },
+      );
+    }
+    if (acked < replicas) {
+      throw new StoreUnavailableError(
+        `${where}: revision ${revision} reached the master, but only ${acked} of its ${replicas} replicas confirmed it within ${replicaAckTimeoutMs} ms (WAIT); a failover may lose it`,
+      );
+    }
   }
 
   /** The document the mutator starts from, and what Redis must still hold for the write to go through. */
@@ -122,9 +207,10 @@ export class RedisWriter {
     }
   }
 
-  /** A private copy for the mutator: parsing the JSON we hold is cheaper than cloning the snapshot. */
-  #cheapDraft(base: Snapshot): { draft?: FlagDocument } {
-    const raw = this.#view.rawInForce;
-    return base === this.#state.snapshot && raw !== null ? { draft: withDictionaries(JSON.parse(raw) as FlagDocument) } : {};
+  /** The change notice's changes, when the document it was made from is the one Redis holds at `expected`. */
+  #changes(base: Snapshot, next: Snapshot, expected: Observed): string | undefined {
+    if (!expected.exists || expected.rev === null || String(base.revision) !== expected.rev) return undefined;
+    const changes = diffDocuments(base.document, next.document);
+    return changes === null ? undefined : changesNotice(expected.rev, changes);
   }
 }

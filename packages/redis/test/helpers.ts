@@ -48,12 +48,22 @@ export function capture(): RedisStoreLogger & { warnings: string[]; errors: stri
   return { warnings, errors, warn: (m) => void warnings.push(m), error: (m) => void errors.push(m) };
 }
 
-export async function waitFor<T>(check: () => T | undefined | false | null, timeoutMs = 5000, what = "condition"): Promise<T> {
+/** Polls `check` (sync or async; a throw counts as "not yet") until it returns a truthy value. */
+export async function waitFor<T>(
+  check: () => T | undefined | false | null | Promise<T | undefined | false | null>,
+  timeoutMs = 5000,
+  what = "condition",
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let last: unknown;
   for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }

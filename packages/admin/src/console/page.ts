@@ -99,7 +99,7 @@ export function renderConsole(options: { basePath: string; title: string }): Con
   <section class="card" aria-labelledby="flags-title">
     <div class="card-head"><h2 id="flags-title">Flags in force</h2><span id="flags-count" class="tag">0</span></div>
     <div class="table-wrap"><table id="flags-table" hidden>
-      <thead><tr><th scope="col">Flag</th><th scope="col">Mode</th><th scope="col">Scope</th><th scope="col">Read-only users</th><th scope="col">Rollout</th><th scope="col">Window · time left</th><th scope="col">Message</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+      <thead><tr><th scope="col">Flag</th><th scope="col">Mode</th><th scope="col">Scope</th><th scope="col">Read-only users and contexts</th><th scope="col">Rollout</th><th scope="col">Window · time left</th><th scope="col">Message</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
       <tbody id="flags-body"></tbody>
     </table></div>
     <p id="flags-empty" class="empty">Nothing in force: everyone is served normally.</p>
@@ -116,10 +116,11 @@ export function renderConsole(options: { basePath: string; title: string }): Con
       <div class="row"><button type="submit" class="danger">Turn on</button><button type="button" id="feature-off">Turn off</button></div>
     </form>
     <form id="users-form" class="stack" aria-labelledby="users-title">
-      <h3 id="users-title">Read-only users</h3>
+      <h3 id="users-title">Read-only users or tenants</h3>
       <p>They can still browse; every change they try is refused.</p>
       ${flagField("users-key", "Flag", "site")}
-      <div><label for="users-ids">User ids, comma-separated</label><input id="users-ids" required autocomplete="off" spellcheck="false" placeholder="user-17, user-42"></div>
+      <div><label for="users-kind">Context kind</label><input id="users-kind" value="user" required autocomplete="off" spellcheck="false" pattern="[A-Za-z0-9._\\-]+" placeholder="user, organization…"></div>
+      <div><label for="users-ids">Keys (user ids, organization keys…), comma-separated</label><input id="users-ids" required autocomplete="off" spellcheck="false" placeholder="user-17, user-42"></div>
       <div class="row"><button type="submit" class="warn">Add users</button><button type="button" id="users-remove">Remove users</button></div>
     </form>
     <form id="percent-form" class="stack" aria-labelledby="percent-title">
@@ -130,6 +131,15 @@ export function renderConsole(options: { basePath: string; title: string }): Con
     </form>
     </div>
     <datalist id="known-flags"></datalist>
+  </section>
+
+  <section id="migrations" class="card" aria-labelledby="migrations-title" hidden>
+    <div class="card-head"><h2 id="migrations-title">Migrations</h2><span id="migrations-window" class="tag">last 5 min</span></div>
+    <div class="table-wrap"><table>
+      <thead><tr><th scope="col">Flag</th><th scope="col">Stage</th><th scope="col">Origin</th><th scope="col">Calls</th><th scope="col">Error rate</th><th scope="col">p50</th><th scope="col">p99</th><th scope="col">Consistency</th></tr></thead>
+      <tbody id="migrations-body"></tbody>
+    </table></div>
+    <p id="migrations-empty" class="empty">No migration operation in the last minutes.</p>
   </section>
 
   <section class="card audit" aria-labelledby="audit-title">

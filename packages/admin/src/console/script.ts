@@ -156,10 +156,18 @@ export const SCRIPT = String.raw`
   function renderFlags(status) {
     var body = clear($("flags-body"));
     status.flags.forEach(function (flag) {
-      var users = h("div", { className: "chips" }, flag.users.map(function (user) {
+      var chips = flag.users.map(function (user) {
         return h("span", { className: "chip" }, [user, h("button", { type: "button", "aria-label": "Remove " + user + " from " + flag.key, title: "Remove", text: "\u00d7",
           onclick: function (event) { act(event.currentTarget, "POST", flag.key, "off", { users: [user] }); } })]);
-      }));
+      });
+      // Contexts of other kinds (tenants), grouped by kind: "organization: acme".
+      Object.keys(flag.contexts || {}).forEach(function (kind) {
+        flag.contexts[kind].forEach(function (key) {
+          chips.push(h("span", { className: "chip", "data-kind": kind }, [kind + ": " + key, h("button", { type: "button", "aria-label": "Remove " + kind + " " + key + " from " + flag.key, title: "Remove", text: "\u00d7",
+            onclick: function (event) { act(event.currentTarget, "POST", flag.key, "off", { contexts: [{ kind: kind, key: key }] }); } })]));
+        });
+      });
+      var users = h("div", { className: "chips" }, chips);
       var timing = h("div", null, [
         flag.from ? h("div", { className: "muted" }, ["from ", timeEl(flag.from, when(flag.from))]) : flag.since ? h("div", { className: "muted" }, ["since ", timeEl(flag.since, when(flag.since))]) : null,
         flag.until ? h("div", null, ["until ", timeEl(flag.until, when(flag.until))]) : null,
@@ -168,7 +176,7 @@ export const SCRIPT = String.raw`
         h("td", { className: "key" }, [flag.key, flag.by ? h("div", { className: "muted", text: "by " + flag.by }) : null]),
         h("td", null, [pill(flag.mode), flag.active ? null : h("div", { className: "muted", text: flag.state === "scheduled" ? "scheduled" : "not in force" })]),
         h("td", { text: SCOPE_TEXT[flag.scope] || flag.scope }),
-        h("td", null, [flag.users.length ? users : h("span", { className: "muted", text: "\u2014" })]),
+        h("td", null, [chips.length ? users : h("span", { className: "muted", text: "\u2014" })]),
         h("td", { className: "num", text: flag.percent === null ? "\u2014" : flag.percent + "%" }),
         h("td", { className: "num" }, [timing, countdown(flag)]),
         h("td", { className: "message", text: flag.message || "" }),
@@ -181,9 +189,44 @@ export const SCRIPT = String.raw`
     $("flags-count").textContent = String(status.flags.length);
   }
 
+  function rate(x) { return x === null || x === undefined ? "\u2014" : (x * 100).toFixed(x === 0 || x === 1 ? 0 : 1) + "%"; }
+  function ms(x) { return x === null || x === undefined ? "\u2014" : x >= 100 ? Math.round(x) + " ms" : x >= 1 ? x.toFixed(1) + " ms" : (x * 1000).toFixed(0) + " \u00b5s"; }
+  function renderMigrations(summary) {
+    $("migrations").hidden = false;
+    $("migrations-window").textContent = "last " + summary.minutes + " min" + (summary.instances > 1 ? " \u00b7 " + summary.instances + " instances" : "");
+    var body = clear($("migrations-body"));
+    var rows = 0;
+    summary.flags.forEach(function (flag) {
+      flag.stages.forEach(function (stage) {
+        var checks = stage.checks, checked = checks.consistent + checks.inconsistent;
+        var consistency = checked ? rate(checks.consistencyRate) + " of " + checked : "\u2014";
+        if (checks.checkErrors) consistency += " \u00b7 " + checks.checkErrors + " check errors";
+        stage.origins.forEach(function (origin, i) {
+          rows++;
+          body.appendChild(h("tr", { "data-migration": flag.flag + "/" + stage.stage + "/" + origin.origin }, [
+            h("td", { className: "key", text: i === 0 ? flag.flag : "" }),
+            h("td", null, i === 0 ? [h("span", { className: "tag", text: stage.stage })] : []),
+            h("td", { text: origin.origin }),
+            h("td", { className: "num", text: String(origin.invocations) }),
+            h("td", { className: "num" + (origin.errors ? " bad" : ""), "data-cell": "error-rate", text: rate(origin.errorRate) }),
+            h("td", { className: "num", "data-cell": "p50", text: ms(origin.p50Ms) }),
+            h("td", { className: "num", "data-cell": "p99", text: ms(origin.p99Ms) }),
+            h("td", { className: "num", "data-cell": "consistency", text: i === 0 ? consistency : "" }),
+          ]));
+        });
+      });
+    });
+    $("migrations-empty").hidden = rows > 0;
+  }
+
   function renderKnown(keys) {
     var list = clear($("known-flags"));
     keys.forEach(function (key) { list.appendChild(h("option", { value: key })); });
+  }
+
+  /** An audited { kind, key } as "organization:acme"; anything else as it is. */
+  function contextText(item) {
+    return item && typeof item === "object" && typeof item.kind === "string" ? item.kind + ":" + item.key : String(item);
   }
 
   function details(entry) {
@@ -191,7 +234,7 @@ export const SCRIPT = String.raw`
     var d = entry.details || {};
     Object.keys(d).forEach(function (name) {
       var value = d[name];
-      parts.push(name + " " + (Array.isArray(value) ? value.join(", ") : typeof value === "object" ? JSON.stringify(value) : String(value)));
+      parts.push(name + " " + (Array.isArray(value) ? value.map(contextText).join(", ") : typeof value === "object" ? JSON.stringify(value) : String(value)));
     });
     return parts.join(" · ");
   }
@@ -226,6 +269,12 @@ export const SCRIPT = String.raw`
   function withEnd(body, id) { var ttl = $(id).value; if (ttl) body.ttl = Number(ttl); return body; }
   function userList(text) { return text.split(/[\s,]+/).filter(Boolean); }
 
+  /** The form's ids for the chosen kind: { users } for users, { contexts: [{ kind, key }] } for any other kind. */
+  function targets(kind, text) {
+    var ids = userList(text);
+    return !kind || kind === "user" ? { users: ids } : { contexts: ids.map(function (key) { return { kind: kind, key: key }; }) };
+  }
+
   function siteOn(button, mode) {
     var key = state.status ? state.status.siteFlag : "site";
     if (mode === "maintenance" && !window.confirm("Take the whole site down for maintenance? Visitors will get the maintenance page.")) return;
@@ -250,11 +299,11 @@ export const SCRIPT = String.raw`
     });
     $("users-form").addEventListener("submit", function (e) {
       e.preventDefault();
-      act(e.submitter, "POST", value("users-key"), "on", { mode: "read-only", users: userList(value("users-ids")) }).then(function (ok) { if (ok) $("users-ids").value = ""; });
+      act(e.submitter, "POST", value("users-key"), "on", Object.assign({ mode: "read-only" }, targets(value("users-kind").trim(), value("users-ids")))).then(function (ok) { if (ok) $("users-ids").value = ""; });
     });
     $("users-remove").addEventListener("click", function (e) {
       if (!$("users-key").reportValidity() || !$("users-ids").reportValidity()) return;
-      act(e.currentTarget, "POST", value("users-key"), "off", { users: userList(value("users-ids")) }).then(function (ok) { if (ok) $("users-ids").value = ""; });
+      act(e.currentTarget, "POST", value("users-key"), "off", targets(value("users-kind").trim(), value("users-ids"))).then(function (ok) { if (ok) $("users-ids").value = ""; });
     });
     $("percent-form").addEventListener("submit", function (e) {
       e.preventDefault();
@@ -356,6 +405,9 @@ export const SCRIPT = String.raw`
     });
     if ((name === "status" || name === "change") && data.length) {
       try { render(JSON.parse(data.join("\n"))); } catch (e) { showError(e); }
+    }
+    if (name === "migrations" && data.length) {
+      try { renderMigrations(JSON.parse(data.join("\n"))); } catch (e) { showError(e); }
     }
   }
 

@@ -64,6 +64,7 @@ tr:last-child td { border-bottom: 0; }
 td.key { font-family: var(--mono); font-weight: 600; white-space: nowrap; }
 td.message { min-width: 180px; max-width: 320px; overflow-wrap: anywhere; }
 td.num { white-space: nowrap; font-variant-numeric: tabular-nums; }
+td.bad { color: var(--danger, #b42318); font-weight: 600; }
 .table-wrap { overflow-x: auto; }
 .empty { padding: 28px 18px; text-align: center; color: var(--muted); }
 .chips { display: flex; flex-wrap: wrap; gap: 4px; }

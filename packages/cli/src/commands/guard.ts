@@ -1,3 +1,4 @@
+import { isValidKind } from "@detour/core";
 import type { Context } from "../context.js";
 import { UsageError } from "../errors.js";
 import { Guard, type GuardOptions } from "../guard/guard.js";
@@ -7,7 +8,16 @@ import { resolveCommand } from "../guard/resolve.js";
  * `detour guard -f FLAG [-u USER] -- COMMAND...` and
  * `detour guard -f FLAG --users-from FILE|- [--concurrency N] [--journal FILE [--resume]] [--resume-from ID] -- COMMAND...`.
  */
-export async function guardCommand(context: Context, options: GuardOptions, command: readonly string[]): Promise<number> {
+export async function guardCommand(context: Context, given: GuardOptions & { contextsFrom?: string }, command: readonly string[]): Promise<number> {
+  const { contextsFrom, ...options } = given;
+  if (contextsFrom !== undefined || options.kind !== undefined) {
+    if (contextsFrom === undefined || options.kind === undefined) throw new UsageError("guard: --contexts-from FILE and --kind KIND go together (e.g. --contexts-from tenants.txt --kind organization)");
+    if (options.usersFrom !== undefined || options.user !== undefined) throw new UsageError("guard: give --contexts-from or --users-from/--user, not both");
+    if (!isValidKind(options.kind)) {
+      throw new UsageError(`guard: --kind ${JSON.stringify(options.kind)} is not a context kind (letters, digits, ".", "_" or "-")`);
+    }
+    options.usersFrom = contextsFrom;
+  }
   if (command.length === 0 || command[0] === "") throw new UsageError("guard: no command given; put it after --, e.g. detour guard -f site -- ./migrate.sh");
   if (options.user !== undefined && options.usersFrom !== undefined) throw new UsageError("guard: give either --user or --users-from, not both");
   for (const [given, name] of [

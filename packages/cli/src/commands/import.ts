@@ -1,4 +1,4 @@
-import { ValidationError, mergeDocument, validateDocument, type FlagDocument } from "@detour/core";
+import { ValidationError, loadDocument, mergeDocument, type FlagDocument, type ValidationIssue } from "@detour/core";
 import type { Context } from "../context.js";
 import { UsageError } from "../errors.js";
 import { diffDocuments, diffSummary, type ImportDiff } from "../import-diff.js";
@@ -12,24 +12,60 @@ export interface ImportOptions {
   yes?: boolean;
 }
 
-/** Parses and validates an import; a `UsageError` lists every problem with its path. */
-export function parseDocument(text: string, name: string): FlagDocument {
+/** An import as loaded: the flags and segments to write, and what was left out and why. */
+export interface LoadedImport {
+  readonly document: FlagDocument;
+  /** Each problem with its path (`flags.x.rules[0].clauses[0].op: unknown operator ...`). */
+  readonly problems: readonly ValidationIssue[];
+  /** Flags and segments left out because of their problems (`flags.x`, `segments.y`). */
+  readonly skipped: readonly string[];
+}
+
+/**
+ * Parses an import and loads it flag by flag, as LaunchDarkly's SDK loads an
+ * export: a flag or segment with a problem (an operator Detour does not know,
+ * a broken field) is left out and reported, the others are imported. Not JSON,
+ * or not an object of flags, is a `UsageError` and nothing is imported.
+ */
+export function parseDocument(text: string, name: string): LoadedImport {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
     throw new UsageError(`${name} is not valid JSON (${(error as Error).message}); nothing was imported`);
   }
+  let loaded;
   try {
-    return validateDocument(json, name);
+    loaded = loadDocument(json, name);
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     const count = error.issues.length;
-    throw new UsageError(`${name} is not a valid flag document: ${count} problem${count === 1 ? "" : "s"}; nothing was imported`, {
+    throw new UsageError(`${name} is not a flag document: ${count} problem${count === 1 ? "" : "s"}; nothing was imported`, {
       cause: error,
       details: error.issues.map((issue) => `${issue.path}: ${issue.message}`),
     });
   }
+  const document = loaded.document;
+  const skipped = new Set<string>();
+  for (const problem of loaded.problems) {
+    if (problem.flag !== undefined && document.flags) {
+      delete document.flags[problem.flag];
+      skipped.add(`flags.${problem.flag}`);
+    }
+    const segment = /^segments\.([^.[]+)/.exec(problem.path)?.[1];
+    if (segment !== undefined && document.segments) {
+      delete document.segments[segment];
+      skipped.add(`segments.${segment}`);
+    }
+  }
+  return { document, problems: loaded.problems, skipped: [...skipped] };
+}
+
+/** The lines that report what an import left out. */
+function problemLines(name: string, loaded: LoadedImport): string[] {
+  if (loaded.problems.length === 0) return [];
+  const what = loaded.skipped.length === 0 ? "" : `; left out: ${loaded.skipped.join(", ")}`;
+  return [`${name}: ${loaded.problems.length} problem${loaded.problems.length === 1 ? "" : "s"}${what}`, ...loaded.problems.map((p) => `  ${p.path}: ${p.message}`)];
 }
 
 /** The import would remove or change flags in force without `--yes`. */
@@ -50,8 +86,8 @@ function after(current: Readonly<FlagDocument>, incoming: FlagDocument, merge: b
 }
 
 /**
- * `detour import FILE [--merge] [--dry-run] [--yes]`: validates the whole
- * document (reporting every problem), shows what changes flag by flag (added,
+ * `detour import FILE [--merge] [--dry-run] [--yes]`: loads the document flag
+ * by flag (a flag or segment with a problem is left out and reported), shows what changes flag by flag (added,
  * removed, changed; what is in force before and after), and writes it in
  * one atomic write: the whole document, or with `--merge` the file's flags
  * upserted into the store's. Removing or changing a flag in force needs
@@ -60,12 +96,14 @@ function after(current: Readonly<FlagDocument>, incoming: FlagDocument, merge: b
  */
 export async function importCommand(context: Context, file: string, options: ImportOptions): Promise<number> {
   const name = file === "-" ? "stdin" : file;
-  const document = parseDocument(await readInput(file, context.io.cwd, context.io.stdin), name);
+  const loaded = parseDocument(await readInput(file, context.io.cwd, context.io.stdin), name);
+  const document = loaded.document;
+  for (const line of problemLines(name, loaded)) context.say(line);
   const verb = options.merge ? "merging" : "importing";
   if (options.dryRun) {
     const current = (await context.missingFile()) ? { flags: {} } : await context.read((view) => view.document() ?? { flags: {} });
     const diff = diffDocuments(current, after(current, document, options.merge === true));
-    context.print(`${name} is valid; ${verb} it into ${context.location.display}: ${diffSummary(diff)}`);
+    context.print(`${name} ${loaded.problems.length === 0 ? "is valid" : "loads"}; ${verb} it into ${context.location.display}: ${diffSummary(diff)}`);
     for (const line of diff.lines) context.print(line);
     if (diff.touchesInForce.length > 0 && !options.yes) context.print(`(it changes flags in force: ${diff.touchesInForce.join(", ")}; the import needs --yes)`);
     context.print("(dry run: nothing changed)");

@@ -1,11 +1,14 @@
-import { flagStatus } from "@detour/core";
+import { flagStatus, type ContextRef } from "@detour/core";
 import type { Context } from "../context.js";
-import { hasFlag, requireFlag, usersIn } from "../flags.js";
+import { contextsIn, hasFlag, requireFlag, usersIn } from "../flags.js";
 import { describeFlag, userList } from "../format.js";
 
 export interface OffOptions {
   user?: string[];
+  context?: ContextRef[];
 }
+
+const named = (ref: ContextRef) => `${ref.kind}:${ref.key}`;
 
 /**
  * `detour off <flag> [--user ID...]` (and `detour up`): turns a flag off,
@@ -15,8 +18,23 @@ export interface OffOptions {
  */
 export async function offCommand(context: Context, flag: string, options: OffOptions, command = "off"): Promise<number> {
   const users = options.user && options.user.length > 0 ? [...new Set(options.user)] : undefined;
+  const contexts = options.context && options.context.length > 0 ? options.context : undefined;
   const lines = await context.write(async (detour): Promise<string[]> => {
     const definition = requireFlag(detour.document(), flag, command);
+    if (contexts) {
+      const present = contextsIn(definition);
+      const removing = contexts.filter((ref) => present.has(named(ref)));
+      const absent = contexts.filter((ref) => !present.has(named(ref)));
+      const out: string[] = [];
+      if (users || removing.length > 0) {
+        const status = await detour.disable(flag, { users, contexts: removing }, { actor: context.actor });
+        const still = status.flags.find((f) => f.key === flag);
+        const gone = [...(users ?? []), ...removing.map(named)];
+        out.push(`removed ${gone.join(", ")} from "${flag}"; ${still ? describeFlag(still) : "it is now off for everyone"}`);
+      }
+      if (absent.length > 0) out.push(`${absent.map(named).join(", ")} ${absent.length === 1 ? "was" : "were"} not in maintenance ("${flag}" is unchanged for ${absent.length === 1 ? "it" : "them"})`);
+      return out;
+    }
     if (users) {
       const present = usersIn(definition);
       const removing = users.filter((user) => present.has(user));

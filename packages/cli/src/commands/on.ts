@@ -1,4 +1,4 @@
-import { MAX_PAGE_BYTES, generateFlagSecret, type EnableOptions } from "@detour/core";
+import { MAX_PAGE_BYTES, generateFlagSecret, type ContextRef, type EnableOptions } from "@detour/core";
 import type { Retry } from "../args.js";
 import type { Context } from "../context.js";
 import { UsageError, asOptionError } from "../errors.js";
@@ -10,6 +10,7 @@ import { readInput } from "../io-files.js";
 export interface OnOptions {
   mode?: "read-only" | "maintenance";
   user?: string[];
+  context?: ContextRef[];
   percent?: number;
   message?: string;
   retryAfter?: number;
@@ -33,6 +34,7 @@ export async function enableOptions(context: Context, options: OnOptions, now = 
   const enable: EnableOptions = {};
   if (options.mode !== undefined) enable.mode = options.mode;
   if (options.user !== undefined && options.user.length > 0) enable.users = [...new Set(options.user)];
+  if (options.context !== undefined && options.context.length > 0) enable.contexts = options.context;
   if (options.percent !== undefined) enable.percent = options.percent;
   if (options.message !== undefined) enable.message = options.message;
   if (options.retryAfter !== undefined && options.retry !== undefined) throw new UsageError("give --retry or --retry-after, not both");

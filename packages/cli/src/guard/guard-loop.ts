@@ -12,13 +12,15 @@ import { runLoop } from "./loop.js";
 import { planFrom, planFromJournal, type LoopPlan } from "./plan.js";
 import { createProgress } from "./progress.js";
 import { plural, reportLoop, sayResume, stopReason, type ReportContext } from "./report.js";
-import { userNames, userTarget, type LoopTarget, type TargetNames } from "./targets.js";
+import { contextNames, contextTarget, type LoopTarget, type TargetNames } from "./targets.js";
 import { keyList } from "./unfinished.js";
 import { loadUsers } from "./users.js";
 
-/** The options of `guard --users-from`. */
+/** The options of `guard --users-from` (and `--contexts-from F --kind K`). */
 export interface GuardLoopOptions {
   flag: string;
+  /** The context kind of the list's keys; default `user`. */
+  kind?: string;
   mode?: "read-only" | "maintenance";
   message?: string;
   retryAfter?: number;
@@ -72,21 +74,21 @@ export class GuardLoop {
     } catch (error) {
       if (!(error instanceof StoreError)) throw error;
       const firstUser = plan.todo[0]?.key;
-      this.#context.say(`could not turn "${o.flag}" on${firstUser === undefined ? "" : ` for user "${firstUser}"`}: ${messageOf(error)}; the command was not run`);
-      if (firstUser !== undefined) await sayResume(this.#reportContext(userNames(o.flag)), plan, plan.todo);
+      this.#context.say(`could not turn "${o.flag}" on${firstUser === undefined ? "" : ` for ${o.kind ?? "user"} "${firstUser}"`}: ${messageOf(error)}; the command was not run`);
+      if (firstUser !== undefined) await sayResume(this.#reportContext(contextNames(o.flag, o.kind)), plan, plan.todo);
       return error.exitCode;
     }
     let journal: JournalWriter | undefined;
     try {
       checkNewFlag(detour.document(), o.flag, o.create);
-      const target = userTarget(detour, { ...o, actor: this.#context.actor });
+      const target = contextTarget(detour, { ...o, actor: this.#context.actor });
       if (o.journal !== undefined) {
         journal = await JournalWriter.open(resolve(this.#context.io.cwd, o.journal), state?.torn === true ? { truncateTo: state.validBytes } : {});
         await journal.run({ flag: o.flag, noun: target.noun, list: o.usersFrom, command: this.#command, concurrency: o.concurrency, pid: process.pid });
       }
       if (plan.stillOn.length > 0) await this.#finishStillOn(target, plan.stillOn, journal);
       if (plan.todo.length === 0) {
-        this.#context.say(`nothing to do: the command succeeded for every user of ${o.usersFrom === "-" ? "stdin" : o.usersFrom} before`);
+        this.#context.say(`nothing to do: the command succeeded for every ${o.kind ?? "user"} of ${o.usersFrom === "-" ? "stdin" : o.usersFrom} before`);
         return 0;
       }
       return await this.#loop(plan, target, journal);
@@ -120,7 +122,8 @@ export class GuardLoop {
       throw new UsageError(`--journal: cannot read ${journal}: ${messageOf(error)}`, { cause: error });
     }
     if (state.first.flag !== flag) throw new UsageError(`--journal: ${journal} records a guard of "${state.first.flag}", not "${flag}"; nothing was run`);
-    if (state.first.noun !== "user") throw new UsageError(`--journal: ${journal} records ${state.first.noun}s, not users; nothing was run`);
+    const noun = this.#options.kind ?? "user";
+    if (state.first.noun !== noun) throw new UsageError(`--journal: ${journal} records ${state.first.noun}s, not ${noun}s; nothing was run`);
     return state;
   }
 

@@ -13,6 +13,8 @@ export interface GuardOptions {
   message?: string;
   retryAfter?: number;
   usersFrom?: string;
+  /** The context kind of the `usersFrom` list (`--contexts-from F --kind K`); default `user`. */
+  kind?: string;
   resumeFrom?: string;
   /** Users whose commands run at once (`--concurrency`, default 1). */
   concurrency?: number;

@@ -7,6 +7,8 @@ export interface LineOptions {
   message?: string;
   retryAfter?: number;
   concurrency: number;
+  /** The context kind a loop's list holds (`--contexts-from F --kind K`); default `user` (`--users-from`). */
+  kind?: string;
 }
 
 /**
@@ -42,10 +44,11 @@ export class GuardLines {
     if (o.mode !== undefined) args.push("--mode", o.mode);
     if (o.message !== undefined) args.push("--message", o.message);
     if (o.retryAfter !== undefined) args.push("--retry-after", String(o.retryAfter));
-    args.push("--users-from", usersFrom);
+    if (o.kind === undefined || o.kind === "user") args.push("--users-from", usersFrom);
+    else args.push("--contexts-from", usersFrom, "--kind", o.kind);
     if (o.concurrency > 1) args.push("--concurrency", String(o.concurrency));
     args.push(...extra, "--", ...this.#command);
-    const stdin = usersFrom === "-" ? "   (feed it the same user list on stdin)" : "";
+    const stdin = usersFrom === "-" ? `   (feed it the same ${o.kind ?? "user"} list on stdin)` : "";
     return `${commandLine(args)}${stdin}`;
   }
 }

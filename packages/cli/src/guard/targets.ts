@@ -12,9 +12,9 @@ export interface TargetNames {
 
 /**
  * What a guard loop turns on and off, a batch of keys at a time: the users
- * of a flag (`--users-from`). Each key is also what the command gets as its
- * last argument. Other kinds of keys (tenants, any context kind) are other
- * implementations of this interface; the loop does not care which.
+ * of a flag (`--users-from`), or its contexts of another kind
+ * (`--contexts-from F --kind organization`). Each key is also what the
+ * command gets as its last argument; the loop does not care which kind.
  */
 export interface LoopTarget extends TargetNames {
   /** Turns the flag on for `keys` in one store write. */
@@ -23,34 +23,42 @@ export interface LoopTarget extends TargetNames {
   disable(keys: readonly string[]): Promise<void>;
 }
 
-/** The users of a flag, as messages name them. */
-export function userNames(flag: string): TargetNames {
-  return { flag, noun: "user", offArgs: (keys) => ["off", flag, "--user", keys.join(",")] };
+/** The contexts of one kind of a flag (`user`, or a tenant kind such as `organization`), as messages name them. */
+export function contextNames(flag: string, kind = "user"): TargetNames {
+  return {
+    flag,
+    noun: kind,
+    offArgs: (keys) => (kind === "user" ? ["off", flag, "--user", keys.join(",")] : ["off", flag, "--context", keys.map((key) => `${kind}:${key}`).join(",")]),
+  };
 }
 
-/** How users are put in the mode: the `guard` options that apply while their commands run. */
-export interface UserTargetOptions {
+/** How contexts are put in the mode: the `guard` options that apply while their commands run. */
+export interface ContextTargetOptions {
   flag: string;
+  /** The context kind of the keys; default `user`. */
+  kind?: string;
   mode?: "read-only" | "maintenance";
   message?: string;
   retryAfter?: number;
   actor: string;
 }
 
-/** The users of one flag, on one open store. */
-export function userTarget(detour: Detour, options: UserTargetOptions): LoopTarget {
+/** The contexts of one kind of one flag, on one open store. */
+export function contextTarget(detour: Detour, options: ContextTargetOptions): LoopTarget {
   const { flag, mode, message, retryAfter, actor } = options;
+  const kind = options.kind ?? "user";
+  const who = (keys: readonly string[]) => (kind === "user" ? { users: keys } : { contexts: keys.map((key) => ({ kind, key })) });
   return {
-    ...userNames(flag),
+    ...contextNames(flag, kind),
     async enable(keys) {
       await detour.enable(
         flag,
-        { users: keys, ...(mode !== undefined ? { mode } : {}), ...(message !== undefined ? { message } : {}), ...(retryAfter !== undefined ? { retryAfter } : {}) },
+        { ...who(keys), ...(mode !== undefined ? { mode } : {}), ...(message !== undefined ? { message } : {}), ...(retryAfter !== undefined ? { retryAfter } : {}) },
         { actor },
       );
     },
     async disable(keys) {
-      await detour.disable(flag, { users: keys }, { actor });
+      await detour.disable(flag, who(keys), { actor });
     },
   };
 }

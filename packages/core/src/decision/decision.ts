@@ -2,7 +2,7 @@ import type { JsonValue, Mode } from "../document/types.js";
 import type { EvaluationContext, EvaluationReason, EvaluationResult } from "../evaluation/types.js";
 import type { Snapshot } from "../snapshot.js";
 import type { RequestAccessor } from "../request.js";
-import type { Decision, DecisionAction, DecisionFields, DecisionReason, Scope } from "./types.js";
+import type { Decision, DecisionAction, DecisionFields, DecisionReason, PickedContext, Scope } from "./types.js";
 
 /** Builds the evaluation context of a request (the policy does). */
 export interface ContextFactory<Req> {
@@ -18,7 +18,7 @@ export interface Outcome extends DecisionFields {
 /** Nothing in force, or the store never loaded and the fail mode is open: an instance builds each once. */
 export function passOutcome(reason: "NOT_IN_FORCE" | "FAIL_OPEN", status: number): Outcome {
   return Object.freeze({
-    action: "pass", mode: "available", scope: null, flag: null, reason,
+    action: "pass", mode: "available", scope: null, picked: null, flag: null, reason,
     evaluation: null, message: null, retryAfter: null, until: null, status, periods: null,
   });
 }
@@ -26,7 +26,7 @@ export function passOutcome(reason: "NOT_IN_FORCE" | "FAIL_OPEN", status: number
 /** A visit to a secret URL while nothing blocks the request: a redirect that sets the cookie for `periods`. */
 export function secretVisitOutcome(status: number, periods: readonly string[]): Outcome {
   return {
-    action: "redirect", mode: "available", scope: null, flag: null, reason: "BYPASS_SECRET",
+    action: "redirect", mode: "available", scope: null, picked: null, flag: null, reason: "BYPASS_SECRET",
     evaluation: null, message: null, retryAfter: null, until: null, status, periods,
   };
 }
@@ -41,9 +41,10 @@ export function flagOutcome(
   evaluation: EvaluationReason | null,
   settings: { message: string | null; retryAfter: number | null; until: Date | null; status: number },
   periods: readonly string[] | null,
+  picked: PickedContext | null,
 ): Outcome {
   return {
-    action, mode, scope, flag, reason, evaluation,
+    action, mode, scope, picked, flag, reason, evaluation,
     message: settings.message, retryAfter: settings.retryAfter, until: settings.until, status: settings.status, periods,
   };
 }
@@ -64,6 +65,7 @@ export class RequestDecision<Req> implements Decision {
   readonly action: DecisionAction;
   readonly mode: Mode;
   readonly scope: Scope | null;
+  readonly picked: PickedContext | null;
   readonly flag: string | null;
   readonly reason: DecisionReason;
   readonly evaluation: EvaluationReason | null;
@@ -90,6 +92,7 @@ export class RequestDecision<Req> implements Decision {
     this.action = outcome.action;
     this.mode = outcome.mode;
     this.scope = outcome.scope;
+    this.picked = outcome.picked;
     this.flag = outcome.flag;
     this.reason = outcome.reason;
     this.evaluation = outcome.evaluation;
@@ -110,6 +113,7 @@ export class RequestDecision<Req> implements Decision {
     return (#periods in decision ? (decision as RequestDecision<unknown>).#periods : null) ?? [];
   }
 
+  /** This request's evaluation context: the user `{ key, ip, path, method, ...custom }`, multi-kind with the request's `contexts(req)`. */
   get context(): EvaluationContext {
     return (this.#context ??= this.#factory.context(this.#accessor, this.#req));
   }
@@ -124,7 +128,7 @@ export class RequestDecision<Req> implements Decision {
   }
 
   toJSON(): Record<string, unknown> {
-    const { action, mode, scope, flag, reason, evaluation, message, retryAfter, until, status } = this;
-    return { action, mode, scope, flag, reason, evaluation, message, retryAfter, until, status };
+    const { action, mode, scope, picked, flag, reason, evaluation, message, retryAfter, until, status } = this;
+    return { action, mode, scope, picked, flag, reason, evaluation, message, retryAfter, until, status };
   }
 }

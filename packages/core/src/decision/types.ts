@@ -1,7 +1,18 @@
 import type { JsonValue, Mode } from "../document/types.js";
 import type { EvaluationContext, EvaluationReason, EvaluationResult } from "../evaluation/types.js";
 
-export type Scope = "site" | "feature" | "user";
+/**
+ * Where a decision's mode came from: the whole site, a feature, or the
+ * request's own context, picked out by a target, rule or rollout: `user` for
+ * the user kind, `context` for another kind (a tenant; see `Decision.picked`).
+ */
+export type Scope = "site" | "feature" | "user" | "context";
+
+/** The context kind and key that picked a request out: `{ kind: "organization", key: "acme" }`. */
+export interface PickedContext {
+  readonly kind: string;
+  readonly key: string;
+}
 
 /**
  * Why a decision came out as it did.
@@ -33,6 +44,8 @@ export interface DecisionFields {
   readonly mode: Mode;
   /** Where the mode came from; `null` when nothing is in force. */
   readonly scope: Scope | null;
+  /** With scope `user` or `context`: the kind and key that picked this request out; else `null`. */
+  readonly picked: PickedContext | null;
   /** The flag that set the mode; `null` when none did. */
   readonly flag: string | null;
   readonly reason: DecisionReason;

@@ -8,7 +8,7 @@ import type {
   Target,
   VariationOrRollout,
 } from "../document/types.js";
-import { compileAttribute, targetsUsers, type AttributeGetter } from "./attributes.js";
+import { compileAttribute, compileReference, kindOf, targetsUsers, type AttributeGetter } from "./attributes.js";
 import { compileFoldedOperator, compileOperator, type ValueMatcher } from "./operators.js";
 import type { EvaluationReason, EvaluationResult } from "./types.js";
 
@@ -41,7 +41,9 @@ export interface RolloutOutcome {
   readonly bucketBy: AttributeGetter;
   /** The bucketing attribute is the context key. */
   readonly bucketsByKey: boolean;
-  /** Whether the rollout's context kind is `user` (the only kind a flat context has). */
+  /** The context kind the rollout buckets (`user` unless `contextKind` says otherwise). */
+  readonly kind: string;
+  /** Whether that kind is `user`. */
   readonly forUsers: boolean;
   /** Cumulative weights, summed exactly as LaunchDarkly sums them (floats, weight / 1e5). */
   readonly thresholds: Float64Array;
@@ -72,11 +74,18 @@ export interface CompiledFlag {
   readonly on: boolean;
   readonly off: EvaluationResult;
   readonly prerequisites: readonly CompiledPrerequisite[];
-  readonly targets: ReadonlyMap<string, EvaluationResult> | null;
+  /** Individual targets in LaunchDarkly's order, `null` when there are none. */
+  readonly targets: readonly TargetGroup[] | null;
   readonly rules: readonly CompiledRule[];
   readonly fallthrough: Outcome;
   /** True when the result can differ between contexts (targets, rules, rollouts, prerequisites). */
   readonly contextual: boolean;
+}
+
+/** Consecutive targets of one kind: its context keys and the result each picks (the first target listing a key wins). */
+export interface TargetGroup {
+  readonly kind: string;
+  readonly keys: ReadonlyMap<string, EvaluationResult>;
 }
 
 export interface CompiledSegmentRule {
@@ -85,16 +94,18 @@ export interface CompiledSegmentRule {
   readonly weight: number | null;
   readonly hashPrefix: string;
   readonly bucketBy: AttributeGetter | null;
-  readonly forUsers: boolean;
+  readonly kind: string;
 }
 
 export interface CompiledSegment {
   readonly key: string;
   readonly unbounded: boolean;
-  readonly unboundedForUsers: boolean;
+  /** The kind whose key a big segment looks up (`unboundedContextKind`, falsy: `user`). */
+  readonly unboundedKind: string;
   readonly generation: boolean;
-  readonly included: ReadonlySet<string>;
-  readonly excluded: ReadonlySet<string>;
+  /** Context keys per kind (`included` and the `user` entries of `includedContexts` together). */
+  readonly included: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly excluded: ReadonlyMap<string, ReadonlySet<string>>;
   readonly rules: readonly CompiledSegmentRule[];
 }
 
@@ -144,19 +155,31 @@ function hashPrefix(key: string, salt: string | undefined, seed: unknown): strin
   return `${seed ? Number(seed) : `${key}.${salt || ""}`}.`;
 }
 
-const KEY_ATTRIBUTE = compileAttribute("key", undefined)!;
+const keyGetters = new Map<string, AttributeGetter>();
+
+/** The getter of `kind`'s key, one per kind, so that `bucketsByKey` can compare it. */
+function keyAttribute(kind: string): AttributeGetter {
+  let getter = keyGetters.get(kind);
+  if (getter === undefined) {
+    getter = compileReference("key", true, kind)!;
+    if (keyGetters.size < 64) keyGetters.set(kind, getter);
+  }
+  return getter;
+}
 
 function bucketGetter(bucketBy: string | undefined, contextKind: string | undefined): AttributeGetter | null {
-  // Rollouts and segment rules check the context kind themselves before reading.
-  if (!bucketBy || bucketBy === "key") return KEY_ATTRIBUTE;
-  return compileAttribute(bucketBy, contextKind ?? undefined);
+  // As LaunchDarkly: `bucketBy` is a literal name unless a (truthy) context kind makes it a reference.
+  const kind = kindOf(contextKind);
+  if (!bucketBy || bucketBy === "key") return keyAttribute(kind);
+  return compileReference(bucketBy, !contextKind, kind);
 }
 
 function compileRollout(flag: Flag, rollout: Rollout, reason: EvaluationReason): Outcome {
   const slots = Array.isArray(rollout.variations) ? rollout.variations : [];
   if (slots.length === 0) return { type: "fixed", result: malformed };
   const experiment = rollout.kind === "experiment";
-  const bucketBy = experiment ? KEY_ATTRIBUTE : bucketGetter(rollout.bucketBy, rollout.contextKind);
+  const kind = kindOf(rollout.contextKind);
+  const bucketBy = experiment ? keyAttribute(kind) : bucketGetter(rollout.bucketBy, rollout.contextKind);
   if (!bucketBy) return { type: "fixed", result: malformed };
   const inExperiment = freezeReason({ ...reason, inExperiment: true } as EvaluationReason);
   const thresholds = new Float64Array(slots.length);
@@ -171,10 +194,11 @@ function compileRollout(flag: Flag, rollout: Rollout, reason: EvaluationReason):
   const uncounted = slots.map((slot) => variationResult(flag, slot.variation, reason));
   return {
     type: "rollout",
-    bucketsByKey: bucketBy === KEY_ATTRIBUTE,
+    bucketsByKey: bucketBy === keyAttribute(kind),
     hashPrefix: hashPrefix(flag.key, flag.salt, rollout.seed),
     bucketBy,
-    forUsers: targetsUsers(rollout.contextKind),
+    kind,
+    forUsers: kind === "user",
     thresholds,
     counted,
     uncounted,
@@ -191,26 +215,29 @@ function compileOutcome(flag: Flag, source: VariationOrRollout | undefined, reas
   return { type: "fixed", result: malformed };
 }
 
-function compileTargets(flag: Flag): Map<string, EvaluationResult> | null {
+function compileTargets(flag: Flag): TargetGroup[] | null {
   const targets: Target[] = Array.isArray(flag.targets) ? flag.targets : [];
   const contextTargets: Target[] = Array.isArray(flag.contextTargets) ? flag.contextTargets : [];
-  const map = new Map<string, EvaluationResult>();
+  const groups: { kind: string; keys: Map<string, EvaluationResult> }[] = [];
   const add = (target: Target | undefined) => {
     // A target's own kind counts even when a user context target points at it.
-    if (!target || !Array.isArray(target.values) || !targetsUsers(target.contextKind)) return;
+    if (!target || !Array.isArray(target.values) || target.values.length === 0) return;
+    const kind = kindOf(target.contextKind);
+    let group = groups.at(-1);
+    if (group === undefined || group.kind !== kind) groups.push((group = { kind, keys: new Map() }));
     const result = variationResult(flag, target.variation, TARGET_MATCH);
-    for (const value of target.values) if (!map.has(value)) map.set(value, result);
+    for (const value of target.values) if (!group.keys.has(value)) group.keys.set(value, result);
   };
   if (contextTargets.length === 0) {
     for (const target of targets) add(target);
   } else {
-    // User-kind context targets stand for the user targets of the same variation, in their order.
     for (const target of contextTargets) {
-      // LaunchDarkly reads any falsy kind here as `user`.
+      // LaunchDarkly reads any falsy kind here as `user`: such an entry stands for the user target of the same variation.
       if (!target.contextKind || target.contextKind === "user") add(targets.find((t) => t.variation === target.variation));
+      else add(target);
     }
   }
-  return map.size > 0 ? map : null;
+  return groups.length > 0 ? groups : null;
 }
 
 const TARGET_MATCH: EvaluationReason = freezeReason({ kind: "TARGET_MATCH" });
@@ -271,29 +298,35 @@ function compileSegmentRule(segment: Segment, rule: SegmentRule): CompiledSegmen
     weight: weighted ? rule.weight! / 1e5 : null,
     hashPrefix: hashPrefix(segment.key, segment.salt, undefined),
     bucketBy: weighted ? bucketGetter(rule.bucketBy, rule.rolloutContextKind) : null,
-    forUsers: targetsUsers(rule.rolloutContextKind),
+    kind: kindOf(rule.rolloutContextKind),
   };
 }
 
-function userKeys(plain: unknown, contextual: unknown): Set<string> {
-  const keys = new Set<string>();
+/** Context keys per kind: the plain list holds user keys, the context list any kind's. */
+function keysByKind(plain: unknown, contextual: unknown): Map<string, Set<string>> {
+  const byKind = new Map<string, Set<string>>();
+  const add = (kind: string, values: unknown) => {
+    if (!Array.isArray(values)) return;
+    let keys = byKind.get(kind);
+    if (keys === undefined) byKind.set(kind, (keys = new Set()));
+    for (const value of values) if (typeof value === "string" && value !== "") keys.add(value);
+  };
   for (const target of Array.isArray(contextual) ? contextual : []) {
-    if (target && targetsUsers(target.contextKind) && Array.isArray(target.values)) {
-      for (const value of target.values) keys.add(value);
-    }
+    if (target && typeof target === "object") add(kindOf(target.contextKind), target.values);
   }
-  for (const value of Array.isArray(plain) ? plain : []) keys.add(value);
-  return keys;
+  add("user", plain);
+  for (const [kind, keys] of byKind) if (keys.size === 0) byKind.delete(kind);
+  return byKind;
 }
 
 export function compileSegment(segment: Segment): CompiledSegment {
   return {
     key: segment.key,
     unbounded: segment.unbounded === true,
-    unboundedForUsers: !segment.unboundedContextKind || segment.unboundedContextKind === "user",
+    unboundedKind: (segment.unboundedContextKind as string | undefined) || "user",
     generation: typeof segment.generation === "number" && segment.generation !== 0,
-    included: userKeys(segment.included, segment.includedContexts),
-    excluded: userKeys(segment.excluded, segment.excludedContexts),
+    included: keysByKind(segment.included, segment.includedContexts),
+    excluded: keysByKind(segment.excluded, segment.excludedContexts),
     rules: (Array.isArray(segment.rules) ? segment.rules : []).map((rule) => compileSegmentRule(segment, rule)),
   };
 }

@@ -9,6 +9,7 @@ import {
   type Outcome,
   type RolloutOutcome,
 } from "./compile.js";
+import { contextProblem, hasKind, keyOf } from "./context.js";
 import { sha1High60 } from "./sha1.js";
 import type { EvaluationContext, EvaluationResult } from "./types.js";
 
@@ -35,10 +36,9 @@ export function bucketFor(hashPrefix: string, value: unknown): number {
 }
 
 function rollout(outcome: RolloutOutcome, context: EvaluationContext): EvaluationResult {
-  const value = outcome.forUsers ? outcome.bucketBy(context) : undefined;
-  let bucket = bucketFor(outcome.hashPrefix, value);
-  // No bucketing value: bucket 0, and only a user rollout still counts in an experiment.
-  const counts = bucket >= 0 || outcome.forUsers;
+  let bucket = bucketFor(outcome.hashPrefix, outcome.bucketBy(context));
+  // No bucketing value: bucket 0, and the context still counts in an experiment if it has the rollout's kind.
+  const counts = bucket >= 0 || hasKind(context, outcome.kind);
   if (bucket < 0) bucket = 0;
   const thresholds = outcome.thresholds;
   for (let i = 0; i < thresholds.length; i++) {
@@ -110,6 +110,16 @@ function matchClauses(
   return error ? null : true;
 }
 
+/** Whether the context's key of some kind is in a segment's list for that kind. */
+function listed(keys: CompiledSegment["included"], context: EvaluationContext): boolean {
+  if (keys.size === 0) return false;
+  for (const [kind, set] of keys) {
+    const key = keyOf(context, kind);
+    if (key && set.has(key)) return true;
+  }
+  return false;
+}
+
 function matchSegment(
   segment: CompiledSegment,
   context: EvaluationContext,
@@ -118,10 +128,10 @@ function matchSegment(
 ): boolean | null {
   if (segment.unbounded) {
     // Big segments need a membership store Detour does not have: not configured, no match.
-    if (!segment.unboundedForUsers || !segment.generation) return false;
-  } else if (context.key) {
-    if (segment.included.has(context.key)) return true;
-    if (segment.excluded.has(context.key)) return false;
+    if (!keyOf(context, segment.unboundedKind) || !segment.generation) return false;
+  } else {
+    if (listed(segment.included, context)) return true;
+    if (listed(segment.excluded, context)) return false;
   }
   for (const rule of segment.rules) {
     const matched = matchClauses(rule.clauses, context, lookup, visited);
@@ -129,7 +139,7 @@ function matchSegment(
     if (!matched) continue;
     if (rule.weight === null) return true;
     if (rule.bucketBy === null) return null;
-    const bucket = bucketFor(rule.hashPrefix, rule.forUsers ? rule.bucketBy(context) : undefined);
+    const bucket = bucketFor(rule.hashPrefix, rule.bucketBy(context));
     if (Math.max(bucket, 0) < rule.weight) return true;
   }
   return false;
@@ -167,8 +177,12 @@ export function evaluateCompiled(
     if (cycle) return MALFORMED_RESULT;
   }
   if (flag.targets !== null) {
-    const targeted = flag.targets.get(context.key);
-    if (targeted !== undefined) return targeted;
+    for (const group of flag.targets) {
+      const key = keyOf(context, group.kind);
+      if (key === undefined) continue;
+      const targeted = group.keys.get(key);
+      if (targeted !== undefined) return targeted;
+    }
   }
   const rules = flag.rules;
   for (let i = 0; i < rules.length; i++) {
@@ -179,6 +193,21 @@ export function evaluateCompiled(
     if (matched) return resolve(rule.outcome, context);
   }
   return resolve(flag.fallthrough, context);
+}
+
+const USER_NOT_SPECIFIED: EvaluationResult = Object.freeze({
+  value: null,
+  variationIndex: null,
+  reason: Object.freeze({ kind: "ERROR", errorKind: "USER_NOT_SPECIFIED" }),
+});
+
+/**
+ * `ERROR`/`USER_NOT_SPECIFIED` for a context LaunchDarkly's SDK refuses (no
+ * key, an invalid kind, a multi-kind context without parts...), else `null`.
+ * Checked before the flag is looked up, as the SDK does.
+ */
+export function invalidContext(context: unknown): EvaluationResult | null {
+  return contextProblem(context) === null ? null : USER_NOT_SPECIFIED;
 }
 
 const compiledFlags = new WeakMap<Flag, CompiledFlag>();
@@ -215,6 +244,8 @@ export function evaluate(
   context: EvaluationContext,
   rest: Pick<FlagDocument, "flags" | "segments"> = {},
 ): EvaluationResult {
+  const invalid = invalidContext(context);
+  if (invalid !== null) return invalid;
   const flags = rest.flags ?? {};
   const segments = rest.segments ?? {};
   const lookup: FlagLookup = {

@@ -1,15 +1,42 @@
 import type { JsonValue } from "../document/types.js";
 
 /**
- * A flat user context: `{ key, ...attributes }`. It evaluates as a LaunchDarkly
- * context of kind `user` with the same attributes.
+ * Detour's flat user context, `{ key, ...attributes }`, which is also
+ * LaunchDarkly's legacy user (no `kind`): it evaluates as a context of kind
+ * `user`. As for a legacy user, attributes under `custom` are read too (the
+ * built-ins `name`, `ip`, `firstName`, `lastName`, `email`, `avatar`,
+ * `country`, `anonymous` from top level first); unlike a legacy user, any
+ * other top-level attribute is read as well.
  */
-export interface EvaluationContext {
+export interface UserContext {
   key: string;
+  kind?: undefined;
+  custom?: Record<string, unknown>;
   [attribute: string]: unknown;
 }
 
-export type ErrorKind = "FLAG_NOT_FOUND" | "MALFORMED_FLAG" | "STORE_UNAVAILABLE";
+/** A LaunchDarkly single-kind context: `{ kind: "organization", key: "acme", plan: "pro" }`. */
+export interface SingleKindContext {
+  kind: string;
+  key: string;
+  anonymous?: boolean;
+  _meta?: { privateAttributes?: string[] };
+  [attribute: string]: unknown;
+}
+
+/** A LaunchDarkly multi-kind context: `{ kind: "multi", user: { key: "u1" }, organization: { key: "acme" } }`. */
+export interface MultiKindContext {
+  kind: "multi";
+  [kind: string]: unknown;
+}
+
+/**
+ * What flags are evaluated for: a LaunchDarkly context as its SDK takes it
+ * (single-kind, multi-kind, legacy user) or Detour's flat user form.
+ */
+export type EvaluationContext = UserContext | SingleKindContext | MultiKindContext;
+
+export type ErrorKind = "FLAG_NOT_FOUND" | "MALFORMED_FLAG" | "USER_NOT_SPECIFIED" | "STORE_UNAVAILABLE";
 
 export type EvaluationReason =
   | { readonly kind: "OFF" }

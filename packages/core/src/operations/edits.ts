@@ -1,6 +1,7 @@
 import { dictionary } from "../document/dictionaries.js";
 import { MAX_PAGE_BYTES, type DetourFlagSettings, type Flag, type FlagDocument, type JsonValue, type Mode, type Target } from "../document/types.js";
 import { isRedirectTarget } from "../validation/validate.js";
+import { isValidKind } from "../evaluation/context.js";
 import { ArgumentError } from "../errors.js";
 import { hashFlagSecret } from "../bypass/flag-secret.js";
 import { hasModeValues, isMode, stricter, toMode } from "../document/modes.js";
@@ -17,8 +18,10 @@ export const MODE_VARIATIONS: readonly Mode[] = ["available", "read-only", "main
 export interface EnableOptions {
   /** Default `maintenance`; with `users` or `percent` and no mode, `read-only`. */
   mode?: "read-only" | "maintenance";
-  /** Put these users (context keys) in the mode; others are untouched. */
+  /** Put these users (context keys) in the mode; others are untouched. Shorthand for `contexts` of kind `user`. */
   users?: readonly string[];
+  /** Put these contexts in the mode, e.g. `[{ kind: "organization", key: "acme" }]`; others are untouched. */
+  contexts?: readonly ContextRef[];
   /** Put this percentage (0..100) of users in the mode, by a stable hash of their key. */
   percent?: number;
   message?: string;
@@ -54,8 +57,16 @@ export const PERIOD_SETTINGS = [
 ] as const satisfies readonly (keyof DetourFlagSettings)[];
 
 export interface DisableOptions {
-  /** Take only these users out of the mode; without it the whole flag is turned off. */
+  /** Take only these users out of the mode; without it (and `contexts`) the whole flag is turned off. */
   users?: readonly string[];
+  /** Take only these contexts out of the mode. */
+  contexts?: readonly ContextRef[];
+}
+
+/** One context of one kind: `{ kind: "organization", key: "acme" }`. */
+export interface ContextRef {
+  kind: string;
+  key: string;
 }
 
 export interface OperationContext {
@@ -85,6 +96,32 @@ function checkUsers(users: unknown): string[] {
   }
   return [...new Set(users as string[])];
 }
+
+/**
+ * `users` and `contexts` together, as keys per kind (`user` first), or
+ * `undefined` when neither is given. Refuses invalid kinds and empty keys.
+ */
+export function contextsByKind(users: unknown, contexts: unknown): Map<string, string[]> | undefined {
+  if (users === undefined && contexts === undefined) return undefined;
+  const byKind = new Map<string, string[]>();
+  if (users !== undefined) byKind.set("user", checkUsers(users));
+  if (contexts !== undefined) {
+    if (!Array.isArray(contexts)) throw new ArgumentError("contexts", 'expected a list of { kind, key }, e.g. [{ kind: "organization", key: "acme" }]');
+    contexts.forEach((ref: unknown, i) => {
+      const { kind, key } = (ref ?? {}) as Partial<ContextRef>;
+      if (!isValidKind(kind)) {
+        throw new ArgumentError(`contexts[${i}].kind`, `expected a context kind of letters, digits, ".", "_" or "-" (not "kind" or "multi"), got ${JSON.stringify(kind)}`);
+      }
+      if (typeof key !== "string" || key === "") throw new ArgumentError(`contexts[${i}].key`, `expected a non-empty key, got ${JSON.stringify(key)}`);
+      const keys = byKind.get(kind) ?? [];
+      if (!keys.includes(key)) keys.push(key);
+      byKind.set(kind, keys);
+    });
+  }
+  return byKind;
+}
+
+const isUserKind = (contextKind: string | undefined) => !contextKind || contextKind === "user";
 
 function newModeFlag(key: string): Flag {
   return {
@@ -140,6 +177,42 @@ function removeUsers(flag: Flag, users: readonly string[]): void {
   }
   if (flag.contextTargets) {
     flag.contextTargets = flag.contextTargets.filter((t) => (t.contextKind && t.contextKind !== "user") || flag.targets!.some((u) => u.variation === t.variation));
+  }
+}
+
+/** Takes keys of a kind other than `user` out of the flag's context targets. */
+function removeContexts(flag: Flag, kind: string, keys: readonly string[]): void {
+  if (!flag.contextTargets) return;
+  const drop = new Set(keys);
+  for (const target of flag.contextTargets) {
+    if (target.contextKind === kind && Array.isArray(target.values)) target.values = target.values.filter((v) => !drop.has(v));
+  }
+  flag.contextTargets = flag.contextTargets.filter((t) => isUserKind(t.contextKind) || (Array.isArray(t.values) && t.values.length > 0));
+}
+
+/**
+ * Targets keys of a kind other than `user`. LaunchDarkly reads only
+ * `contextTargets` once it has entries, its user entries standing for
+ * `targets`: the first such entry brings one for every user target along.
+ */
+function addContexts(flag: Flag, kind: string, keys: readonly string[], variation: number): void {
+  removeContexts(flag, kind, keys);
+  if (!flag.contextTargets?.length) {
+    flag.contextTargets = (flag.targets ?? []).map((t) => ({ contextKind: "user", variation: t.variation, values: [] }));
+  }
+  let target = flag.contextTargets.find((t) => t.contextKind === kind && t.variation === variation);
+  if (!target) {
+    target = { contextKind: kind, variation, values: [] };
+    flag.contextTargets.push(target);
+  }
+  for (const key of keys) target.values.push(key);
+}
+
+/** Adds or removes targets, per kind. */
+function retarget(flag: Flag, byKind: ReadonlyMap<string, readonly string[]>, variation: number | null): void {
+  for (const [kind, keys] of byKind) {
+    if (kind === "user") variation === null ? removeUsers(flag, keys) : addUsers(flag, keys, variation);
+    else variation === null ? removeContexts(flag, kind, keys) : addContexts(flag, kind, keys, variation);
   }
 }
 
@@ -212,12 +285,21 @@ function applySettings(flag: Flag, options: EnableOptions, context: OperationCon
   settings.by = context.actor;
 }
 
+/** The mode `enable` puts in force: individual maintenance (users, tenants, a percentage) is read-only unless said otherwise. */
+export function enabledMode(options: EnableOptions): string {
+  return options.mode ?? (options.users || options.contexts || options.percent !== undefined ? "read-only" : "maintenance");
+}
+
+/** Contexts for an audit entry, as `[{ kind, key }]` (absent when none were given). */
+export function auditedContexts(contexts: readonly ContextRef[] | undefined): JsonValue | undefined {
+  return contexts ? contexts.map(({ kind, key }) => ({ kind, key })) : undefined;
+}
+
 /** Turns a mode on for the whole flag, some users, or a percentage of users. */
 export function enableFlag(doc: FlagDocument, key: string, options: EnableOptions, context: OperationContext): Flag {
   checkFlagKey(key);
-  const users = options.users === undefined ? undefined : checkUsers(options.users);
-  // Per-user maintenance (by id or by percentage) is read-only maintenance unless said otherwise.
-  const mode = options.mode ?? (users || options.percent !== undefined ? "read-only" : "maintenance");
+  const users = contextsByKind(options.users, options.contexts);
+  const mode = enabledMode(options);
   if (!isMode(mode) || (mode as Mode) === "available") throw new ArgumentError("mode", `expected "read-only" or "maintenance", got ${JSON.stringify(mode)}`);
   if (options.percent !== undefined && (typeof options.percent !== "number" || !(options.percent >= 0 && options.percent <= 100))) {
     throw new ArgumentError("percent", "expected a number from 0 to 100");
@@ -228,7 +310,7 @@ export function enableFlag(doc: FlagDocument, key: string, options: EnableOption
   const available = variationFor(flag, "available");
   flag.offVariation ??= available;
   if (users) {
-    addUsers(flag, users, index);
+    retarget(flag, users, index);
     // Users alone never put everyone else in a mode left over from before.
     if (!before || !flag.fallthrough) flag.fallthrough = { variation: available };
   }
@@ -265,8 +347,9 @@ export function disableFlag(doc: FlagDocument, key: string, options: DisableOpti
   checkFlagKey(key);
   const flag = ownFlag(doc, key);
   if (!flag) return null;
-  if (options.users !== undefined) {
-    removeUsers(flag, checkUsers(options.users));
+  const some = contextsByKind(options.users, options.contexts);
+  if (some !== undefined) {
+    retarget(flag, some, null);
   } else {
     const available = flag.variations.findIndex((v) => toMode(v as JsonValue) === "available");
     if (available < 0) throw new ArgumentError("flag", `"${key}" has no "available" (or false) variation to fall back to`);

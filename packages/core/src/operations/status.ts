@@ -1,4 +1,5 @@
 import type { Flag, JsonValue, Mode } from "../document/types.js";
+import type { ValidationIssue } from "../errors.js";
 import type { Snapshot } from "../snapshot.js";
 import type { Scope } from "../decision/types.js";
 import type { StoreHealth } from "../stores/types.js";
@@ -10,8 +11,8 @@ export interface FlagStatus {
   on: boolean;
   /** The strictest mode the flag puts anyone in. */
   mode: Mode;
-  /** `site`/`feature` when it applies to everyone, `user` when to some users (as a decision's `scope`). */
-  scope: Scope;
+  /** `site`/`feature` when it applies to everyone, `user` when to some users or other contexts (tenants); a decision's `scope` but for `context`. */
+  scope: Exclude<Scope, "context">;
   /** Whether the flag's window / TTL puts it in force right now. */
   active: boolean;
   /** `active`, `scheduled` (its window has not started) or `ended` (window over or TTL expired). */
@@ -20,6 +21,8 @@ export interface FlagStatus {
   users: string[];
   /** How many users are targeted into a mode. */
   userCount: number;
+  /** Contexts of other kinds (tenants) targeted into a mode, keys per kind: `{ organization: ["acme"] }`. */
+  contexts: Record<string, string[]>;
   /** Percentage of users rolled into a mode, when a rollout does it. */
   percent: number | null;
   since: string | null;
@@ -44,6 +47,12 @@ export interface DetourStatus {
   flags: FlagStatus[];
   /** Percentage rollouts between the variations of flags that are not mode flags. */
   rollouts: RolloutStatus[];
+  /**
+   * What loading the document found wrong, flag by flag (`path`, the `flag`
+   * when it has one, `message`): fields LaunchDarkly's SDK tolerates, flags
+   * Detour could not load. Empty when the document validates.
+   */
+  problems: ValidationIssue[];
 }
 
 function modeOf(flag: Flag, index: number | undefined): Mode | null {
@@ -55,6 +64,7 @@ export function flagStatus(flag: Flag, siteFlag: string, now: number): FlagStatu
   const blocking = (mode: Mode | null): mode is Mode => mode === "read-only" || mode === "maintenance";
   const modes: Mode[] = [];
   const users: string[] = [];
+  const contexts: Record<string, string[]> = {};
   let percent: number | null = null;
   let whole = false;
   if (!flag.on) {
@@ -71,6 +81,15 @@ export function flagStatus(flag: Flag, siteFlag: string, now: number): FlagStatu
         // No spread: a target can hold a million user keys, more arguments than a call takes.
         for (const user of target.values) users.push(user);
       }
+    }
+    for (const target of flag.contextTargets ?? []) {
+      const kind = target.contextKind;
+      const mode = modeOf(flag, target.variation);
+      // User entries stand for `targets`, counted above.
+      if (!kind || kind === "user" || !blocking(mode) || !Array.isArray(target.values) || target.values.length === 0) continue;
+      modes.push(mode);
+      const keys = (contexts[kind] ??= []);
+      for (const key of target.values) keys.push(key);
     }
     const fallthrough = flag.fallthrough;
     if (fallthrough?.variation !== undefined) {
@@ -108,6 +127,7 @@ export function flagStatus(flag: Flag, siteFlag: string, now: number): FlagStatu
     state: inForce(schedule, now) ? "active" : now < schedule.from ? "scheduled" : "ended",
     users,
     userCount: users.length,
+    contexts,
     percent,
     since: settings?.since ?? null,
     from: Number.isFinite(schedule.from) ? new Date(schedule.from).toISOString() : null,
@@ -146,5 +166,6 @@ export function statusOf(snapshot: Snapshot | undefined, health: StoreHealth, si
     store: { kind: health.kind, revision: health.revision, ageMs: health.ageMs, stale: health.stale, error: health.error },
     flags,
     rollouts,
+    problems: (snapshot?.problems ?? []).map((problem) => ({ ...problem })),
   };
 }

@@ -1,5 +1,6 @@
 import type { Mode } from "../document/types.js";
 import { compileFlag, isPathClause, type CompiledFlag, type Outcome } from "../evaluation/compile.js";
+import { partOf, withUserAttribute } from "../evaluation/context.js";
 import { evaluateCompiled, type FlagLookup } from "../evaluation/evaluate.js";
 import type { EvaluationContext, EvaluationResult } from "../evaluation/types.js";
 
@@ -84,10 +85,11 @@ export function strictestReading(
     }
   };
   if (unreadable && rules.unreadable !== null) consider(rules.unreadable);
+  const ownPath = partOf(context, "user")?.path;
   for (const path of readings) {
     if (bestRank === STRICTEST) break;
-    const same = path === context.path;
-    const reading = same ? context : { ...context, path };
+    const same = path === ownPath;
+    const reading = same ? context : withUserAttribute(context, "path", path);
     if (!same) consider(evaluateCompiled(flag, reading, lookup));
     if (rules.folded !== null) consider(evaluateCompiled(rules.folded, reading, lookup));
   }

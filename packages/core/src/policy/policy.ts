@@ -15,19 +15,30 @@ import {
 import { failClosedPeriod, periodOf } from "../bypass/period.js";
 import type { DetourFlagSettings, Mode } from "../document/types.js";
 import { MAX_MATCH_INPUT } from "../evaluation/regex.js";
-import type { EvaluationContext, EvaluationReason } from "../evaluation/types.js";
+import { isValidKind } from "../evaluation/context.js";
+import type { EvaluationContext, EvaluationReason, UserContext } from "../evaluation/types.js";
 import { respond } from "../respond/index.js";
 import { lookupOf, type Snapshot } from "../snapshot.js";
 import { RequestDecision, flagOutcome, passOutcome, secretVisitOutcome, type ContextFactory, type Outcome } from "../decision/decision.js";
 import { matchesFlagSecret } from "../bypass/flag-secret.js";
 import { isSafeMethod, stricter } from "../document/modes.js";
-import type { NormalizedOptions } from "../options.js";
+import type { ContextInput, NormalizedOptions } from "../options.js";
 import { pathRulesOf, strictestReading } from "./path-rules.js";
 import type { RequestAccessor } from "../request.js";
-import type { Decision, DecisionAction, DecisionReason, HttpResponse, Scope } from "../decision/types.js";
+import { pickedBy } from "./picked.js";
+import type { Decision, DecisionAction, DecisionReason, HttpResponse, PickedContext, Scope } from "../decision/types.js";
 import { buildView, type ModeFlag, type PolicyView } from "./view.js";
 
 const ANONYMOUS = "anonymous";
+
+/** One kind's part of a request's context from what `contexts(req)` gave for it; `null` for none. */
+function contextPart(input: ContextInput): Record<string, unknown> | null {
+  if (typeof input === "string") return input === "" ? null : { key: input };
+  if (typeof input === "number") return Number.isFinite(input) ? { key: String(input) } : null;
+  if (input === null || typeof input !== "object" || typeof input.key !== "string" || input.key === "") return null;
+  const { kind: _kind, ...part } = input;
+  return part;
+}
 const NO_CONTEXT: EvaluationContext = Object.freeze({ key: ANONYMOUS });
 
 /** What the strictest flag so far says for this request. */
@@ -38,6 +49,7 @@ interface Verdict {
   readonly key: string;
   readonly evaluation: EvaluationReason | null;
   readonly reason: DecisionReason;
+  readonly picked: PickedContext | null;
 }
 
 /** Per-request state while deciding; lives on the stack of `decide`. */
@@ -49,8 +61,12 @@ interface Pending<Req> {
   /** The store outage in progress when fail-closed flags are known, else `null`. */
   readonly outage: string | null;
   context: EvaluationContext | undefined;
+  /** Whether `context` holds the request's other kinds (`contexts(req)`), or the user alone. */
+  withKinds: boolean;
   /** `{ key }` alone, for flags that read nothing else (no client address computed, no callbacks but user()). */
   keyContext: EvaluationContext | undefined;
+  /** The same with the request's other kinds, for key-only flags that read them (tenant targets). */
+  keyKinds: EvaluationContext | undefined;
   /** Guard mode's readings of the request's URLs, once something needs them. */
   paths: RequestPaths | undefined;
   /** The same, decoded, for rules on `path`. */
@@ -145,11 +161,20 @@ export class Policy<Req> implements ContextFactory<Req> {
     return user === undefined || user === null || user === "" ? ANONYMOUS : String(user);
   }
 
-  /** The context of a request: `{ key, ip, path, method, ...custom }`. */
-  context(accessor: RequestAccessor<Req>, req: Req): EvaluationContext {
+  /**
+   * The context of a request: the user `{ key, ip, path, method, ...custom }`,
+   * and with `withKinds` (and a `contexts` option) the multi-kind context of
+   * the user and the request's other kinds.
+   */
+  context(accessor: RequestAccessor<Req>, req: Req, withKinds = true): EvaluationContext {
+    const user = this.#userContext(accessor, req);
+    return withKinds ? this.#withKinds(user, req) : user;
+  }
+
+  #userContext(accessor: RequestAccessor<Req>, req: Req): UserContext {
     const options = this.#options;
     const target = accessor.path(req);
-    const context: EvaluationContext = {
+    const context: UserContext = {
       key: this.#userKey(req),
       ip: accessor.ip(req),
       path: targetPath(target) ?? target,
@@ -157,9 +182,36 @@ export class Policy<Req> implements ContextFactory<Req> {
     };
     if (options.context) {
       const extra = options.context(req);
-      if (extra) for (const name of Object.keys(extra)) if (name !== "key") context[name] = extra[name];
+      if (extra) for (const name of Object.keys(extra)) if (name !== "key" && name !== "kind") context[name] = extra[name];
     }
     return context;
+  }
+
+  /** The multi-kind context of `user` and the request's `contexts(req)`; `user` alone when there are none. */
+  #withKinds(user: UserContext, req: Req): EvaluationContext {
+    const contexts = this.#options.contexts?.(req);
+    if (!contexts) return user;
+    let multi: Record<string, unknown> | undefined;
+    for (const kind of Object.keys(contexts)) {
+      const part = contextPart(contexts[kind]);
+      if (part === null || kind === "user" || !isValidKind(kind)) continue;
+      (multi ??= { kind: "multi", user })[kind] = part;
+    }
+    return multi === undefined ? user : (multi as EvaluationContext);
+  }
+
+  /** The context built while deciding, when it is the one `decision.variation()` needs (every kind); else `undefined`, built on demand. */
+  #fullContext(pending: Pending<Req>): EvaluationContext | undefined {
+    return pending.withKinds || this.#options.contexts === undefined ? pending.context : undefined;
+  }
+
+  /** The request's context for a flag: built once per request, with the other kinds once a flag reads them. */
+  #contextFor(pending: Pending<Req>, otherKinds: boolean): EvaluationContext {
+    const context = pending.context;
+    if (context !== undefined && (pending.withKinds || !otherKinds)) return context;
+    const user = context === undefined ? this.#userContext(pending.accessor, pending.req) : (context as UserContext);
+    pending.withKinds = otherKinds;
+    return (pending.context = otherKinds ? this.#withKinds(user, pending.req) : user);
   }
 
   /**
@@ -172,14 +224,14 @@ export class Policy<Req> implements ContextFactory<Req> {
     if (snapshot === undefined) return this.#failMode(accessor, req);
     const view = this.#currentView(snapshot);
     const outage = view.failClosed.size > 0 ? this.#outage() : null;
-    if (view.quiet && outage === null) return this.#finish(this.#pass(snapshot, accessor, req, undefined), req);
+    if (view.quiet && outage === null && view.brokenClosed.size === 0) return this.#finish(this.#pass(snapshot, accessor, req, undefined), req);
 
     const pending: Pending<Req> = {
       accessor, req, snapshot, view, outage,
-      context: undefined, keyContext: undefined, paths: undefined, ruleReadings: undefined, verdict: null, blocking: null,
+      context: undefined, withKinds: false, keyContext: undefined, keyKinds: undefined, paths: undefined, ruleReadings: undefined, verdict: null, blocking: null,
     };
     this.#consider(pending, view.site, this.#options.siteFlag, "site");
-    if (view.features.size > 0 || outage !== null) {
+    if (view.features.size > 0 || outage !== null || view.brokenClosed.size > 0) {
       if (features !== undefined) {
         if (typeof features === "string") this.#consider(pending, view.features.get(features) ?? null, features, "feature");
         else for (const name of features) this.#consider(pending, view.features.get(name) ?? null, name, "feature");
@@ -191,7 +243,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     if (verdict === null || pending.blocking === null) {
       // Nothing blocks this request, but something is in force: the secret URL still hands out a cookie for it.
       if (this.#visitsAnySecret(pending)) return this.#finish(this.#secretVisit(pending), req);
-      if (verdict === null) return this.#finish(this.#pass(snapshot, accessor, req, pending.context), req);
+      if (verdict === null) return this.#finish(this.#pass(snapshot, accessor, req, this.#fullContext(pending)), req);
       return this.#finish(this.#decision("pass", verdict, "SAFE_METHOD", pending), req);
     }
     const bypass = this.#bypass(accessor, req, () => (pending.blocking ?? []).map((key) => this.#periodOf(pending, key)), verdict.flag?.settings);
@@ -201,18 +253,19 @@ export class Policy<Req> implements ContextFactory<Req> {
 
   #consider(pending: Pending<Req>, flag: ModeFlag | null, key: string, scope: Scope): void {
     const current = pending.verdict;
-    if (pending.outage !== null && pending.view.failClosed.has(key)) {
+    if ((pending.outage !== null && pending.view.failClosed.has(key)) || pending.view.brokenClosed.has(key)) {
       this.#blocks(pending, key, "maintenance");
       if (current === null || current.mode !== "maintenance") {
-        pending.verdict = { mode: "maintenance", scope, flag, key, evaluation: null, reason: "FAIL_CLOSED" };
+        pending.verdict = { mode: "maintenance", scope, flag, key, evaluation: null, reason: "FAIL_CLOSED", picked: null };
       }
       return;
     }
     if (flag === null) return;
     let context = NO_CONTEXT;
-    if (flag.keyOnly) context = pending.context ?? (pending.keyContext ??= { key: this.#userKey(pending.req) });
-    else if (flag.contextual) context = pending.context ??= this.context(pending.accessor, pending.req);
-    let result = pending.snapshot.evaluate(key, context);
+    if (flag.keyOnly && flag.otherKinds) context = pending.withKinds ? pending.context! : (pending.keyKinds ??= this.#withKinds({ key: this.#userKey(pending.req) }, pending.req));
+    else if (flag.keyOnly) context = pending.context ?? (pending.keyContext ??= { key: this.#userKey(pending.req) });
+    else if (flag.contextual) context = this.#contextFor(pending, flag.otherKinds);
+    let result = pending.snapshot.evaluateValid(key, context);
     if (flag.contextual && !flag.keyOnly) {
       const rules = pathRulesOf(flag.compiled, flag.modes);
       if (rules !== null) {
@@ -234,7 +287,8 @@ export class Policy<Req> implements ContextFactory<Req> {
     }
     this.#blocks(pending, key, mode);
     if (current !== null && !stricter(mode, current.mode)) return;
-    pending.verdict = { mode, scope: picked ? "user" : scope, flag, key, evaluation: result.reason, reason: "FLAG" };
+    const by = picked ? pickedBy(flag.compiled, result, context) : null;
+    pending.verdict = { mode, scope: by === null ? scope : by.kind === "user" ? "user" : "context", flag, key, evaluation: result.reason, reason: "FLAG", picked: by };
   }
 
   /** Records that flag `key` puts this request in `mode`, when that mode refuses the request's method. */
@@ -343,7 +397,7 @@ export class Policy<Req> implements ContextFactory<Req> {
 
   #secretVisit(pending: Pending<Req>): Decision {
     const outcome = secretVisitOutcome(this.#options.status, this.#periodsInForce(pending));
-    return new RequestDecision(outcome, pending.snapshot, this, pending.accessor, pending.req, pending.context);
+    return new RequestDecision(outcome, pending.snapshot, this, pending.accessor, pending.req, this.#fullContext(pending));
   }
 
   #decision(action: DecisionAction, verdict: Verdict, reason: DecisionReason, pending: Pending<Req>): Decision {
@@ -359,8 +413,9 @@ export class Policy<Req> implements ContextFactory<Req> {
       action, verdict.mode, verdict.scope, verdict.key, reason, verdict.evaluation,
       { message: settings?.message ?? null, retryAfter, until, status: settings?.status ?? this.#options.status },
       action === "redirect" ? this.#periodsInForce(pending) : null,
+      verdict.picked,
     );
-    return new RequestDecision(outcome, pending.snapshot, this, pending.accessor, pending.req, pending.context);
+    return new RequestDecision(outcome, pending.snapshot, this, pending.accessor, pending.req, this.#fullContext(pending));
   }
 
   #failMode(accessor: RequestAccessor<Req>, req: Req): Decision {
@@ -374,6 +429,7 @@ export class Policy<Req> implements ContextFactory<Req> {
       action, "maintenance", "site", options.siteFlag, bypass ?? "FAIL_CLOSED", null,
       { message: null, retryAfter: options.retryAfter, until: null, status: options.status },
       periods,
+      null,
     );
     return this.#finish(new RequestDecision(outcome, undefined, this, accessor, req, undefined), req);
   }

@@ -3,6 +3,7 @@ import type { CompiledFlag, Outcome } from "../evaluation/compile.js";
 import { compiledFlagOf, type Snapshot } from "../snapshot.js";
 import { modesOf } from "../document/modes.js";
 import { inForce, scheduleOf } from "../document/schedule.js";
+import { readsOtherKinds } from "./kinds.js";
 
 /*
  * What a snapshot means for request decisions, worked out once per snapshot
@@ -18,8 +19,10 @@ export interface ModeFlag {
   readonly modes: readonly (Mode | null)[];
   /** The result depends on who asks: the context must be built. */
   readonly contextual: boolean;
-  /** Only the user key can change the result (targets, rollouts by key): no other attribute is read. */
+  /** Only keys can change the result (targets, rollouts by key): no other attribute is read. */
   readonly keyOnly: boolean;
+  /** Evaluating it can read a context kind other than `user`: the request's `contexts(req)` are needed. */
+  readonly otherKinds: boolean;
   /** The fallthrough is a rollout that can send different users different ways. */
   readonly splitRollout: boolean;
   /** Window end or TTL expiry, when there is one. */
@@ -38,6 +41,8 @@ export interface PolicyView {
   readonly expires: number;
   /** Site or feature flags with `failMode: "closed"`: maintenance while the store is stale. */
   readonly failClosed: ReadonlySet<string>;
+  /** Of those, the ones the store's document has in a form Detour could not load (no last good version): maintenance until fixed. */
+  readonly brokenClosed: ReadonlySet<string>;
 }
 
 function outcomeVariations(outcome: Outcome, into: Set<number>): void {
@@ -63,17 +68,19 @@ function reachableVariations(compiled: CompiledFlag): Set<number> {
   }
   if (!compiled.on) return reachable;
   for (const p of compiled.prerequisites) if (p.failed.variationIndex !== null) reachable.add(p.failed.variationIndex);
-  for (const result of compiled.targets?.values() ?? []) if (result.variationIndex !== null) reachable.add(result.variationIndex);
+  for (const group of compiled.targets ?? []) {
+    for (const result of group.keys.values()) if (result.variationIndex !== null) reachable.add(result.variationIndex);
+  }
   for (const rule of compiled.rules) outcomeVariations(rule.outcome, reachable);
   outcomeVariations(compiled.fallthrough, reachable);
   return reachable;
 }
 
 function outcomeReadsOnlyKey(outcome: Outcome): boolean {
-  return outcome.type === "fixed" || (outcome.bucketsByKey && outcome.forUsers);
+  return outcome.type === "fixed" || outcome.bucketsByKey;
 }
 
-/** True when evaluating the flag reads no context attribute but the key. */
+/** True when evaluating the flag reads no context attribute but keys (the user's, or another kind's: tenant targets). */
 function readsOnlyKey(compiled: CompiledFlag): boolean {
   return (
     compiled.prerequisites.length === 0 &&
@@ -109,6 +116,7 @@ function modeFlag(snapshot: Snapshot, key: string, now: number, boundaries: numb
     modes,
     contextual: compiled.contextual,
     keyOnly: readsOnlyKey(compiled),
+    otherKinds: readsOtherKinds(snapshot, key),
     splitRollout: compiled.on && splits(compiled.fallthrough),
     wholeMode:
       compiled.on && compiled.fallthrough.type === "fixed" && compiled.fallthrough.result.variationIndex !== null
@@ -128,8 +136,12 @@ export function buildView(snapshot: Snapshot, siteFlag: string, featureNames: It
     const flag = modeFlag(snapshot, name, now, boundaries);
     if (flag) features.set(name, flag);
   }
+  const brokenClosed = new Set<string>();
   for (const key of [siteFlag, ...names]) {
-    if (snapshot.definition(key)?.detour?.failMode === "closed") failClosed.add(key);
+    if (snapshot.definition(key)?.detour?.failMode === "closed") {
+      failClosed.add(key);
+      if (snapshot.unloadable.has(key) && snapshot.definition(key)!.variations.length === 0) brokenClosed.add(key);
+    }
   }
   return {
     snapshot,
@@ -138,5 +150,6 @@ export function buildView(snapshot: Snapshot, siteFlag: string, featureNames: It
     quiet: site === null && features.size === 0,
     expires: boundaries.length > 0 ? Math.min(...boundaries) : Infinity,
     failClosed,
+    brokenClosed,
   };
 }

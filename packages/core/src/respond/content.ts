@@ -30,11 +30,13 @@ const HEADINGS = {
     site: "We\u2019ll be back soon",
     feature: "This feature is temporarily unavailable",
     user: "Your account is temporarily unavailable",
+    context: "Your organization is temporarily unavailable",
   },
   "read-only": {
     site: "Changes are paused for now",
     feature: "Changes to this feature are paused",
     user: "Changes to your account are paused",
+    context: "Changes to your organization are paused",
   },
 } as const;
 
@@ -43,11 +45,13 @@ const DEFAULT_MESSAGES = {
     site: "We\u2019re carrying out scheduled maintenance. Please check back shortly.",
     feature: "This part of the service is down for maintenance. Please try again later.",
     user: "Your account is temporarily unavailable while we carry out maintenance. Please try again later.",
+    context: "Your organization is temporarily unavailable while we carry out maintenance. Please try again later.",
   },
   "read-only": {
     site: "The service is in read-only mode: you can still browse, but changes can\u2019t be saved right now. Please try again later.",
     feature: "This part of the service is in read-only mode: changes can\u2019t be saved right now. Please try again later.",
     user: "Your account is in read-only mode: changes can\u2019t be saved right now. Please try again later.",
+    context: "Your organization is in read-only mode: changes can\u2019t be saved right now. Please try again later.",
   },
 } as const;
 

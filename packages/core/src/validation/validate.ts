@@ -3,7 +3,7 @@ import { attributeComponents } from "../evaluation/attributes.js";
 import { CLAUSE_OPS, parseCidr } from "../evaluation/operators.js";
 import { compilePattern } from "../evaluation/regex.js";
 import { dictionary } from "../document/dictionaries.js";
-import { MAX_PAGE_BYTES, type FlagDocument, type JsonValue } from "../document/types.js";
+import { MAX_PAGE_BYTES, type Flag, type FlagDocument, type JsonValue } from "../document/types.js";
 
 /*
  * Validation refuses what would make a flag evaluate differently from what
@@ -439,7 +439,67 @@ export function validateDocument(input: unknown, source?: string, options: Valid
   }
 }
 
-function check(input: unknown, source: string | undefined): FlagDocument {
+/** What {@link loadDocument} made of a document: the flags it could load, and every problem on the way. */
+export interface LoadedDocument {
+  readonly document: FlagDocument;
+  /** Each problem with its path; those of a flag name it in `flag`. Empty for a document `validateDocument` accepts. */
+  readonly problems: readonly ValidationIssue[];
+  /** Flags Detour could not represent at all: kept at their last good version, or (without one) evaluating as MALFORMED_FLAG. */
+  readonly unloadable: ReadonlySet<string>;
+}
+
+export interface LoadOptions extends ValidateOptions {
+  /** The document in force before, whose version of a flag Detour cannot represent is kept. */
+  readonly previous?: Readonly<FlagDocument>;
+}
+
+/**
+ * Whether a flag with these problems is still one Detour evaluates as
+ * LaunchDarkly's SDK would (an unknown operator, a missing `values`, an
+ * out-of-range index: the SDK loads those and errs or does not match only
+ * where evaluation reaches them). Not: a flag that is not an object, whose
+ * `variations` are no list, whose key or `on` is wrong, or whose Detour
+ * settings (the maintenance policy) are broken.
+ */
+function representable(flag: unknown, path: string, issues: readonly ValidationIssue[]): boolean {
+  if (!isObject(flag) || !Array.isArray(flag.variations)) return false;
+  return issues.every(
+    (issue) =>
+      issue.path !== path &&
+      issue.path !== `${path}.key` &&
+      issue.path !== `${path}.on` &&
+      !issue.path.startsWith(`${path}.detour`) &&
+      !(isObject(flag.detour) && issue.path.startsWith(`${path}.variations[`)),
+  );
+}
+
+/** A stand-in for a flag Detour cannot represent: it evaluates as MALFORMED_FLAG (off, no variation to serve). */
+function malformedFlag(key: string, flag: unknown): Obj {
+  const failMode = isObject(flag) && isObject(flag.detour) && (flag.detour.failMode === "closed" || flag.detour.failMode === "open") ? flag.detour.failMode : undefined;
+  return { key, on: false, variations: [], offVariation: 0, fallthrough: { variation: 0 }, ...(failMode ? { detour: { failMode } } : {}) };
+}
+
+/**
+ * Loads a document flag by flag, as LaunchDarkly's SDK loads a data file
+ * (stores, bootstrap files, `detour import`): a flag with problems the SDK
+ * tolerates is kept as it is and evaluates as the SDK would; a flag Detour
+ * cannot represent keeps its version in `previous`, or evaluates as
+ * MALFORMED_FLAG; a segment that is not an object is left out. Every problem
+ * is reported. Throws a `ValidationError` only for what cannot be a flag
+ * document at all: not an object, `flags`/`segments`/`flagValues` not
+ * objects, nesting deeper than MAX_DOCUMENT_DEPTH.
+ */
+export function loadDocument(input: unknown, source?: string, options: LoadOptions = {}): LoadedDocument {
+  quoting = options.quoteValues !== false;
+  try {
+    return load(input, source, options.previous);
+  } finally {
+    quoting = true;
+  }
+}
+
+/** What refuses a document whole: not an object, or nested too deep. Returns the checker to go on with. */
+function documentChecker(input: unknown, source: string | undefined): { c: Checker; input: Obj } {
   const c = new Checker();
   if (!isObject(input)) {
     c.fail("(document)", `expected a JSON object with "flags", got ${describe(input)}`);
@@ -450,6 +510,67 @@ function check(input: unknown, source: string | undefined): FlagDocument {
     c.fail(deep, `nested more than ${MAX_DOCUMENT_DEPTH} levels deep; no flag document needs that many`);
     throw new ValidationError(c.issues, source);
   }
+  return { c, input };
+}
+
+function load(given: unknown, source: string | undefined, previous: Readonly<FlagDocument> | undefined): LoadedDocument {
+  const { c, input } = documentChecker(given, source);
+  for (const key of ["flags", "flagValues", "segments"]) {
+    if (input[key] !== undefined && input[key] !== null) c.object(input[key], key);
+  }
+  if (c.issues.length > 0) throw new ValidationError(c.issues, source);
+  const problems: ValidationIssue[] = [];
+  for (const key of Object.keys(input)) {
+    if (!TOP_LEVEL.has(key) && key !== PROTO) problems.push({ path: key, message: "unknown top-level field, left out; expected flags, flagValues, segments, audit or revision" });
+  }
+  const doc = withoutNulls(c, input, false, "") as Obj;
+  problems.push(...c.issues);
+  const flags = dictionary<Flag>();
+  const unloadable = new Set<string>();
+  for (const [key, flag] of Object.entries((doc.flags ?? {}) as Obj)) {
+    const one = new Checker();
+    one.flag = key;
+    const path = keyPath("flags", key);
+    checkFlag(one, key, flag, path);
+    problems.push(...one.issues);
+    if (one.issues.length === 0 || representable(flag, path, one.issues)) {
+      flags[key] = { ...(flag as Obj), key, on: (flag as Obj).on === true } as never;
+      continue;
+    }
+    unloadable.add(key);
+    const good = previous?.flags && Object.prototype.hasOwnProperty.call(previous.flags, key) ? previous.flags[key] : undefined;
+    const kept = good !== undefined ? "its last good version is kept" : "it evaluates as MALFORMED_FLAG until it is fixed";
+    problems.push({ path, flag: key, message: `Detour cannot load this flag: ${kept}` });
+    flags[key] = (good !== undefined ? structuredClone(good) : malformedFlag(key, flag)) as never;
+  }
+  const out: FlagDocument = {};
+  if (doc.flags) out.flags = flags;
+  if (doc.flagValues) {
+    out.flagValues = dictionary<JsonValue>();
+    for (const [key, value] of Object.entries(doc.flagValues as Obj)) {
+      if (Object.prototype.hasOwnProperty.call(flags, key)) problems.push({ path: keyPath("flagValues", key), message: "also defined under flags, which wins; a key may appear in only one of them" });
+      else out.flagValues[key] = value as JsonValue;
+    }
+  }
+  if (doc.segments) {
+    out.segments = dictionary();
+    for (const [key, segment] of Object.entries(doc.segments as Obj)) {
+      const one = new Checker();
+      checkSegment(one, key, segment, keyPath("segments", key));
+      problems.push(...one.issues);
+      if (isObject(segment)) out.segments[key] = { ...segment, key } as never;
+    }
+  }
+  const rest = new Checker();
+  if (doc.audit !== undefined) checkAudit(rest, doc.audit);
+  if (rest.issues.length === 0 && doc.audit) out.audit = doc.audit as FlagDocument["audit"];
+  if (doc.revision !== undefined && rest.integer(doc.revision, "revision", 0)) out.revision = doc.revision as number;
+  problems.push(...rest.issues);
+  return { document: out, problems, unloadable };
+}
+
+function check(given: unknown, source: string | undefined): FlagDocument {
+  const { c, input } = documentChecker(given, source);
   for (const key of Object.keys(input)) {
     if (!TOP_LEVEL.has(key) && key !== PROTO) c.fail(key, `unknown top-level field; expected flags, flagValues, segments, audit or revision`);
   }

@@ -1,23 +1,12 @@
 import { createHash } from "node:crypto";
 import fc from "fast-check";
+import { seededRandom as random } from "@detour/test-support/random";
 import { describe, expect, it, vi } from "vitest";
 import { sha1High60 } from "../../src/evaluation/sha1.js";
 
 /** The reference: exactly what LaunchDarkly computes from the hex digest. */
 function reference(text: string): number {
   return parseInt(createHash("sha1").update(text, "utf8").digest("hex").slice(0, 15), 16);
-}
-
-/** A tiny deterministic PRNG (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A code point of 1, 2, 3 or 4 UTF-8 bytes, never a surrogate half. */

@@ -95,7 +95,8 @@ describe("enable / disable / rollout / replace", () => {
     await expect(detour.rollout("storage", { old: 50, new: 40 })).rejects.toThrow(/sum to 100, got 90/);
     await expect(detour.rollout("storage", { old: 50, newer: 50 })).rejects.toThrow(/no variation "newer"/);
     await expect(detour.enable("storage")).rejects.toBeInstanceOf(ArgumentError);
-    expect(detour.document()!.revision).toBe(doc.revision + 1);
+    expect(doc.revision).toBeTypeOf("number");
+    expect(detour.document()!.revision).toBe(doc.revision! + 1);
     await detour.close();
   });
 

@@ -1,7 +1,8 @@
 /**
  * Property test: Detour's `evaluate()` agrees with the real LaunchDarkly Node
  * server SDK (offline, file data source, no events) on random flag documents
- * and random flat user contexts: same value, same variation index, same
+ * and random contexts (flat, single-kind of two kinds, multi-kind, legacy users
+ * with `custom`, invalid ones): same value, same variation index, same
  * reason (kind, ruleIndex, ruleId, prerequisiteKey, errorKind, inExperiment).
  *
  * Speed: fast-check draws every case up front from a fixed seed; all their
@@ -22,8 +23,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { Flag, FlagDocument, JsonValue } from "../../src/document/types.js";
 import { flagFromValue } from "../../src/evaluation/compile.js";
 import { evaluate } from "../../src/evaluation/evaluate.js";
-import type { EvaluationContext, EvaluationResult } from "../../src/evaluation/types.js";
-import { LD_OPS, parityCaseArbitrary, type ParityCase } from "./arbitraries.js";
+import type { EvaluationResult } from "../../src/evaluation/types.js";
+import { LD_OPS, parityCaseArbitrary, type ParityCase, type ParityContext } from "@detour/test-support/parity-arbitraries";
 
 const SEED = Number(process.env.DETOUR_PARITY_SEED ?? 20261123);
 const RUNS = Number(process.env.DETOUR_PARITY_RUNS ?? 2500);
@@ -89,7 +90,7 @@ function asJson<T>(value: T): T {
 
 interface Mismatch {
   flagKey: string;
-  context: EvaluationContext;
+  context: ParityContext;
   detour: Outcome;
   launchDarkly: Outcome;
 }
@@ -97,6 +98,9 @@ interface Mismatch {
 interface Stats {
   evaluations: number;
   kinds: Record<string, number>;
+  /** Evaluations per context form, and those of them a target, rule or rollout decided. */
+  forms: Record<string, number>;
+  decidedForms: Record<string, number>;
   rollouts: number;
   inExperiment: number;
   segmentRuleMatches: number;
@@ -104,10 +108,12 @@ interface Stats {
   opMatches: Record<string, number>;
 }
 
-const newStats = (): Stats => ({ evaluations: 0, kinds: {}, rollouts: 0, inExperiment: 0, segmentRuleMatches: 0, opMatches: {} });
+const newStats = (): Stats => ({ evaluations: 0, kinds: {}, forms: {}, decidedForms: {}, rollouts: 0, inExperiment: 0, segmentRuleMatches: 0, opMatches: {} });
 
-function record(stats: Stats, flag: Flag, result: Outcome): void {
+function record(stats: Stats, flag: Flag, form: string, result: Outcome): void {
   stats.evaluations++;
+  stats.forms[form] = (stats.forms[form] ?? 0) + 1;
+  if (result.reason.kind === "TARGET_MATCH" || result.reason.kind === "RULE_MATCH") stats.decidedForms[form] = (stats.decidedForms[form] ?? 0) + 1;
   stats.kinds[result.reason.kind] = (stats.kinds[result.reason.kind] ?? 0) + 1;
   if (result.reason.inExperiment) stats.inExperiment++;
   const source =
@@ -136,9 +142,9 @@ async function compareCase(item: ParityCase, client: LDClient, stats: Stats | nu
   for (const context of asJson(item.contexts)) {
     for (const flagKey of item.flagKeys) {
       const flag = flags[flagKey]!;
-      const detour = normalize(evaluate(flag, context, rest));
-      const launchDarkly = normalize(await client.variationDetail(flagKey, { ...context, kind: "user" }, null));
-      if (stats) record(stats, flag, detour);
+      const detour = normalize(evaluate(flag, context.detour, rest));
+      const launchDarkly = normalize(await client.variationDetail(flagKey, context.launchDarkly as never, null));
+      if (stats) record(stats, flag, context.form, detour);
       if (!isDeepStrictEqual(detour, launchDarkly)) mismatches.push({ flagKey, context, detour, launchDarkly });
     }
   }
@@ -147,7 +153,7 @@ async function compareCase(item: ParityCase, client: LDClient, stats: Stats | nu
 
 function describeMismatch(item: ParityCase, mismatch: Mismatch): string {
   return [
-    `flag ${mismatch.flagKey}, context ${JSON.stringify(mismatch.context)}`,
+    `flag ${mismatch.flagKey}, ${mismatch.context.form} context ${JSON.stringify(mismatch.context.detour)}`,
     `  Detour:       ${JSON.stringify(mismatch.detour)}`,
     `  LaunchDarkly: ${JSON.stringify(mismatch.launchDarkly)}`,
     `  document: ${JSON.stringify(item.document)}`,
@@ -158,7 +164,6 @@ describe("LaunchDarkly parity (fast-check)", () => {
   it(
     `evaluates ${RUNS} random documents exactly as the LaunchDarkly SDK does (seed ${SEED})`,
     async () => {
-      const started = performance.now();
       const arbitrary = parityCaseArbitrary();
       const cases = fc.sample(arbitrary, { seed: SEED, numRuns: RUNS });
 
@@ -210,12 +215,6 @@ describe("LaunchDarkly parity (fast-check)", () => {
 
       const share = (n: number) => n / stats.evaluations;
       const kinds = stats.kinds;
-      console.info(
-        `LaunchDarkly parity: ${batch.length} documents, ${stats.evaluations} evaluations in ${Math.round(performance.now() - started)} ms (seed ${SEED}); ` +
-          `reasons ${JSON.stringify(kinds)}, rollouts ${stats.rollouts}, inExperiment ${stats.inExperiment}, ` +
-          `segment rule matches ${stats.segmentRuleMatches}, operator matches ${JSON.stringify(stats.opMatches)}`,
-      );
-
       // Not vacuous: targets, rules, segments, rollouts and every reason kind decide real cases.
       expect(stats.evaluations).toBeGreaterThanOrEqual(2000);
       expect(share(kinds.RULE_MATCH ?? 0)).toBeGreaterThan(0.12);
@@ -228,6 +227,11 @@ describe("LaunchDarkly parity (fast-check)", () => {
       expect(share(kinds.ERROR ?? 0)).toBeLessThan(0.15);
       expect(share(stats.inExperiment)).toBeGreaterThan(0.02);
       expect(stats.segmentRuleMatches).toBeGreaterThan(RUNS / 50);
+      // Every context form is drawn, and for each valid one targets or rules decide real cases.
+      for (const form of ["flat", "user", "other", "multi", "legacy"]) {
+        expect(stats.decidedForms[form] ?? 0, `${form} contexts decided by a target or rule`).toBeGreaterThan(RUNS / 100);
+      }
+      expect(stats.forms.invalid ?? 0).toBeGreaterThan(RUNS / 50);
       for (const op of LD_OPS) expect(stats.opMatches[op] ?? 0, `rules matched through ${op}`).toBeGreaterThan(RUNS / 250);
     },
     60_000,

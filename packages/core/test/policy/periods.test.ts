@@ -144,9 +144,11 @@ function flaky(document: FlagDocument): Store & { fail(): void; recover(): void 
 describe("fail-closed periods", () => {
   it("change with every outage", async () => {
     const store = flaky({ flags: modeFlag("site", { detour: { failMode: "closed" } }) });
-    const detour = createDetour<DetourRequest>({ store, allow: { secret: SECRET } });
+    const errors: string[] = [];
+    const detour = createDetour<DetourRequest>({ store, allow: { secret: SECRET }, onStoreError: (error) => errors.push(error.message) });
     await detour.ready;
     store.fail();
+    expect(errors).toEqual(["gone"]);
     expect(detour.decide(request()).reason).toBe("FAIL_CLOSED");
     const cookie = visit(detour);
     expect(withCookie(detour, cookie).reason).toBe("BYPASS_COOKIE");

@@ -12,6 +12,7 @@ export function blocked(overrides: Partial<Decision> = {}): Decision {
     action: "block",
     mode: "maintenance",
     scope: "site",
+    picked: null,
     flag: "site",
     reason: "FLAG",
     evaluation: { kind: "FALLTHROUGH" },

@@ -1,3 +1,5 @@
+// page.evaluate() callbacks run in the browser.
+/// <reference lib="dom" />
 /**
  * The built-in page in real Chromium: it renders, escapes, needs no other
  * request, works in dark mode and on a phone. `npm run docs:screenshots` saves
@@ -10,7 +12,8 @@ import { type Browser, type Page, chromium } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import type { Decision } from "../../src/decision/types.js";
 import { type RespondOptions, respond } from "../../src/respond/index.js";
-import { screenshotPath } from "../../../../test/screenshots.js";
+import { textContrasts } from "@detour/test-support/pixels";
+import { screenshotPath } from "@detour/test-support/screenshots";
 import { NOW, XSS, blocked, now } from "./fixtures.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -166,17 +169,20 @@ describe("maintenance page in Chromium", () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
   });
 
-  test("screenshot: maintenance-page.png (docs/ with npm run docs:screenshots)", async () => {
+  test("screenshot: maintenance-page.png (docs/ with npm run docs:screenshots) shows readable text and fetched nothing else", async () => {
     await page.setViewportSize({ width: 960, height: 640 });
     await page.emulateMedia({ colorScheme: "light" });
     options = { refresh: undefined }; // the default: a 300 s reload, which no test waits for
-    await open(
-      blocked({
-        until: UNTIL,
-        message: "We\u2019re upgrading our database to make everything faster. Your data is safe, and nothing you saved is affected.",
-      }),
-    );
-    await page.screenshot({ path: SCREENSHOT });
-    expect(existsSync(SCREENSHOT)).toBe(true);
+    const message = "We\u2019re upgrading our database to make everything faster. Your data is safe, and nothing you saved is affected.";
+    await open(blocked({ until: UNTIL, message }));
+    const png = await page.screenshot({ path: SCREENSHOT });
+    // What the screenshot shows, read back from it: the text, and its contrast in the saved pixels.
+    const shown = { h1: "We\u2019ll be back soon", ".badge": /down for maintenance/i, ".message": message, ".when": /Expected back\s+03:00 UTC/i };
+    for (const [selector, text] of Object.entries(shown)) expect(await page.locator(selector).innerText(), selector).toMatch(text);
+    const selectors = Object.keys(shown);
+    const boxes = await Promise.all(selectors.map(async (selector) => (await page.locator(selector).boundingBox())!));
+    const ratios = await textContrasts(browser, png, boxes, 2);
+    selectors.forEach((selector, i) => expect(ratios[i], `contrast of ${selector} in the screenshot`).toBeGreaterThanOrEqual(4.5));
+    expect(requests).toEqual([`${origin}/checkout?step=2`]);
   });
 });

@@ -93,19 +93,26 @@ describe("fileStore: loading", () => {
     expect(s.health().error).toBeNull();
   });
 
-  it("rejects garbage and invalid documents, naming the path, flag and field", async () => {
+  it("rejects garbage and what is not an object of flags, naming the path; loads an invalid flag as MALFORMED_FLAG, naming flag and field", async () => {
     const path = join(dir, "bad.json");
     await writeFile(path, '{ "flags": ');
     await expect(store(path).load()).rejects.toThrow(new RegExp(`${path} is not valid JSON`));
 
-    const doc = sampleDocument();
-    doc.flags!.site!.variations = ["available", "down-for-lunch"];
-    await writeDocument(path, doc);
+    await writeFile(path, '{ "flags": [] }');
     const failure = store(path).load();
     await expect(failure).rejects.toBeInstanceOf(ValidationError);
     await expect(failure).rejects.toThrow(path);
-    const error = (await failure.catch((e: unknown) => e)) as ValidationError;
-    expect(error.issues.some((issue) => issue.flag === "site" && issue.path.startsWith("flags.site.variations"))).toBe(true);
+
+    const doc = sampleDocument();
+    doc.flags!.site!.variations = ["available", "down-for-lunch"];
+    await writeDocument(path, doc);
+    const loaded = store(path);
+    await loaded.load();
+    const snapshot = loaded.snapshot()!;
+    expect(snapshot.unloadable.has("site")).toBe(true);
+    expect(snapshot.evaluate("site", { key: "u" }).reason).toEqual({ kind: "ERROR", errorKind: "MALFORMED_FLAG" });
+    expect(snapshot.problems.some((issue) => issue.flag === "site" && issue.path.startsWith("flags.site.variations"))).toBe(true);
+    await loaded.close();
   });
 });
 
@@ -169,13 +176,11 @@ describe("fileStore: watching", () => {
     expect(empty.type === "error" && empty.error.message).toMatch(/is empty/);
     expect(s.snapshot()).toBe(good);
 
-    // Valid JSON, invalid document: the error names the flag and field.
-    const invalid = sampleDocument();
-    invalid.flags!.site!.fallthrough = { variation: 9 };
-    await replaceDocument(path, invalid);
+    // Valid JSON, not an object of flags: refused whole, the error names the field.
+    await replaceDocument(path, { flags: "nope" } as never);
     const refused = await events.next(isError);
     expect(refused.type === "error" && refused.error).toBeInstanceOf(ValidationError);
-    expect(refused.type === "error" && refused.error.message).toContain("flags.site.fallthrough");
+    expect(refused.type === "error" && refused.error.message).toContain("flags: expected an object");
     expect(s.snapshot()).toBe(good);
     expect(s.snapshot()?.evaluate("site", { key: "u" }).value).toBe("available");
 
@@ -415,9 +420,18 @@ describe("file store errors never quote the file", () => {
     expect(positioned).toMatch(/syntax error at line 1, column 25/);
   });
 
-  it("valid JSON that is not a flag document: paths, never values", async () => {
-    const message = await errorFor(JSON.stringify({ flags: { prod: { variations: [true, false], on: "AKIAIOSFODNN7EXAMPLE-hunter2" } } }));
+  it("valid JSON that is not a flag document, and the problems of a flag it loads: paths, never values", async () => {
+    const message = await errorFor(JSON.stringify({ flags: "AKIAIOSFODNN7EXAMPLE-hunter2" }));
     expect(message).not.toContain("hunter2");
-    expect(message).toContain("flags.prod.on: expected true or false, got a string of 28 characters");
+    expect(message).toContain("flags: expected an object, got a string of 28 characters");
+
+    const path = join(dir, "loaded.json");
+    await writeFile(path, JSON.stringify({ flags: { prod: { variations: [true, false], on: "AKIAIOSFODNN7EXAMPLE-hunter2" } } }));
+    const loaded = store(path, { watch: false, pollIntervalMs: 0 });
+    await loaded.load();
+    const problems = loaded.snapshot()!.problems.map((p) => `${p.path}: ${p.message}`).join("\n");
+    expect(problems).not.toContain("hunter2");
+    expect(problems).toContain("flags.prod.on: expected true or false, got a string of 28 characters");
+    await loaded.close();
   });
 });

@@ -114,10 +114,10 @@ describe("the README's store on StoreBase", () => {
 
   it("a first load of a bad document rejects, naming it, and health reports it", async () => {
     const cell = new example.VersionedCell();
-    await cell.setIf(0, JSON.stringify({ flags: { site: { key: "site", on: true, variations: ["available"], fallthrough: { variation: 4 } } } }));
+    await cell.setIf(0, JSON.stringify({ flags: [{ key: "site", on: true, variations: ["available"], fallthrough: { variation: 4 } }] }));
     const store = new example.CellStore(cell);
-    await expect(store.load()).rejects.toThrow(/^cell: flags\.site\.fallthrough/);
-    expect(store.health()).toMatchObject({ revision: null, stale: false, error: expect.stringMatching(/flags\.site\.fallthrough/) });
+    await expect(store.load()).rejects.toThrow(/^cell: flags: expected an object/);
+    expect(store.health()).toMatchObject({ revision: null, stale: false, error: expect.stringMatching(/flags: expected an object/) });
     await store.close();
   });
 

@@ -292,10 +292,12 @@ describe("parseDocument", () => {
     expect(() => parseDocument("  \n", { source: "s" })).toThrow(expect.objectContaining({ empty: true }));
   });
 
-  it("an invalid document is a ValidationError naming the flag and field", () => {
+  it("loads an invalid flag flag by flag, naming flag and field; what is not an object of flags is a ValidationError", () => {
     const doc = sampleDocument();
     doc.flags!.site!.fallthrough = { variation: 5 };
-    expect(() => parseDocument(JSON.stringify(doc), { source: "file.json" })).toThrow(/^file\.json: flags\.site\.fallthrough/);
+    const snapshot = parseDocument(JSON.stringify(doc), { source: "file.json" });
+    expect(snapshot.problems).toEqual([expect.objectContaining({ flag: "site", path: "flags.site.fallthrough.variation" })]);
+    expect(() => parseDocument(JSON.stringify({ flags: 1 }), { source: "file.json" })).toThrow(/^file\.json: flags: expected an object/);
   });
 });
 

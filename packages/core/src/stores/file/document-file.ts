@@ -46,9 +46,9 @@ export async function currentSignature(path: string): Promise<string | undefined
  * `StoreUnavailableError` when the file is empty or not JSON (a half-written
  * file), a `ValidationError` naming every flag and field otherwise.
  */
-export function parseDocumentFile(path: string, text: string, now: number): Snapshot {
+export function parseDocumentFile(path: string, text: string, now: number, previous?: Snapshot): Snapshot {
   try {
-    return parseDocument(text, { source: path, now, quoteValues: false });
+    return parseDocument(text, { source: path, now, quoteValues: false, ...(previous === undefined ? {} : { previous }) });
   } catch (error) {
     if (!(error instanceof DocumentSyntaxError)) throw error;
     const what = error.empty ? "is empty" : `is not valid JSON (${error.reason})`;

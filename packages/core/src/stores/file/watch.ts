@@ -70,7 +70,7 @@ export class FileWatch {
       }
       let snapshot: Snapshot;
       try {
-        snapshot = parseDocumentFile(path, read.text, this.#state.now());
+        snapshot = parseDocumentFile(path, read.text, this.#state.now(), this.#state.snapshot);
       } catch (error) {
         // Remember the bad bytes: polling reports nothing new until they change.
         this.#remember(read);
@@ -215,7 +215,7 @@ export class FileWatch {
     }
     let snapshot: Snapshot;
     try {
-      snapshot = parseDocumentFile(path, read.text, this.#state.now());
+      snapshot = parseDocumentFile(path, read.text, this.#state.now(), this.#state.snapshot);
     } catch (error) {
       this.#order.claim(ticket);
       this.#remember(read);

@@ -19,6 +19,8 @@ export interface ParseOptions {
    * symlink). Default `true`.
    */
   readonly quoteValues?: boolean;
+  /** The snapshot in force, whose version of a flag Detour cannot load is kept. */
+  readonly previous?: Snapshot;
 }
 
 /**
@@ -44,9 +46,10 @@ export class DocumentSyntaxError extends ValidationError {
 
 /**
  * Turns the text a store read into a snapshot: parses it as JSON, then
- * validates and compiles it, once. Throws a {@link DocumentSyntaxError} when
- * the text is not JSON, or a `ValidationError` naming every flag and field at
- * fault; both name `source`.
+ * loads it flag by flag (`Snapshot.load`: problems are in the snapshot's
+ * `problems`) and compiles it, once. Throws a {@link DocumentSyntaxError} when
+ * the text is not JSON, or a `ValidationError` when it is not an object of
+ * flags; both name `source`.
  */
 export function parseDocument(text: string, options: ParseOptions): Snapshot {
   let input: unknown;
@@ -58,10 +61,11 @@ export function parseDocument(text: string, options: ParseOptions): Snapshot {
   if (options.revision !== undefined && input !== null && typeof input === "object" && !Array.isArray(input)) {
     input = { ...(input as object), revision: options.revision };
   }
-  return Snapshot.from(input, {
+  return Snapshot.load(input, {
     source: options.source,
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.quoteValues === undefined ? {} : { quoteValues: options.quoteValues }),
+    ...(options.previous === undefined ? {} : { previous: options.previous }),
   });
 }
 

@@ -1,6 +1,8 @@
+import { diffDocuments } from "../../document/changes.js";
 import type { FlagDocument } from "../../document/types.js";
-import { ArgumentError } from "../../errors.js";
+import { ArgumentError, ValidationError, type ValidationIssue } from "../../errors.js";
 import { Snapshot } from "../../snapshot.js";
+import { lazyDraft, settleDraft } from "./lazy-draft.js";
 import type { Mutator } from "../types.js";
 
 /** Options of {@link applyMutation}. */
@@ -19,6 +21,14 @@ export interface MutationOptions {
   readonly draft?: FlagDocument;
   /** Creation time of the new snapshot (epoch ms). Default: now. */
   readonly now?: number;
+  /**
+   * Validate and compile only the entries the mutator changed (`Snapshot.patch`),
+   * sharing the others with `current`, instead of the whole document. Same
+   * result, same errors; a draft whose changes cannot be told entry by entry
+   * is validated whole. Without `draft`, the mutator gets a copy that copies
+   * an entry only when read, so untouched entries cost nothing.
+   */
+  readonly incremental?: boolean;
 }
 
 /**
@@ -32,18 +42,56 @@ export interface MutationOptions {
  * flag and field at fault. Nothing is changed when it throws.
  */
 export function applyMutation(current: Snapshot, mutator: Mutator, options: MutationOptions = {}): Snapshot {
-  const draft = options.draft ?? current.draft();
+  const draft = options.draft ?? (options.incremental ? lazyDraft(current.document) : current.draft());
   const returned: unknown = mutator(draft);
   if (isPromiseLike(returned)) {
     throw new ArgumentError("mutator", "must be synchronous; it returned a promise (read what you need before calling write())");
   }
-  const next = returned === undefined ? draft : returned;
+  const next = settleDraft(returned === undefined ? draft : returned);
   const revision = Math.max(current.revision, options.sourceRevision ?? -1) + 1;
+  const changes = options.incremental ? diffDocuments(current.document, next as FlagDocument) : null;
+  if (changes) {
+    return current.patch(changes, {
+      revision,
+      ...(options.source === undefined ? {} : { source: options.source }),
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
+  }
   const document: unknown =
     next !== null && typeof next === "object" && !Array.isArray(next) ? { ...(next as FlagDocument), revision } : next;
-  return Snapshot.from(document, {
+  const snapshot = Snapshot.load(document, {
     ...(options.source === undefined ? {} : { source: options.source }),
     ...(options.now === undefined ? {} : { now: options.now }),
+  });
+  const refused = touchedProblems(current, snapshot);
+  if (refused.length > 0) throw new ValidationError(refused, options.source);
+  return snapshot;
+}
+
+/**
+ * Detour's own writes stay strict: the problems of the flags and segments a
+ * write changed (and of the document itself) refuse it. A broken flag loaded
+ * from elsewhere does not stop writes to the others.
+ */
+function touchedProblems(current: Snapshot, next: Snapshot): ValidationIssue[] {
+  const changed = new Map<string, boolean>();
+  const touched = (kind: "flags" | "segments", key: string) => {
+    const id = `${kind}\u0000${key}`;
+    let result = changed.get(id);
+    if (result === undefined) {
+      const before = current.document[kind];
+      const after = next.document[kind];
+      const own = (map: Record<string, unknown> | undefined) => (map && Object.prototype.hasOwnProperty.call(map, key) ? map[key] : undefined);
+      result = next.unloadable.has(key) || JSON.stringify(own(before)) !== JSON.stringify(own(after));
+      changed.set(id, result);
+    }
+    return result;
+  };
+  return next.problems.filter((issue) => {
+    if (issue.flag !== undefined) return touched("flags", issue.flag);
+    const segment = /^segments(?:\.([A-Za-z_$][\w$-]*)|\["((?:[^"\\]|\\.)*)"\])/.exec(issue.path);
+    if (segment) return touched("segments", segment[1] ?? (JSON.parse(`"${segment[2]}"`) as string));
+    return true;
   });
 }
 

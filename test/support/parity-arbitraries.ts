@@ -1,11 +1,11 @@
 /**
  * fast-check generators for random, valid-shaped LaunchDarkly flag documents
- * and flat user contexts, built so that contexts collide with clause values,
+ * and contexts of every form (flat, single-kind, multi-kind, legacy), built so that contexts collide with clause values,
  * target lists and segment lists often enough that targets, rules, segments
  * and rollouts actually decide a good share of evaluations.
  *
- * Shared by the LaunchDarkly parity test and (later) the OpenFeature
- * provider's tests. Everything a document refers to is namespaced by a random
+ * Shared by core's LaunchDarkly parity test and the OpenFeature provider's
+ * parity test. Everything a document refers to is namespaced by a random
  * `namespace` (`d<base36>`), so many generated documents can be merged into
  * one LaunchDarkly file without key clashes, and a document evaluates the same
  * (same flag keys, so the same buckets) whether it is checked alone or merged.
@@ -20,6 +20,7 @@ import fc from "fast-check";
 import type {
   Clause,
   ClauseOp,
+  EvaluationContext,
   Flag,
   FlagDocument,
   JsonValue,
@@ -32,8 +33,7 @@ import type {
   Target,
   VariationOrRollout,
   WeightedVariation,
-} from "../../src/document/types.js";
-import type { EvaluationContext } from "../../src/evaluation/types.js";
+} from "@detour/core";
 
 /** Context keys: target lists and segment lists are drawn from these, so they hit. */
 export const CONTEXT_KEYS = ["user-1", "user-2", "user-3", "alice", "bob", "42", "ü-ser", "userKeyA"] as const;
@@ -166,6 +166,73 @@ export function userContextArbitrary(): fc.Arbitrary<EvaluationContext> {
   return fc
     .tuple(contextKeyArbitrary, fc.record(attributes))
     .map(([key, rest]) => ({ key, ...defined(rest) }) as EvaluationContext);
+}
+
+/** Attributes LaunchDarkly's legacy users keep at top level; the others go under `custom`. */
+const LEGACY_BUILT_INS = new Set(["name", "ip", "firstName", "lastName", "email", "avatar", "country", "anonymous"]);
+
+/**
+ * A context in one of the forms both sides take, with what LaunchDarkly is
+ * handed: Detour's flat form goes to LaunchDarkly as the single-kind user it
+ * stands for; every LaunchDarkly form goes to both sides verbatim.
+ */
+export interface ParityContext {
+  readonly form: "flat" | "user" | "other" | "multi" | "legacy" | "invalid";
+  readonly detour: EvaluationContext;
+  readonly launchDarkly: Record<string, unknown>;
+}
+
+const attributesOf = (context: EvaluationContext): Record<string, unknown> => {
+  const { key: _key, ...rest } = context as Record<string, unknown>;
+  return rest;
+};
+
+/** Some contexts LaunchDarkly's SDK refuses (USER_NOT_SPECIFIED). */
+const invalidContext: fc.Arbitrary<Record<string, unknown>> = fc.constantFrom<Record<string, unknown>>(
+  { kind: "multi" },
+  { kind: other, key: "" },
+  { kind: "user" },
+  { kind: "kind", key: "user-1" },
+  { kind: "multi", user: { key: "user-1" }, [other]: "user-2" },
+  { kind: "multi", user: { key: "" }, [other]: { key: "user-2" } },
+  { kind: "not a kind", key: "user-1" },
+  { kind: 7, key: "user-1" },
+  { name: "no key" },
+);
+
+/**
+ * A LaunchDarkly context of any form: flat (Detour's), single-kind `user`,
+ * single-kind `org` (the other kind documents target), multi-kind (`org`
+ * with or without a `user`), a legacy user with `custom` attributes, and now
+ * and then an invalid one. Every part draws its key and attributes from the
+ * same pools, so `org` targets, clauses, rollouts and segment lists hit.
+ */
+export function ldContextArbitrary(): fc.Arbitrary<ParityContext> {
+  const user = userContextArbitrary();
+  const part = user.map((context) => ({ ...context }));
+  return fc.oneof(
+    { weight: 4, arbitrary: user.map((context): ParityContext => ({ form: "flat", detour: context, launchDarkly: { ...context, kind: "user" } })) },
+    { weight: 1, arbitrary: user.map((context): ParityContext => {
+      const single = { kind: "user", ...context } as EvaluationContext;
+      return { form: "user", detour: single, launchDarkly: single };
+    }) },
+    { weight: 2, arbitrary: part.map((context): ParityContext => {
+      const single = { ...context, kind: other } as EvaluationContext;
+      return { form: "other", detour: single, launchDarkly: single };
+    }) },
+    { weight: 4, arbitrary: fc.tuple(fc.option(part, { freq: 4 }), part).map(([userPart, otherPart]): ParityContext => {
+      const multi = (userPart === null ? { kind: "multi", [other]: otherPart } : { kind: "multi", user: userPart, [other]: otherPart }) as EvaluationContext;
+      return { form: "multi", detour: multi, launchDarkly: multi };
+    }) },
+    { weight: 2, arbitrary: user.map((context): ParityContext => {
+      const top: Record<string, unknown> = { key: context.key };
+      const custom: Record<string, unknown> = {};
+      for (const [name, value] of Object.entries(attributesOf(context))) (LEGACY_BUILT_INS.has(name) ? top : custom)[name] = value;
+      const legacy = { ...top, custom } as EvaluationContext;
+      return { form: "legacy", detour: legacy, launchDarkly: legacy };
+    }) },
+    { weight: 1, arbitrary: invalidContext.map((context): ParityContext => ({ form: "invalid", detour: context as EvaluationContext, launchDarkly: context })) },
+  );
 }
 
 // ---------------------------------------------------------------- blueprints
@@ -603,12 +670,12 @@ export function flagDocumentArbitrary(): fc.Arbitrary<GeneratedDocument> {
 }
 
 export interface ParityCase extends GeneratedDocument {
-  contexts: EvaluationContext[];
+  contexts: ParityContext[];
 }
 
 /** One document and a few contexts to evaluate every one of its flags for. */
 export function parityCaseArbitrary(options: { maxContexts?: number } = {}): fc.Arbitrary<ParityCase> {
   return fc
-    .tuple(flagDocumentArbitrary(), fc.array(userContextArbitrary(), { minLength: 1, maxLength: options.maxContexts ?? 3 }))
+    .tuple(flagDocumentArbitrary(), fc.array(ldContextArbitrary(), { minLength: 1, maxLength: options.maxContexts ?? 3 }))
     .map(([generated, contexts]) => ({ ...generated, contexts }));
 }

@@ -10,7 +10,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
 import type { FlagDocument } from "@detour/core";
 
-const root = fileURLToPath(new URL("../../..", import.meta.url));
+const root = fileURLToPath(new URL("../..", import.meta.url));
 export const REDIS_URL = "redis://127.0.0.1:6379";
 
 async function sourceFiles(dir: string): Promise<string[]> {
@@ -41,7 +41,7 @@ let binary: Promise<string> | undefined;
  */
 export function cliBinary(): Promise<string> {
   binary ??= (async () => {
-    const files = (await Promise.all(["cli", "core", "redis"].map((p) => sourceFiles(join(root, "packages", p, "src"))))).flat();
+    const files = (await Promise.all(["cli", "core", "redis", "migrate"].map((p) => sourceFiles(join(root, "packages", p, "src"))))).flat();
     const hash = createHash("sha256");
     for (const file of files) hash.update(file).update(await readFile(file));
     const dir = join(tmpdir(), "detour-cli-test");

@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { createDetour, memoryStore, type DetourRequest } from "../../src/index.js";
+import { detourWith, modeFlag, request } from "./helpers.js";
+
+// Per-tenant maintenance: a flag targets organizations (LaunchDarkly context targets), requests carry their tenant.
+
+const org = (req: DetourRequest) => ({ organization: req.headers?.["x-org"] as string | undefined });
+
+function tenantRequest(orgKey: string | undefined, method = "GET", user?: string): DetourRequest {
+  return request({ method, headers: orgKey === undefined ? {} : { "x-org": orgKey }, user } as Partial<DetourRequest>);
+}
+
+describe("a tenant put read-only", () => {
+  it("reads pass in read-only mode, writes are refused, other tenants and the tenant-less write on", async () => {
+    const detour = createDetour<DetourRequest>({ store: memoryStore(), contexts: org, user: (req) => (req as { user?: string }).user });
+    await detour.ready;
+    await detour.enable("site", { contexts: [{ kind: "organization", key: "acme" }] });
+
+    const read = detour.decide(tenantRequest("acme", "GET", "u1"));
+    expect(read).toMatchObject({ action: "pass", mode: "read-only", scope: "context", picked: { kind: "organization", key: "acme" } });
+    const write = detour.decide(tenantRequest("acme", "POST", "u1"));
+    expect(write).toMatchObject({ action: "block", mode: "read-only", scope: "context", picked: { kind: "organization", key: "acme" } });
+    expect(detour.decide(tenantRequest("globex", "POST", "u1"))).toMatchObject({ action: "pass", mode: "available" });
+    expect(detour.decide(tenantRequest(undefined, "POST", "acme"))).toMatchObject({ action: "pass", mode: "available" });
+    expect(detour.respond(write, tenantRequest("acme", "POST")).body).toMatch(/organization/i);
+    expect(detour.status().flags[0]).toMatchObject({ key: "site", mode: "read-only", scope: "user", users: [], contexts: { organization: ["acme"] } });
+
+    await detour.disable("site", { contexts: [{ kind: "organization", key: "acme" }] });
+    expect(detour.decide(tenantRequest("acme", "POST"))).toMatchObject({ action: "pass", mode: "available" });
+    const audit = detour.snapshot()!.document.audit!;
+    expect(audit[0]).toMatchObject({ action: "disable", details: { contexts: [{ kind: "organization", key: "acme" }] } });
+    expect(audit[1]).toMatchObject({ action: "enable", details: { mode: "read-only", contexts: [{ kind: "organization", key: "acme" }] } });
+  });
+
+  it("keeps user targets working next to tenant targets, in LaunchDarkly's form", async () => {
+    const detour = createDetour<DetourRequest>({ store: memoryStore(), contexts: org, user: (req) => (req as { user?: string }).user });
+    await detour.ready;
+    await detour.enable("site", { users: ["u1"] });
+    await detour.enable("site", { contexts: [{ kind: "organization", key: "acme" }], mode: "maintenance" });
+    const flag = detour.snapshot()!.definition("site")!;
+    expect(flag.contextTargets).toEqual([
+      { contextKind: "user", variation: 1, values: [] },
+      { contextKind: "organization", variation: 2, values: ["acme"] },
+    ]);
+    expect(detour.decide(tenantRequest("globex", "POST", "u1"))).toMatchObject({ action: "block", mode: "read-only", scope: "user", picked: { kind: "user", key: "u1" } });
+    expect(detour.decide(tenantRequest("acme", "GET", "u2"))).toMatchObject({ action: "block", mode: "maintenance", picked: { kind: "organization", key: "acme" } });
+  });
+
+  it("refuses invalid contexts with a named error and writes nothing", async () => {
+    const detour = createDetour<DetourRequest>({ store: memoryStore() });
+    await detour.ready;
+    await expect(detour.enable("site", { contexts: [{ kind: "multi", key: "acme" }] })).rejects.toThrow(/contexts\[0\]\.kind/);
+    await expect(detour.enable("site", { contexts: [{ kind: "organization", key: "" }] })).rejects.toThrow(/contexts\[0\]\.key/);
+    expect(detour.snapshot()!.definition("site")).toBeUndefined();
+  });
+});
+
+describe("contexts(req)", () => {
+  it("is not called while no flag in force reads another kind", async () => {
+    let calls = 0;
+    const detour = await detourWith(
+      { flags: modeFlag("site", { targets: [{ variation: 1, values: ["u1"] }], rules: [{ clauses: [{ attribute: "ip", op: "in", values: ["x"] }], variation: 2 }] }) },
+      { contexts: () => (calls++, { organization: "acme" }) },
+    );
+    detour.decide(request());
+    detour.decide(request({ method: "POST" }));
+    expect(calls).toBe(0);
+  });
+
+  it("takes a key or { key, ...attributes } per kind, and rules read the attributes", async () => {
+    const detour = await detourWith(
+      { flags: modeFlag("site", { rules: [{ clauses: [{ contextKind: "organization", attribute: "plan", op: "in", values: ["free"] }], variation: 2 }] }) },
+      { contexts: (req) => ({ organization: { key: String(req.headers?.["x-org"]), plan: req.headers?.["x-plan"] as string } }) },
+    );
+    const free = detour.decide(request({ headers: { "x-org": "o1", "x-plan": "free" } }));
+    expect(free).toMatchObject({ action: "block", mode: "maintenance", scope: "context", picked: { kind: "organization", key: "o1" } });
+    expect(detour.decide(request({ headers: { "x-org": "o2", "x-plan": "pro" } }))).toMatchObject({ action: "pass", mode: "available" });
+    expect(free.context).toEqual({ kind: "multi", user: expect.objectContaining({ key: "anonymous" }), organization: { key: "o1", plan: "free" } });
+  });
+});

@@ -1,0 +1,12 @@
+export { createMigration, Migration } from "./migration.js";
+export { migrationSuccess, migrationError } from "./results.js";
+export type { MigrationOrigin, MigrationMethodResult, MigrationResult, MigrationReadResult, MigrationWriteResult } from "./results.js";
+export { MIGRATION_STAGES, isMigrationStage, MigrationStageError, type MigrationStage } from "./stages.js";
+export type { MigrationOptions, MigrationExecution } from "./options.js";
+export type { MigrationContext, RequestFlags, StageReason } from "./stage.js";
+export type { MigrationOpEvent, MigrationMeasurement, MigrationOperation } from "./op-record.js";
+export { recorderOf as migrationMetrics, MigrationRecorder, LATENCY_BOUNDS_S, SLOT_MS, WINDOW_SLOTS } from "./metrics/recorder.js";
+export type { OriginTotals, ConsistencyTotals, WindowSlot, SlotFigures, MigrationOpRecord, RecorderListener } from "./metrics/recorder.js";
+export { summarize, type MigrationSummary, type StageSummary, type OriginSummary } from "./metrics/summary.js";
+export { quantile, mergeInto, type SparseHistogram } from "./metrics/histogram.js";
+export { MigrationFleet, shareMigrationFigures, fleetSummary, publishedFigures, FIGURES_PREFIX, type FleetOptions, type PublishedFigures } from "./metrics/fleet.js";
