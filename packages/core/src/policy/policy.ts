@@ -18,7 +18,7 @@ import { MAX_MATCH_INPUT } from "../evaluation/regex.js";
 import { isValidKind } from "../evaluation/context.js";
 import type { EvaluationContext, EvaluationReason, UserContext } from "../evaluation/types.js";
 import { respond } from "../respond/index.js";
-import { lookupOf, type Snapshot } from "../snapshot.js";
+import { evaluateValid, lookupOf, type Snapshot } from "../snapshot.js";
 import { RequestDecision, flagOutcome, passOutcome, secretVisitOutcome, type ContextFactory, type Outcome } from "../decision/decision.js";
 import { matchesFlagSecret } from "../bypass/flag-secret.js";
 import { isSafeMethod, stricter } from "../document/modes.js";
@@ -265,7 +265,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     if (flag.keyOnly && flag.otherKinds) context = pending.withKinds ? pending.context! : (pending.keyKinds ??= this.#withKinds({ key: this.#userKey(pending.req) }, pending.req));
     else if (flag.keyOnly) context = pending.context ?? (pending.keyContext ??= { key: this.#userKey(pending.req) });
     else if (flag.contextual) context = this.#contextFor(pending, flag.otherKinds);
-    let result = pending.snapshot.evaluateValid(key, context);
+    let result = evaluateValid(pending.snapshot, key, context);
     if (flag.contextual && !flag.keyOnly) {
       const rules = pathRulesOf(flag.compiled, flag.modes);
       if (rules !== null) {
