@@ -13,6 +13,8 @@ const cacheDir = join(root, "node_modules/.cache/detour-bench");
 
 const SOURCES = {
   "@detour/core": "packages/core/src/index.ts",
+  "@detour/core/adapter": "packages/core/src/adapter/index.ts",
+  "@detour/core/store": "packages/core/src/store.ts",
   "@detour/express": "packages/express/src/index.ts",
   "@detour/koa": "packages/koa/src/index.ts",
   "@detour/fastify": "packages/fastify/src/index.ts",

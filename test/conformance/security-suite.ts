@@ -13,7 +13,8 @@ import { connect } from "node:net";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { bearerToken, type AdminOptions } from "@detour/admin";
-import { createDetour, memoryStore, type DetourOptions, type FlagDocument, type RequestAccessor, type Store, type StoreListener } from "@detour/core";
+import { createDetour, memoryStore, type DetourOptions, type FlagDocument, type Store, type StoreListener } from "@detour/core";
+import type { RequestAccessor } from "@detour/core/adapter";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ConformanceApp } from "./suite.js";
 

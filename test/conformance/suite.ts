@@ -7,7 +7,8 @@
  */
 import type { Server } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createDetour, type Decision, type Detour, type DetourOptions, type FlagDocument, type RequestAccessor, type Store } from "@detour/core";
+import { createDetour, type Decision, type Detour, type DetourOptions, type FlagDocument, type Store } from "@detour/core";
+import type { RequestAccessor } from "@detour/core/adapter";
 import request from "supertest";
 import { afterEach, describe, expect, it } from "vitest";
 

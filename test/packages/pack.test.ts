@@ -17,6 +17,7 @@ import { PACKAGE_DIRS, ROOT, ensureBuilt, run } from "@detour/test-support/build
 interface Manifest {
   name: string;
   version: string;
+  exports?: Record<string, unknown>;
   bin?: string | Record<string, string>;
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
@@ -30,13 +31,25 @@ interface Packed {
 
 const manifests = PACKAGE_DIRS.map((dir) => JSON.parse(readFileSync(join(ROOT, "packages", dir, "package.json"), "utf8")) as Manifest);
 const names = manifests.map((manifest) => manifest.name);
+/** Every entry point: the packages and their subpaths (`@detour/core/adapter`, `@detour/express/admin`...). */
+const entries = manifests.flatMap((manifest) => [
+  manifest.name,
+  ...Object.keys(manifest.exports ?? {})
+    .filter((key) => key !== "." && !key.endsWith(".json"))
+    .map((key) => `${manifest.name}/${key.slice(2)}`),
+]);
 
 /** Exports each package must have, whichever way it is loaded. */
 const EXPECTED: Readonly<Record<string, readonly string[]>> = {
-  "@detour/core": ["createDetour", "Detour", "Decision", "fileStore", "memoryStore", "evaluate", "validateDocument", "respond"],
+  "@detour/core": ["createDetour", "Detour", "fileStore", "memoryStore", "evaluate", "validateDocument", "Snapshot"],
+  "@detour/core/adapter": ["decisionHandler", "toDetour", "isDetour", "pathOf", "headerOf"],
+  "@detour/core/store": ["StoreBase", "StoreState", "applyMutation", "parseDocument", "writeAtomically", "Snapshot"],
   "@detour/express": ["detour", "expressRequest", "default"],
+  "@detour/express/admin": ["expressAdmin", "expressAdminRequest"],
   "@detour/koa": ["detour", "koaRequest", "default"],
+  "@detour/koa/admin": ["koaAdmin", "koaAdminRequest"],
   "@detour/fastify": ["detour", "fastifyRequest", "default"],
+  "@detour/fastify/admin": ["fastifyAdmin", "fastifyAdminRequest"],
   "@detour/redis": ["redisStore", "redisKeys"],
   "@detour/cli": ["run", "parseStoreUrl"],
   "@detour/openfeature": ["DetourProvider"],
@@ -56,7 +69,7 @@ const npm = (args: string[], cwd: string) => run("npm", args, { cwd, env: npmEnv
 function loader(load: string): string {
   return `${load}
 (async () => {
-  const names = ${JSON.stringify(names)};
+  const names = ${JSON.stringify(entries)};
   const exports = {};
   for (const name of names) exports[name] = Object.keys(await load(name)).filter((key) => key !== "__esModule").sort();
 
@@ -100,6 +113,11 @@ import { redisStore } from "@detour/redis";
 import { run } from "@detour/cli";
 import { DetourProvider } from "@detour/openfeature";
 import * as admin from "@detour/admin";
+import { expressAdmin } from "@detour/express/admin";
+import { koaAdmin } from "@detour/koa/admin";
+import { fastifyAdmin } from "@detour/fastify/admin";
+import { decisionHandler, pathOf, type FrameworkBinding, type RequestAccessor } from "@detour/core/adapter";
+import { StoreBase, type StoreState } from "@detour/core/store";
 import { createMigration, migrationSuccess, type MigrationReadResult } from "@detour/migrate";
 
 const document: FlagDocument = { flags: {} };
@@ -130,7 +148,31 @@ const exitCode: Promise<number> = run(["status", "--json"]);
 const notes = createMigration(instance, { readOld: async (id: string) => migrationSuccess(id), readNew: (id: string) => id, writeOld: () => 1, writeNew: () => 1 });
 const read: Promise<MigrationReadResult<unknown>> = notes.read("storage", { key: "u" }, "off", "id-1");
 
-export { mode, shared, provider, exitCode, admin, read };
+const mounted = admin.createAdmin({ detour: instance, auth: (req) => (admin.bearerToken(req, "a-token") ? "ops" : null) });
+app.use(expressAdmin(mounted));
+koa.use(koaAdmin(mounted));
+void fastify.register(fastifyAdmin(mounted));
+
+/** An adapter for a framework whose handler is (request, done), as a third-party author would write it. */
+interface Plain { method: string; url: string; headers: Record<string, string> }
+const plainRequest: RequestAccessor<Plain> = {
+  method: (req) => req.method,
+  path: (req) => pathOf(req.url),
+  ip: () => undefined,
+  header: (req, name) => req.headers[name],
+  secure: () => false,
+};
+const binding: FrameworkBinding<Plain, (status: number) => void, undefined, void> = {
+  accessor: plainRequest,
+  attach: () => undefined,
+  pass: (_req, done) => done(200),
+  send: (response, _req, done) => done(response.status),
+};
+const plainHandler: (req: Plain, done: (status: number) => void, unused: undefined) => void = decisionHandler(createDetour<Plain>(), undefined, binding);
+const storeState: StoreState | undefined = undefined;
+const storeBase: typeof StoreBase = StoreBase;
+
+export { mode, shared, provider, exitCode, admin, read, plainHandler, storeState, storeBase };
 `;
 
 /**
@@ -199,7 +241,7 @@ describe("the packed packages, installed as a user would", () => {
       JSON.parse((await run(process.execPath, [script], { cwd: project, timeout: 60_000 })).stdout) as { exports: Record<string, string[]>; decisions: string[] };
     const esm = await load("load.mjs");
     const cjs = await load("load.cjs");
-    for (const name of names) {
+    for (const name of entries) {
       expect(esm.exports[name], name).toEqual(expect.arrayContaining([...(EXPECTED[name] ?? [])]));
       expect(cjs.exports[name], `${name}: CJS exports the same names as ESM`).toEqual(esm.exports[name]);
     }
@@ -214,6 +256,30 @@ describe("the packed packages, installed as a user would", () => {
     );
     expect(output).toBe("");
   }, 150_000);
+
+  it.each(["express", "koa", "fastify"])("@detour/%s loads without the console; only its /admin entry loads @detour/admin", async (framework) => {
+    // ESM: a resolve hook that refuses @detour/admin; CJS: what require() put in its cache.
+    writeFileSync(join(project, "no-admin-hooks.mjs"), `export async function resolve(specifier, context, next) {
+  if (/^@detour\\/admin(\\/|$)/.test(specifier)) throw new Error("@detour/admin imported by " + context.parentURL);
+  return next(specifier, context);
+}
+`);
+    writeFileSync(join(project, "no-admin.mjs"), `import { register } from "node:module";\nregister("./no-admin-hooks.mjs", import.meta.url);\n`);
+    const esm = (entry: string) =>
+      run(process.execPath, ["--import", "./no-admin.mjs", "--input-type=module", "-e", `await import(${JSON.stringify(entry)}); console.log("loaded");`], { cwd: project, timeout: 60_000 }).then(
+        ({ stdout }) => stdout.trim(),
+        (error: { stderr?: string }) => error.stderr ?? "",
+      );
+    expect(await esm(`@detour/${framework}`)).toBe("loaded");
+    expect(await esm(`@detour/${framework}/admin`)).toMatch(/@detour\/admin imported by/);
+
+    const cjs = async (entry: string) => {
+      const script = `require(${JSON.stringify(entry)}); console.log(Object.keys(require.cache).some((file) => file.includes("/node_modules/@detour/admin/")));`;
+      return (await run(process.execPath, ["-e", script], { cwd: project, timeout: 60_000 })).stdout.trim();
+    };
+    expect(await cjs(`@detour/${framework}`)).toBe("false");
+    expect(await cjs(`@detour/${framework}/admin`)).toBe("true");
+  }, 120_000);
 
   it("installs the CLI's bin", async () => {
     const withBin = manifests.filter((manifest) => manifest.bin !== undefined);

@@ -27,7 +27,12 @@ async function sourceFiles(dir: string): Promise<string[]> {
 const workspaceSources: Plugin = {
   name: "detour-workspace-sources",
   setup(b) {
-    b.onResolve({ filter: /^@detour\/[a-z-]+$/ }, (args) => ({ path: join(root, "packages", args.path.slice("@detour/".length), "src/index.ts") }));
+    // Subpath entries too (`@detour/core/store`): from dist/ they would be a second copy of core beside the sources.
+    b.onResolve({ filter: /^@detour\/[a-z-]+(\/[a-z-]+)?$/ }, (args) => {
+      const [name = "", sub] = args.path.slice("@detour/".length).split("/");
+      const src = join(root, "packages", name, "src");
+      return { path: sub === undefined ? join(src, "index.ts") : [join(src, `${sub}.ts`), join(src, sub, "index.ts")].find(existsSync)! };
+    });
   },
 };
 
@@ -36,13 +41,15 @@ let binary: Promise<string> | undefined;
 /**
  * The real `detour` binary, bundled from the current sources of cli, core
  * and redis with esbuild (a few hundred ms). The bundle is keyed by a hash of
- * the sources, so test files running in parallel share it and a source change
+ * the sources and of this file, so test files running in parallel share it and a source change
  * always rebuilds.
  */
 export function cliBinary(): Promise<string> {
   binary ??= (async () => {
     const files = (await Promise.all(["cli", "core", "redis", "migrate"].map((p) => sourceFiles(join(root, "packages", p, "src"))))).flat();
     const hash = createHash("sha256");
+    // This file too: how it bundles (the resolver below) is part of the binary.
+    hash.update(await readFile(fileURLToPath(import.meta.url)));
     for (const file of files) hash.update(file).update(await readFile(file));
     const dir = join(tmpdir(), "detour-cli-test");
     const out = join(dir, `detour-${hash.digest("hex").slice(0, 16)}.cjs`);

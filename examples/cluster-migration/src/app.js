@@ -63,7 +63,7 @@ export function buildApp({ store, clusters, log }) {
    * @param {express.Request} req @param {express.Response} res
    */
   const notesFor = (req, res) => {
-    const notes = storage.route(/** @type {import("@detour/core").Decision<any>} */ (req.detour));
+    const notes = storage.route(/** @type {import("@detour/core").Decision} */ (req.detour));
     res.set("Storage-Cluster", notes.stage);
     return notes;
   };

@@ -130,7 +130,7 @@ export function createStorage(detour, clusters, { log = (message) => console.war
 
   /**
    * The notes API for one request: its stage, from the decision Detour made for it (same snapshot, no I/O).
-   * @param {import("@detour/core").Decision<any>} decision
+   * @param {import("@detour/core").Decision} decision
    * @returns {RoutedNotes}
    */
   function route(decision) {

@@ -1,4 +1,5 @@
-import { OptionsError, toMode, type AuditEntry, type Detour, type DetourError, type DetourStatus, type FlagDocument, type ValidationError } from "@detour/core";
+import { isDetour } from "@detour/core/adapter";
+import { OptionsError, isModeFlag, type AuditEntry, type Detour, type DetourError, type DetourStatus, type FlagDocument, type ValidationError } from "@detour/core";
 import { readJsonBody } from "./body.js";
 import { renderConsole } from "./console/page.js";
 import { EventStreams } from "./events.js";
@@ -77,11 +78,6 @@ const DEFAULT_BASE = "/_detour";
 const KNOWN_OPTIONS = new Set(["detour", "auth", "basePath", "metrics", "migrations", "heartbeatMs", "maxBodyBytes", "title", "onError"]);
 const AUDIT_IN_STATUS = 20;
 
-function isDetour(value: unknown): value is AdminDetour {
-  const d = value as AdminDetour | null;
-  return typeof d === "object" && d !== null && typeof d.enable === "function" && typeof d.status === "function" && typeof d.allowPath === "function";
-}
-
 function detourOf(value: unknown): AdminDetour {
   if (isDetour(value)) return value;
   const inner = (value as { instance?: unknown } | null)?.instance;
@@ -107,12 +103,7 @@ function basePathOf(value: unknown): string {
 /** Mode flags of the document, in force or not. */
 function knownFlags(document: Readonly<FlagDocument> | undefined, siteFlag: string): string[] {
   const keys = new Set<string>([siteFlag]);
-  for (const [key, flag] of Object.entries(document?.flags ?? {})) {
-    const values = Array.isArray(flag.variations) ? flag.variations : [];
-    if (values.length > 0 && values.every((v) => toMode(v) !== null) && (flag.detour !== undefined || values.some((v) => typeof v === "string"))) {
-      keys.add(key);
-    }
-  }
+  for (const [key, flag] of Object.entries(document?.flags ?? {})) if (isModeFlag(flag, siteFlag)) keys.add(key);
   return [...keys].sort((a, b) => (a === siteFlag ? -1 : b === siteFlag ? 1 : a.localeCompare(b)));
 }
 

@@ -166,7 +166,7 @@ export class DetourMetrics {
       help: "Revision of the snapshot in force",
       registers: [registry],
       collect() {
-        const version = source.status().store.version;
+        const version = source.status().store.revision;
         if (version !== null) this.set(version);
       },
     });

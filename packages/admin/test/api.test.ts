@@ -12,7 +12,7 @@ describe("GET /api/status", () => {
     expect(response.headers["cache-control"]).toBe("no-store");
     const body = parse(response);
     expect(body).toMatchObject({ store: { kind: "file", stale: false, error: null }, flags: [], siteFlag: "site", known: ["site"], audit: [] });
-    expect(typeof body.store.version).toBe("number");
+    expect(typeof body.store.revision).toBe("number");
     expect(typeof body.store.ageMs).toBe("number");
     expect(Date.parse(body.serverTime)).not.toBeNaN();
   });
@@ -46,13 +46,13 @@ describe("POST /api/flags/:key/on and /off", () => {
     const { admin } = await setup();
     await call(admin, { method: "POST", path: "api/flags/site/on", body: { users: ["user-17", "user-42"] } });
     const removed = await call(admin, { method: "POST", path: "api/flags/site/off", body: { users: ["user-17"] } });
-    expect(parse(removed).flags).toMatchObject([{ key: "site", mode: "read-only", scope: "users", users: ["user-42"] }]);
+    expect(parse(removed).flags).toMatchObject([{ key: "site", mode: "read-only", scope: "user", users: ["user-42"] }]);
   });
 
   it("puts contexts of other kinds (tenants) in read-only mode, audits their kind, and takes them out again", async () => {
     const { admin, detour } = await setup();
     const on = await call(admin, { method: "POST", path: "api/flags/site/on", body: { contexts: [{ kind: "organization", key: "acme" }, { kind: "organization", key: "globex" }] } });
-    expect(parse(on).flags).toMatchObject([{ key: "site", mode: "read-only", scope: "users", users: [], contexts: { organization: ["acme", "globex"] } }]);
+    expect(parse(on).flags).toMatchObject([{ key: "site", mode: "read-only", scope: "user", users: [], contexts: { organization: ["acme", "globex"] } }]);
     const off = await call(admin, { method: "POST", path: "api/flags/site/off", body: { contexts: [{ kind: "organization", key: "acme" }] } });
     expect(parse(off).flags).toMatchObject([{ key: "site", contexts: { organization: ["globex"] } }]);
     expect(detour.audit(2).map((entry) => entry.details)).toEqual([
@@ -73,7 +73,7 @@ describe("POST /api/flags/:key/on and /off", () => {
     const status = parse(await call(admin, { method: "POST", path: "api/flags/reports/on", body: { ttl: 600 } }));
     const byKey = Object.fromEntries(status.flags.map((f: { key: string }) => [f.key, f]));
     expect(byKey.billing).toMatchObject({ mode: "maintenance", scope: "feature", active: false, state: "scheduled", from, until });
-    expect(byKey.search).toMatchObject({ mode: "read-only", scope: "users", percent: 25 });
+    expect(byKey.search).toMatchObject({ mode: "read-only", scope: "user", percent: 25 });
     expect(Date.parse(byKey.reports.until) - Date.parse(byKey.reports.since)).toBe(600_000);
     expect(status.known).toEqual(["site", "billing", "reports", "search"]);
     expect(detour.document()?.flags?.billing?.detour?.window).toEqual({ start: from, end: until });

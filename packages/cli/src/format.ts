@@ -40,7 +40,7 @@ export function userList(users: readonly string[], count = users.length, max = S
  * still lists users says so: `all users; also listed: 2 users: bob, alice`.
  */
 export function whoIsIn(flag: FlagStatus, counted = false): string {
-  if (flag.scope !== "users") {
+  if (flag.scope !== "user") {
     if (flag.userCount === 0) return "everyone";
     return `all users; also listed: ${userList(flag.users, flag.userCount, 3, true)}`;
   }
@@ -61,7 +61,7 @@ export function contextLists(flag: FlagStatus): string[] {
 
 /** One line describing a flag, for `on`, `off`, `down` and `guard`. */
 export function describeFlag(flag: FlagStatus): string {
-  const who = flag.scope === "users" ? `for ${whoIsIn(flag)}` : `for everyone (${flag.scope})`;
+  const who = flag.scope === "user" ? `for ${whoIsIn(flag)}` : `for everyone (${flag.scope})`;
   const from = flag.state === "scheduled" && flag.from ? `, from ${shortTime(flag.from)}` : "";
   const until = flag.until ? `, until ${shortTime(flag.until)}` : "";
   const state = flag.state === "scheduled" ? " (scheduled: not in force yet)" : flag.state === "ended" ? " (ended: its window or ttl is over)" : "";
@@ -74,7 +74,7 @@ export function describeFlag(flag: FlagStatus): string {
  * `off` ends it all.
  */
 export function listedUsersNote(flag: FlagStatus): string | null {
-  if (flag.scope === "users" || flag.userCount === 0) return null;
+  if (flag.scope === "user" || flag.userCount === 0) return null;
   const n = flag.userCount;
   const they = n === 1 ? "it is" : "they are";
   return `${n} user${n === 1 ? " is" : "s are"} listed in "${flag.key}" (${userList(flag.users, n, 3)}): ${they} in ${flag.mode} with everyone else while the whole flag is, and stay listed until "detour off ${flag.key}" ends it for all`;
@@ -84,7 +84,7 @@ export function listedUsersNote(flag: FlagStatus): string | null {
 export function storeLine(status: DetourStatus, display: string): string {
   const { store } = status;
   const parts = [`store: ${display}`];
-  parts.push(store.version === null ? "no document yet" : `revision ${store.version}`);
+  parts.push(store.revision === null ? "no document yet" : `revision ${store.revision}`);
   if (store.stale) parts.push(`STALE${store.error ? `: ${store.error}` : ""}`);
   else if (store.error) parts.push(`error: ${store.error}`);
   return parts.join(" · ");

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { writeAtomically } from "@detour/core";
+import { writeAtomically } from "@detour/core/store";
 import { UsageError, messageOf } from "./errors.js";
 
 /** Reads all of a stream as UTF-8. */

@@ -126,7 +126,7 @@ describe("on, off, status", () => {
     const result = await detour(["status", "--json", "--store", arg], { cwd: ws.dir });
     expect(result.code).toBe(0);
     const status = JSON.parse(result.stdout) as DetourStatus;
-    expect(status.store).toMatchObject({ kind: "file", version: 3, stale: false });
+    expect(status.store).toMatchObject({ kind: "file", revision: 3, stale: false });
     expect(typeof status.store.ageMs).toBe("number");
     const byKey = Object.fromEntries(status.flags.map((f) => [f.key, f]));
     expect(Object.keys(byKey)).toEqual(["site", "billing", "checkout"]);
@@ -136,8 +136,8 @@ describe("on, off, status", () => {
     }
     expect(byKey.site).toMatchObject({ on: true, mode: "maintenance", scope: "site", users: [], percent: null, message: "Upgrading the database" });
     expect(Date.parse(byKey.site!.until!) - Date.parse(byKey.site!.since!)).toBeGreaterThan(59 * 60_000);
-    expect(byKey.billing).toMatchObject({ mode: "read-only", scope: "users", users: ["u1", "u2", "u3"], percent: null });
-    expect(byKey.checkout).toMatchObject({ mode: "read-only", scope: "users", percent: 25 });
+    expect(byKey.billing).toMatchObject({ mode: "read-only", scope: "user", users: ["u1", "u2", "u3"], percent: null });
+    expect(byKey.checkout).toMatchObject({ mode: "read-only", scope: "user", percent: 25 });
   });
 
   it("status prints a table with the store line", async () => {
@@ -149,7 +149,7 @@ describe("on, off, status", () => {
     expect(lines[0]).toMatch(/^store: file:.*store-\d+\.json · revision 2$/);
     expect(result.stdout).toMatch(/FLAG +STATE +MODE +SCOPE +WHO +FROM +UNTIL +MESSAGE +BY/);
     expect(result.stdout).toMatch(/site +in force +maintenance +site +everyone +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ +- +Back soon +cli:/);
-    expect(result.stdout).toMatch(/billing +in force +maintenance +users +1 user: u7 /);
+    expect(result.stdout).toMatch(/billing +in force +maintenance +user +1 user: u7 /);
   });
 
   it("--user adds and removes users without touching the others; the audit names the CLI user", async () => {

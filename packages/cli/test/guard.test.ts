@@ -99,7 +99,7 @@ describe("guard -f FLAG -- COMMAND", () => {
     expect(result.code).toBe(0);
     const seen = await readJson<{ argv: string[]; status: DetourStatus }>(marker);
     expect(seen.argv).toEqual(["first", "user-42"]);
-    expect(seen.status.flags).toEqual([expect.objectContaining({ key: "billing", mode: "read-only", scope: "users", users: ["user-42"] })]);
+    expect(seen.status.flags).toEqual([expect.objectContaining({ key: "billing", mode: "read-only", scope: "user", users: ["user-42"] })]);
     expect((await status(arg)).flags).toEqual([]);
   });
 

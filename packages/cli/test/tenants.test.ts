@@ -27,7 +27,7 @@ describe("detour on/off --context", () => {
     expect(on.stdout).toContain('"site" is read-only for organization acme, globex; workspace w1');
     expect((await status(arg)).flags).toEqual([expect.objectContaining({ key: "site", mode: "read-only", contexts: { organization: ["acme", "globex"], workspace: ["w1"] } })]);
     const table = await detour(["status", "--store", arg], { cwd: ws.dir });
-    expect(table.stdout).toMatch(/site\s+in force\s+read-only\s+users\s+organization acme, globex; workspace w1/);
+    expect(table.stdout).toMatch(/site\s+in force\s+read-only\s+user\s+organization acme, globex; workspace w1/);
 
     const off = await detour(["off", "site", "--context", "organization:acme,organization:initech", "--store", arg], { cwd: ws.dir });
     expect(off.code).toBe(0);

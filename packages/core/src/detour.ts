@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { markNewPeriods } from "./bypass/period.js";
 import type { FlagDocument, JsonValue } from "./document/types.js";
-import { validateDocument } from "./document/validate.js";
+import { validateDocument } from "./validation/validate.js";
 import { ArgumentError, ValidationError } from "./errors.js";
 import type { EvaluationContext, EvaluationResult } from "./evaluation/types.js";
-import type { Decision } from "./decision/decision.js";
+import type { Decision } from "./decision/types.js";
 import { Policy } from "./policy/policy.js";
+import { appendAudit } from "./operations/audit.js";
 import {
-  appendAudit,
   auditedContexts,
   enabledMode,
   disableFlag,
@@ -18,8 +18,9 @@ import {
   type EnableOptions,
   type OperationContext,
 } from "./operations/edits.js";
-import { isStore, normalizeOptions, type DetourOptions, type NormalizedOptions } from "./options.js";
-import { plainRequest, type DetourRequest, type FeatureNames, type RequestAccessor } from "./adapter/request.js";
+import { normalizeOptions, type DetourOptions, type NormalizedOptions } from "./options.js";
+import { isStore } from "./stores/is-store.js";
+import { plainRequest, type DetourRequest, type FeatureNames, type RequestAccessor } from "./request.js";
 import { statusOf, type DetourStatus } from "./operations/status.js";
 import type { HttpResponse } from "./decision/types.js";
 import type { Snapshot } from "./snapshot.js";
@@ -135,23 +136,23 @@ export class Detour<Req = DetourRequest> {
   }
 
   /** Decides a framework-free request (see `DetourRequest`). Synchronous; never does I/O. */
-  decide(this: Detour<DetourRequest>, request: DetourRequest, options: { feature?: string | readonly string[] } = {}): Decision<DetourRequest> {
+  decide(this: Detour<DetourRequest>, request: DetourRequest, options: { feature?: string | readonly string[] } = {}): Decision {
     return this.#policy.decide(plainRequest, request, options.feature);
   }
 
   /** Adapters: decides a framework request through the adapter's accessor. */
-  decideWith(accessor: RequestAccessor<Req>, req: Req, feature?: string | readonly string[]): Decision<Req> {
+  decideWith(accessor: RequestAccessor<Req>, req: Req, feature?: string | readonly string[]): Decision {
     return this.#policy.decide(accessor, req, feature);
   }
 
-  /** The HTTP answer for a `block` or `redirect` decision (maintenance page, problem+json, bypass redirect). */
-  respond(decision: Decision<Req>, accessor: RequestAccessor<Req>, req: Req): HttpResponse {
-    return this.#policy.respond(decision, accessor, req);
+  /** The HTTP answer for a `block` or `redirect` decision of a framework-free request (maintenance page, problem+json, bypass redirect). */
+  respond(this: Detour<DetourRequest>, decision: Decision, request: DetourRequest): HttpResponse {
+    return this.#policy.respond(decision, plainRequest, request);
   }
 
-  /** `respond()` for a framework-free request. */
-  respondTo(this: Detour<DetourRequest>, decision: Decision<DetourRequest>, request: DetourRequest): HttpResponse {
-    return this.#policy.respond(decision, plainRequest, request);
+  /** Adapters: `respond()` for a framework request, read through the adapter's accessor. */
+  respondWith(decision: Decision, accessor: RequestAccessor<Req>, req: Req): HttpResponse {
+    return this.#policy.respond(decision, accessor, req);
   }
 
   /**
@@ -304,16 +305,6 @@ export class Detour<Req = DetourRequest> {
     this.#unsubscribe();
     await this.store.close();
   }
-}
-
-/** True for a Detour instance (adapters accept an instance or options). */
-export function isDetour<Req>(value: unknown): value is Detour<Req> {
-  return value instanceof Detour || typeof (value as Detour<Req> | undefined)?.decideWith === "function";
-}
-
-/** The instance given, or a new one built from the options given: what every adapter's factory does. */
-export function toDetour<Req>(optionsOrInstance?: DetourOptions<Req> | Detour<Req>): Detour<Req> {
-  return isDetour<Req>(optionsOrInstance) ? optionsOrInstance : createDetour<Req>(optionsOrInstance);
 }
 
 /** Creates a Detour instance. Options are checked here; errors name the option. */

@@ -1,10 +1,9 @@
 import type { FlagDocument } from "./document/types.js";
 import { compilePathMatcher } from "./bypass/path-globs.js";
 import { OptionsError } from "./errors.js";
-import type { EvaluationContext } from "./evaluation/types.js";
 import type { Renderer, PageTemplate } from "./respond/index.js";
-import type { Store, StoreEvent } from "./stores/types.js";
-import type { Decision } from "./decision/decision.js";
+import type { Store } from "./stores/types.js";
+import type { Decision } from "./decision/types.js";
 
 export interface BypassSecretOptions {
   /** The secret; visiting `/<secret>` (or `path`) while maintenance is on sets the bypass cookie. */
@@ -83,11 +82,6 @@ const KNOWN = new Set([
   "status", "retryAfter", "failMode", "onDecision", "onStoreError", "now",
 ]);
 const ALLOW_KNOWN = new Set(["paths", "ips", "secret", "token"]);
-
-export function isStore(value: unknown): value is Store {
-  const s = value as Store | null;
-  return typeof s === "object" && s !== null && typeof s.snapshot === "function" && typeof s.load === "function" && typeof s.write === "function";
-}
 
 function fn(options: Record<string, unknown>, name: string): void {
   if (options[name] !== undefined && typeof options[name] !== "function") {
@@ -227,5 +221,3 @@ export function normalizeOptions<Req>(input: DetourOptions<Req> | undefined): No
 
 /** One kind's context as `contexts(req)` gives it: its key, or `{ key, ...attributes }`; nothing for none. */
 export type ContextInput = string | number | { key: string; [attribute: string]: unknown } | null | undefined;
-
-export type { EvaluationContext, StoreEvent };

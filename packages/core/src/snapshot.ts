@@ -1,6 +1,6 @@
 import { DICTIONARIES, type DocumentChanges } from "./document/changes.js";
 import { dictionary, withDictionaries } from "./document/dictionaries.js";
-import { loadDocument, validateDocument } from "./document/validate.js";
+import { loadDocument, validateDocument } from "./validation/validate.js";
 import type { ValidationIssue } from "./errors.js";
 import type { Flag, FlagDocument } from "./document/types.js";
 import { ValidationError } from "./errors.js";
@@ -29,12 +29,35 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** What a flag's evaluation depends on, for integrations that report it (the OpenFeature provider's reasons). */
+export interface FlagTraits {
+  /** The fallthrough is a percentage rollout (or an experiment). */
+  readonly rolloutFallthrough: boolean;
+  /** The value can differ between contexts (targets, rules, rollouts or prerequisites). */
+  readonly contextual: boolean;
+}
+
+/** The compiled form of a snapshot's flag: for the decision policy, never exported. */
+export let compiledFlagOf: (snapshot: Snapshot, key: string) => CompiledFlag | undefined;
+
+/** The compiled form of a snapshot's segment: for tests of compiled-form sharing, never exported. */
+export let compiledSegmentOf: (snapshot: Snapshot, key: string) => CompiledSegment | undefined;
+
+/**
+ * `snapshot.evaluate()` for a context known to be valid (the decision policy
+ * builds its own): no validity check on the hot path. Never exported.
+ */
+export let evaluateValid: (snapshot: Snapshot, key: string, context: EvaluationContext) => EvaluationResult;
+
+/** Where evaluations against a snapshot look up prerequisites and segments: for the decision policy, never exported. */
+export let lookupOf: (snapshot: Snapshot) => FlagLookup;
+
 /**
  * An immutable, validated and compiled flag document. Stores replace their
  * snapshot whole when the document changes; evaluation reads one snapshot
  * and never does I/O.
  */
-export class Snapshot implements FlagLookup {
+export class Snapshot {
   /** The validated document, deeply frozen. */
   readonly document: Readonly<FlagDocument>;
   /** The document's revision (incremented by every write through Detour; 0 when never written). */
@@ -51,6 +74,17 @@ export class Snapshot implements FlagLookup {
   readonly unloadable: ReadonlySet<string>;
   readonly #flags = new Map<string, CompiledFlag>();
   readonly #segments = new Map<string, CompiledSegment>();
+  readonly #lookup: FlagLookup = { flag: (key) => this.#flags.get(key), segment: (key) => this.#segments.get(key) };
+
+  static {
+    compiledFlagOf = (snapshot, key) => snapshot.#flags.get(key);
+    compiledSegmentOf = (snapshot, key) => snapshot.#segments.get(key);
+    lookupOf = (snapshot) => snapshot.#lookup;
+    evaluateValid = (snapshot, key, context) => {
+      const flag = snapshot.#flags.get(key);
+      return flag === undefined ? NOT_FOUND : evaluateCompiled(flag, context, snapshot.#lookup);
+    };
+  }
 
   /** `previous`: a snapshot whose compiled flags and segments are reused where the definition is the same object. */
   private constructor(
@@ -153,12 +187,10 @@ export class Snapshot implements FlagLookup {
     return new Snapshot({}, now);
   }
 
-  flag(key: string): CompiledFlag | undefined {
-    return this.#flags.get(key);
-  }
-
-  segment(key: string): CompiledSegment | undefined {
-    return this.#segments.get(key);
+  /** What the flag's evaluation depends on; `undefined` when the document has no such flag. */
+  traits(key: string): FlagTraits | undefined {
+    const flag = this.#flags.get(key);
+    return flag === undefined ? undefined : { rolloutFallthrough: flag.fallthrough.type === "rollout", contextual: flag.contextual };
   }
 
   /** The raw flag definition (`flagValues` entries appear as the flag they stand for). */
@@ -176,16 +208,7 @@ export class Snapshot implements FlagLookup {
     const invalid = invalidContext(context);
     if (invalid !== null) return invalid;
     const flag = this.#flags.get(key);
-    return flag === undefined ? NOT_FOUND : evaluateCompiled(flag, context, this);
-  }
-
-  /**
-   * `evaluate()` for a context known to be valid (the decision policy builds
-   * its own): no validity check on the hot path. @internal
-   */
-  evaluateValid(key: string, context: EvaluationContext): EvaluationResult {
-    const flag = this.#flags.get(key);
-    return flag === undefined ? NOT_FOUND : evaluateCompiled(flag, context, this);
+    return flag === undefined ? NOT_FOUND : evaluateCompiled(flag, context, this.#lookup);
   }
 
   /**

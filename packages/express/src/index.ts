@@ -3,18 +3,8 @@
  * an Express request for `@detour/core` and write its answer back. No policy
  * lives here.
  */
-import {
-  headerOf,
-  pathOf,
-  toDetour,
-  type Decision,
-  type Detour,
-  type DetourAdapter,
-  type DetourOptions,
-  type FeatureNames,
-  type HttpResponse,
-  type RequestAccessor,
-} from "@detour/core";
+import type { Decision, Detour, DetourOptions, FeatureNames, HttpResponse } from "@detour/core";
+import { decisionHandler, headerOf, pathOf, toDetour, type DetourAdapter, type FrameworkBinding, type RequestAccessor } from "@detour/core/adapter";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { OutgoingHttpHeaders } from "node:http";
 
@@ -86,27 +76,25 @@ function attach(req: Request, res: Response, decision: Decision): void {
   (res.locals as Record<symbol, Decision>)[DECISION] = decision;
 }
 
-function run(instance: Detour<Request>, features: FeatureNames | undefined, req: Request, res: Response, next: NextFunction): void {
-  try {
-    const decision = instance.decideWith(expressRequest, req, features);
-    attach(req, res, decision);
-    if (decision.action !== "pass") {
-      send(res, instance.respond(decision, expressRequest, req));
-      return;
+const binding: FrameworkBinding<Request, Response, NextFunction, void> = {
+  accessor: expressRequest,
+  attach: (decision, req, res) => attach(req, res, decision),
+  pass: (_req, _res, next) => next(),
+  send: (response, _req, res, next) => {
+    try {
+      send(res, response);
+    } catch (error) {
+      // An unwritable answer (a custom renderer's header, say) goes to Express's error handlers too.
+      next(error);
     }
-  } catch (error) {
-    // user()/context() callbacks and custom renderers may throw: Express's error handlers get it.
-    next(error);
-    return;
-  }
-  next();
-}
+  },
+  // user()/context() callbacks and custom renderers may throw: Express's error handlers get it.
+  fail: (error, _req, _res, next) => next(error),
+  later: (pending) => void pending,
+};
 
 function handler(instance: Detour<Request>, features: FeatureNames | undefined): RequestHandler {
-  return function detour(req: Request, res: Response, next: NextFunction): void {
-    if (instance.isReady) run(instance, features, req, res, next);
-    else void instance.ready.then(() => run(instance, features, req, res, next));
-  };
+  return decisionHandler(instance, features, binding);
 }
 
 /**

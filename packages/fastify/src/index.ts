@@ -4,20 +4,17 @@
  * a guard hook. It translates a Fastify request for `@detour/core` and writes
  * its answer back; no policy lives here.
  */
+import { OptionsError, type Decision, type Detour, type DetourOptions, type FeatureNames, type HttpResponse } from "@detour/core";
 import {
-  OptionsError,
+  decisionHandler,
   headerOf,
   isDetour,
   pathOf,
   toDetour,
-  type Decision,
-  type Detour,
   type DetourAdapter,
-  type DetourOptions,
-  type FeatureNames,
-  type HttpResponse,
+  type FrameworkBinding,
   type RequestAccessor,
-} from "@detour/core";
+} from "@detour/core/adapter";
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 import fp from "fastify-plugin";
 
@@ -84,26 +81,21 @@ export const fastifyRequest: RequestAccessor<FastifyRequest> = {
   secure: (request) => request.protocol === "https",
 };
 
+// No `later`: registering the plugin waits for the store, so requests are decided at once.
+const binding: FrameworkBinding<FastifyRequest, FastifyReply, (error?: Error) => void, void> = {
+  accessor: fastifyRequest,
+  attach: (decision, request) => {
+    request.detour = decision;
+  },
+  pass: (_request, _reply, done) => done(),
+  // Answering from a hook: Fastify stops the lifecycle; `done` must not be called.
+  send: (response, _request, reply) => void reply.code(response.status).headers(response.headers as Record<string, string | string[]>).send(response.body ?? undefined),
+  // user()/context() callbacks and custom renderers may throw: Fastify's error handler gets it.
+  fail: (error, _request, _reply, done) => done(error instanceof Error ? error : new Error(String(error))),
+};
+
 function hookFor(instance: Detour<FastifyRequest>, features: FeatureNames | undefined): DetourHook {
-  return function detour(request, reply, done) {
-    let decision: Decision<FastifyRequest>;
-    let response: HttpResponse;
-    try {
-      decision = instance.decideWith(fastifyRequest, request, features);
-      request.detour = decision;
-      if (decision.action === "pass") {
-        done();
-        return;
-      }
-      response = instance.respond(decision, fastifyRequest, request);
-    } catch (error) {
-      // user()/context() callbacks and custom renderers may throw: Fastify's error handler gets it.
-      done(error instanceof Error ? error : new Error(String(error)));
-      return;
-    }
-    // Answering from a hook: Fastify stops the lifecycle; `done` must not be called.
-    void reply.code(response.status).headers(response.headers as Record<string, string | string[]>).send(response.body ?? undefined);
-  };
+  return decisionHandler(instance, features, binding);
 }
 
 /** `app.detour`: the instance, given `feature(name)` once (the same hook whatever the scope). */

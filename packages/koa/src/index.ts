@@ -2,18 +2,8 @@
  * Detour for Koa 3 (and 2): a middleware and route guards that translate a Koa
  * context for `@detour/core` and write its answer back. No policy lives here.
  */
-import {
-  headerOf,
-  pathOf,
-  toDetour,
-  type Decision,
-  type Detour,
-  type DetourAdapter,
-  type DetourOptions,
-  type FeatureNames,
-  type HttpResponse,
-  type RequestAccessor,
-} from "@detour/core";
+import type { Decision, Detour, DetourOptions, FeatureNames, HttpResponse } from "@detour/core";
+import { decisionHandler, headerOf, pathOf, toDetour, type DetourAdapter, type FrameworkBinding, type RequestAccessor } from "@detour/core/adapter";
 import type { Context, Middleware, Next } from "koa";
 
 declare module "koa" {
@@ -56,20 +46,23 @@ function write(ctx: Context, response: HttpResponse): void {
   ctx.set(response.headers as Record<string, string | string[]>);
 }
 
-function run(instance: Detour<Context>, features: FeatureNames | undefined, ctx: Context, next: Next): Promise<unknown> | undefined {
-  // A throwing user()/context() callback rejects this middleware: Koa's error handling gets it.
-  const decision = instance.decideWith(koaRequest, ctx, features);
-  ctx.state.detour = decision;
-  if (decision.action === "pass") return next();
-  write(ctx, instance.respond(decision, koaRequest, ctx));
-  return undefined;
-}
+// A throwing user()/context() callback rejects this middleware (no `fail`): Koa's error handling gets it.
+const binding: FrameworkBinding<Context, Next, undefined, Promise<unknown> | undefined> = {
+  accessor: koaRequest,
+  attach: (decision, ctx) => {
+    ctx.state.detour = decision;
+  },
+  pass: (_ctx, next) => next(),
+  send: (response, ctx) => {
+    write(ctx, response);
+    return undefined;
+  },
+  later: (pending) => pending,
+};
 
 function middlewareFor(instance: Detour<Context>, features: FeatureNames | undefined): Middleware {
-  return function detour(ctx: Context, next: Next): Promise<unknown> | undefined {
-    if (instance.isReady) return run(instance, features, ctx, next);
-    return instance.ready.then(() => run(instance, features, ctx, next));
-  };
+  // Koa passes two arguments; the handler's third is `undefined`.
+  return decisionHandler(instance, features, binding) as (ctx: Context, next: Next) => Promise<unknown> | undefined;
 }
 
 /**

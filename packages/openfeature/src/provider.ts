@@ -97,7 +97,7 @@ export class DetourProvider implements Provider {
     if (isStore(detourOrStore)) {
       this.store = detourOrStore;
       this.#detour = undefined;
-    } else if (isDetour(detourOrStore)) {
+    } else if (isDetourLike(detourOrStore)) {
       this.store = detourOrStore.store;
       this.#detour = detourOrStore;
     } else {
@@ -276,7 +276,7 @@ function isStore(value: unknown): value is Store {
   );
 }
 
-function isDetour(value: unknown): value is DetourLike {
+function isDetourLike(value: unknown): value is DetourLike {
   const d = value as Partial<DetourLike> | null;
   return typeof d === "object" && d !== null && isStore(d.store) && typeof d.explain === "function" && typeof d.close === "function";
 }

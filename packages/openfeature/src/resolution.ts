@@ -36,9 +36,9 @@ export function reasonOf(reason: EvaluationReason, snapshot: Snapshot | undefine
     case "RULE_MATCH":
       return StandardResolutionReasons.TARGETING_MATCH;
     case "FALLTHROUGH": {
-      const flag = snapshot?.flag(flagKey);
-      if (flag?.fallthrough.type === "rollout") return StandardResolutionReasons.SPLIT;
-      return flag !== undefined && !flag.contextual ? StandardResolutionReasons.STATIC : StandardResolutionReasons.DEFAULT;
+      const traits = snapshot?.traits(flagKey);
+      if (traits?.rolloutFallthrough) return StandardResolutionReasons.SPLIT;
+      return traits !== undefined && !traits.contextual ? StandardResolutionReasons.STATIC : StandardResolutionReasons.DEFAULT;
     }
     case "ERROR":
       return StandardResolutionReasons.ERROR;

@@ -1,4 +1,5 @@
-import { memoryStore, Snapshot, StoreState, StoreUnavailableError, type FlagDocument, type Store, type StoreListener } from "@detour/core";
+import { memoryStore, type FlagDocument } from "@detour/core";
+import { StoreState, Snapshot, StoreUnavailableError, type Store, type StoreListener } from "@detour/core/store";
 import { OpenFeature, type Client, type EventDetails, type ProviderEvents } from "@openfeature/server-sdk";
 
 /** Puts OpenFeature's global state back as it was: no provider, handlers, hooks or context. */

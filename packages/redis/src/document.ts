@@ -1,6 +1,7 @@
 /** Reading documents: what Redis holds, parsed and validated, and the bootstrap document. */
 import { readFile } from "node:fs/promises";
-import { Snapshot, ValidationError, parseDocument, type FlagDocument } from "@detour/core";
+import type { FlagDocument } from "@detour/core";
+import { parseDocument, Snapshot, ValidationError } from "@detour/core/store";
 import type { RedisStoreKeys } from "./options.js";
 
 /** What Redis was seen to hold: whether the document key exists and the revision key's raw value. */

@@ -1,4 +1,4 @@
-import { StoreBase, type Mutator, type Snapshot, type Store } from "@detour/core";
+import { StoreBase, type Mutator, type Snapshot, type Store } from "@detour/core/store";
 import { RedisConnection } from "./connection.js";
 import { checkOptions, type RedisStoreKeys, type RedisStoreOptions } from "./options.js";
 import { RedisSync } from "./sync.js";

@@ -12,7 +12,7 @@ import {
   asError,
   type DocumentChanges,
   type StoreState,
-} from "@detour/core";
+} from "@detour/core/store";
 import type { RedisClient, RedisConnection } from "./connection.js";
 import { INTEGER, loadBootstrap, parseStored, revisionOf, tokenOf, type Observed } from "./document.js";
 import type { StoreSettings } from "./options.js";

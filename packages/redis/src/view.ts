@@ -1,4 +1,4 @@
-import { ReadOrder, type Snapshot } from "@detour/core";
+import { ReadOrder, type Snapshot } from "@detour/core/store";
 
 /** Where the snapshot in force came from. */
 export type Origin = "empty" | "bootstrap" | "redis";

@@ -14,7 +14,7 @@ import {
   type DocumentChanges,
   type Mutator,
   type StoreState,
-} from "@detour/core";
+} from "@detour/core/store";
 import type { RedisClient } from "./connection.js";
 import { parseStored, revisionOf, type Observed } from "./document.js";
 import type { RedisStoreKeys, StoreSettings } from "./options.js";

@@ -145,7 +145,7 @@ export function workerBundle(): Promise<string> {
       platform: "node",
       format: "esm",
       target: "node20",
-      alias: { "@detour/core": join(root, "packages/core/src/index.ts") },
+      alias: { "@detour/core": join(root, "packages/core/src/index.ts"), "@detour/core/store": join(root, "packages/core/src/store.ts") },
       banner: { js: 'import { createRequire as __detourRequire } from "node:module"; const require = __detourRequire(import.meta.url);' },
       logLevel: "error",
     });

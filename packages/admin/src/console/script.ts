@@ -97,7 +97,7 @@ export const SCRIPT = String.raw`
 
   // ----- rendering -----
   var MODE_TEXT = { maintenance: "Maintenance", "read-only": "Read-only", available: "Available" };
-  var SCOPE_TEXT = { site: "Whole site", feature: "Whole feature", users: "Some users" };
+  var SCOPE_TEXT = { site: "Whole site", feature: "Whole feature", user: "Some users" };
   function pill(mode, big) { return h("span", { className: "pill " + mode + (big ? " big" : ""), text: MODE_TEXT[mode] || mode }); }
 
   function render(status) {
@@ -119,7 +119,7 @@ export const SCRIPT = String.raw`
 
   function renderHealth(store) {
     var text = store.kind + " store";
-    if (store.version !== null) text += " · revision " + store.version;
+    if (store.revision !== null) text += " · revision " + store.revision;
     if (store.stale) text += " · unreachable, showing the last known state";
     $("store-text").textContent = text;
     $("live-dot").className = "dot" + (store.stale ? " stale" : state.live ? " live" : "");
@@ -128,11 +128,11 @@ export const SCRIPT = String.raw`
   function renderSite(status) {
     var key = status.siteFlag;
     var flag = status.flags.filter(function (f) { return f.key === key; })[0];
-    var whole = flag && flag.scope !== "users" && flag.active;
+    var whole = flag && flag.scope !== "user" && flag.active;
     var mode = whole ? flag.mode : "available";
     $("site-key").textContent = key;
     $("site-pill").replaceWith(h("span", { id: "site-pill", className: "pill big " + mode, text: MODE_TEXT[mode] }));
-    var users = flag && flag.scope === "users" ? (flag.percent !== null ? flag.percent + "% of users " : flag.users.length + " user" + (flag.users.length === 1 ? "" : "s") + " ") + MODE_TEXT[flag.mode].toLowerCase() : "";
+    var users = flag && flag.scope === "user" ? (flag.percent !== null ? flag.percent + "% of users " : flag.users.length + " user" + (flag.users.length === 1 ? "" : "s") + " ") + MODE_TEXT[flag.mode].toLowerCase() : "";
     $("site-state").textContent = !flag ? "Serving everyone" : whole ? (mode === "maintenance" ? "Down for maintenance" : "Read-only for everyone")
       : users ? users : flag.state === "scheduled" ? MODE_TEXT[flag.mode] + " scheduled" : "Serving everyone";
     var meta = clear($("site-meta"));

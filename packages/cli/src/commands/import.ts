@@ -123,7 +123,7 @@ export async function importCommand(context: Context, file: string, options: Imp
         }),
       { create: true },
     );
-    context.print(`imported ${name} into ${context.location.display} (revision ${status.store.version ?? "?"}): ${diffSummary(diff!)}`);
+    context.print(`imported ${name} into ${context.location.display} (revision ${status.store.revision ?? "?"}): ${diffSummary(diff!)}`);
     for (const line of diff!.lines) context.print(line);
     return 0;
   } catch (error) {

@@ -167,11 +167,6 @@ export function readCookies(header: string | readonly string[] | null | undefine
   return values;
 }
 
-/** The first value of cookie `name` in a Cookie header, or `undefined`. Never throws. */
-export function readCookie(header: string | readonly string[] | null | undefined, name: string): string | undefined {
-  return readCookies(header, name)[0];
-}
-
 function verifyValue(value: string, key: Buffer, required: readonly string[], now: number): boolean {
   if (value.length > MAX_VALUE_LENGTH) return false;
   const dot = value.indexOf(".");
@@ -254,24 +249,4 @@ export function compileSecretPathMatcher(secretPath: string, option = "allow.sec
     if (normal === null || normal.length !== length) return false;
     return timingSafeEqual(digest(normal), expected);
   };
-}
-
-const secretDigests = new Map<string, Buffer | null>();
-
-/**
- * Whether `path` is the secret URL `secretPath` (see `compileSecretPathMatcher`;
- * this one-shot form memoises the secret's digest). An unusable secret path
- * (`""`, `/`) matches nothing.
- */
-export function matchesSecretPath(path: string, secretPath: string): boolean {
-  let expected = secretDigests.get(secretPath);
-  if (expected === undefined) {
-    expected = secretDigest(secretPath);
-    if (secretDigests.size >= 16) secretDigests.clear();
-    secretDigests.set(secretPath, expected);
-  }
-  if (expected === null) return false;
-  const normal = typeof path === "string" ? normalizePath(path) : null;
-  if (normal === null) return false;
-  return timingSafeEqual(digest(normal), expected);
 }

@@ -1,12 +1,52 @@
 import type { JsonValue, Mode } from "../document/types.js";
 import type { EvaluationContext, EvaluationReason, EvaluationResult } from "../evaluation/types.js";
 import type { Snapshot } from "../snapshot.js";
-import type { RequestAccessor } from "../adapter/request.js";
-import type { DecisionAction, DecisionReason, PickedContext, RequestDecision, Scope } from "./types.js";
+import type { RequestAccessor } from "../request.js";
+import type { Decision, DecisionAction, DecisionFields, DecisionReason, PickedContext, Scope } from "./types.js";
 
 /** Builds the evaluation context of a request (the policy does). */
 export interface ContextFactory<Req> {
   context(accessor: RequestAccessor<Req>, req: Req): EvaluationContext;
+}
+
+/** What a decision says, apart from the request it is about. Built by the factories below. */
+export interface Outcome extends DecisionFields {
+  /** The maintenance periods in force, for the bypass cookie a `redirect` sets. */
+  readonly periods: readonly string[] | null;
+}
+
+/** Nothing in force, or the store never loaded and the fail mode is open: an instance builds each once. */
+export function passOutcome(reason: "NOT_IN_FORCE" | "FAIL_OPEN", status: number): Outcome {
+  return Object.freeze({
+    action: "pass", mode: "available", scope: null, picked: null, flag: null, reason,
+    evaluation: null, message: null, retryAfter: null, until: null, status, periods: null,
+  });
+}
+
+/** A visit to a secret URL while nothing blocks the request: a redirect that sets the cookie for `periods`. */
+export function secretVisitOutcome(status: number, periods: readonly string[]): Outcome {
+  return {
+    action: "redirect", mode: "available", scope: null, picked: null, flag: null, reason: "BYPASS_SECRET",
+    evaluation: null, message: null, retryAfter: null, until: null, status, periods,
+  };
+}
+
+/** What the strictest flag in force says (or the fail mode, `evaluation: null`), and the action the bypasses left. */
+export function flagOutcome(
+  action: DecisionAction,
+  mode: Mode,
+  scope: Scope,
+  flag: string,
+  reason: DecisionReason,
+  evaluation: EvaluationReason | null,
+  settings: { message: string | null; retryAfter: number | null; until: Date | null; status: number },
+  periods: readonly string[] | null,
+  picked: PickedContext | null,
+): Outcome {
+  return {
+    action, mode, scope, picked, flag, reason, evaluation,
+    message: settings.message, retryAfter: settings.retryAfter, until: settings.until, status: settings.status, periods,
+  };
 }
 
 const NOT_FOUND: EvaluationResult = Object.freeze({
@@ -16,11 +56,12 @@ const NOT_FOUND: EvaluationResult = Object.freeze({
 });
 
 /**
- * The decision for one request. It is the one object a request allocates when
- * nothing is in force; `variation()` evaluates other flags against the same
- * snapshot, so a request's reads and writes route consistently.
+ * The {@link Decision} of one request. It is the one object a request
+ * allocates when nothing is in force; `variation()` evaluates other flags
+ * against the same snapshot, so a request's reads and writes route
+ * consistently. Not exported: the type is `Decision`.
  */
-export class Decision<Req = unknown> implements RequestDecision {
+export class RequestDecision<Req> implements Decision {
   readonly action: DecisionAction;
   readonly mode: Mode;
   readonly scope: Scope | null;
@@ -32,45 +73,34 @@ export class Decision<Req = unknown> implements RequestDecision {
   readonly retryAfter: number | null;
   readonly until: Date | null;
   readonly status: number;
-  /** @internal the maintenance periods in force, for the bypass cookie a `redirect` sets. */
-  readonly periods: readonly string[] | null;
-  #snapshot: Snapshot | undefined;
-  #factory: ContextFactory<Req>;
-  #accessor: RequestAccessor<Req>;
-  #req: Req;
+  readonly #periods: readonly string[] | null;
+  readonly #snapshot: Snapshot | undefined;
+  readonly #factory: ContextFactory<Req>;
+  readonly #accessor: RequestAccessor<Req>;
+  readonly #req: Req;
   #context: EvaluationContext | undefined;
 
+  /** `context`: the request's context when deciding already built it. */
   constructor(
-    action: DecisionAction,
-    mode: Mode,
-    scope: Scope | null,
-    flag: string | null,
-    reason: DecisionReason,
-    evaluation: EvaluationReason | null,
-    message: string | null,
-    retryAfter: number | null,
-    until: Date | null,
-    status: number,
-    periods: readonly string[] | null,
+    outcome: Outcome,
     snapshot: Snapshot | undefined,
     factory: ContextFactory<Req>,
     accessor: RequestAccessor<Req>,
     req: Req,
     context: EvaluationContext | undefined,
-    picked: PickedContext | null = null,
   ) {
-    this.action = action;
-    this.mode = mode;
-    this.scope = scope;
-    this.picked = picked;
-    this.flag = flag;
-    this.reason = reason;
-    this.evaluation = evaluation;
-    this.message = message;
-    this.retryAfter = retryAfter;
-    this.until = until;
-    this.status = status;
-    this.periods = periods;
+    this.action = outcome.action;
+    this.mode = outcome.mode;
+    this.scope = outcome.scope;
+    this.picked = outcome.picked;
+    this.flag = outcome.flag;
+    this.reason = outcome.reason;
+    this.evaluation = outcome.evaluation;
+    this.message = outcome.message;
+    this.retryAfter = outcome.retryAfter;
+    this.until = outcome.until;
+    this.status = outcome.status;
+    this.#periods = outcome.periods;
     this.#snapshot = snapshot;
     this.#factory = factory;
     this.#accessor = accessor;
@@ -78,18 +108,21 @@ export class Decision<Req = unknown> implements RequestDecision {
     this.#context = context;
   }
 
+  /** The periods a `redirect` decision's cookie opens; none for a decision Detour did not make. */
+  static periodsOf(decision: Decision): readonly string[] {
+    return (#periods in decision ? (decision as RequestDecision<unknown>).#periods : null) ?? [];
+  }
+
   /** This request's evaluation context: the user `{ key, ip, path, method, ...custom }`, multi-kind with the request's `contexts(req)`. */
   get context(): EvaluationContext {
     return (this.#context ??= this.#factory.context(this.#accessor, this.#req));
   }
 
-  /** Evaluates any flag for this request; `defaultValue` when the flag is missing, off without a value, or broken. */
   variation<T extends JsonValue>(flagKey: string, defaultValue: T): T | JsonValue {
     const result = this.explain(flagKey);
     return result.value === null ? defaultValue : result.value;
   }
 
-  /** Evaluates any flag for this request, with the reason. */
   explain(flagKey: string): EvaluationResult {
     return this.#snapshot ? this.#snapshot.evaluate(flagKey, this.context) : NOT_FOUND;
   }

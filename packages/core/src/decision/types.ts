@@ -1,5 +1,5 @@
 import type { JsonValue, Mode } from "../document/types.js";
-import type { EvaluationReason } from "../evaluation/types.js";
+import type { EvaluationContext, EvaluationReason, EvaluationResult } from "../evaluation/types.js";
 
 /**
  * Where a decision's mode came from: the whole site, a feature, or the
@@ -37,7 +37,8 @@ export type DecisionReason =
 
 export type DecisionAction = "pass" | "block" | "redirect";
 
-export interface Decision {
+/** What a decision says about its request: what to do with it and why. */
+export interface DecisionFields {
   readonly action: DecisionAction;
   /** The mode in force for this request, even when it passes. */
   readonly mode: Mode;
@@ -59,10 +60,19 @@ export interface Decision {
   readonly status: number;
 }
 
-/** The decision attached to a request, with access to any flag for that request. */
-export interface RequestDecision extends Decision {
-  /** Evaluates any flag for this request's context, synchronously; `defaultValue` when it cannot. */
+/**
+ * Detour's decision for one request: its fields, with access to any other
+ * flag for the same request (against the same snapshot).
+ */
+export interface Decision extends DecisionFields {
+  /** This request's evaluation context (`{ key, ip, path, method, ...custom }`), built on first use. */
+  readonly context: EvaluationContext;
+  /** Evaluates any flag for this request's context, synchronously; `defaultValue` when the flag is missing, off without a value, or broken. */
   variation<T extends JsonValue>(flagKey: string, defaultValue: T): T | JsonValue;
+  /** Evaluates any flag for this request, with the reason. */
+  explain(flagKey: string): EvaluationResult;
+  /** The decision's fields, for logs. */
+  toJSON(): Record<string, unknown>;
 }
 
 /** What adapters write back: a complete HTTP response. */

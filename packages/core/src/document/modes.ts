@@ -1,4 +1,4 @@
-import type { JsonValue, Mode } from "./types.js";
+import type { Flag, JsonValue, Mode } from "./types.js";
 
 const RANK: Record<Mode, number> = { available: 0, "read-only": 1, maintenance: 2 };
 
@@ -8,6 +8,27 @@ export function toMode(value: JsonValue | null | undefined): Mode | null {
   if (value === false) return "available";
   if (value === "available" || value === "read-only" || value === "maintenance") return value;
   return null;
+}
+
+/** The mode of each of a flag's variations (`null` for a value that is not a mode). */
+export function modesOf(flag: Readonly<Flag>): (Mode | null)[] {
+  return (Array.isArray(flag.variations) ? (flag.variations as JsonValue[]) : []).map((value) => toMode(value));
+}
+
+/** Every variation of the flag is a mode (what `enable`/`disable` can toggle). */
+export function hasModeValues(flag: Readonly<Flag>): boolean {
+  return Array.isArray(flag.variations) && (flag.variations as JsonValue[]).every((value) => toMode(value) !== null);
+}
+
+/**
+ * A flag Detour treats as a maintenance flag ("mode flag") where it lists
+ * flags (status, the console): the site flag, a flag with Detour settings, or
+ * one whose values are mode names; every value a mode either way.
+ */
+export function isModeFlag(flag: Readonly<Flag>, siteFlag: string): boolean {
+  const values = Array.isArray(flag.variations) ? (flag.variations as JsonValue[]) : [];
+  if (values.length === 0 || !hasModeValues(flag)) return false;
+  return flag.key === siteFlag || flag.detour !== undefined || values.some((value) => typeof value === "string");
 }
 
 export function isMode(value: unknown): value is Mode {
@@ -29,4 +50,11 @@ export function isSafeMethod(method: string): boolean {
     default:
       return method === "get" || method === "head" || method === "options" || method === "trace";
   }
+}
+
+/** The strictest of some modes; `available` for none. */
+export function strictestMode(modes: Iterable<Mode>): Mode {
+  let result: Mode = "available";
+  for (const mode of modes) if (stricter(mode, result)) result = mode;
+  return result;
 }

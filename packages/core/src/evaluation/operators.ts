@@ -175,7 +175,7 @@ function normalizeAddress(address: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipa
 }
 
 /** Parses a client address; `null` when it is not one. */
-export function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
   const v4 = clientIpv4(text);
   if (v4 !== null) return ipaddr.fromByteArray([v4 >>> 24, (v4 >>> 16) & 255, (v4 >>> 8) & 255, v4 & 255]);
   if (!ipaddr.IPv6.isValid(text)) return null;

@@ -1,10 +1,10 @@
 import { dictionary } from "../document/dictionaries.js";
-import { MAX_PAGE_BYTES, type AuditEntry, type DetourFlagSettings, type Flag, type FlagDocument, type JsonValue, type Mode, type Target } from "../document/types.js";
-import { isRedirectTarget } from "../document/validate.js";
+import { MAX_PAGE_BYTES, type DetourFlagSettings, type Flag, type FlagDocument, type JsonValue, type Mode, type Target } from "../document/types.js";
+import { isRedirectTarget } from "../validation/validate.js";
 import { isValidKind } from "../evaluation/context.js";
 import { ArgumentError } from "../errors.js";
 import { hashFlagSecret } from "../bypass/flag-secret.js";
-import { isMode, stricter, toMode } from "../document/modes.js";
+import { hasModeValues, isMode, stricter, toMode } from "../document/modes.js";
 
 /*
  * The operations an operator performs (CLI, admin API, programmatic), as pure
@@ -14,7 +14,6 @@ import { isMode, stricter, toMode } from "../document/modes.js";
  */
 
 export const MODE_VARIATIONS: readonly Mode[] = ["available", "read-only", "maintenance"];
-export const AUDIT_LIMIT = 1000;
 
 export interface EnableOptions {
   /** Default `maintenance`; with `users` or `percent` and no mode, `read-only`. */
@@ -149,7 +148,7 @@ function modeFlag(doc: FlagDocument, key: string): Flag {
   }
   doc.flags ??= dictionary();
   const flag = ownFlag(doc, key) ?? (doc.flags[key] = newModeFlag(key));
-  if (!Array.isArray(flag.variations) || flag.variations.some((v) => toMode(v as JsonValue) === null)) {
+  if (!hasModeValues(flag)) {
     throw new ArgumentError("flag", `"${key}" is not a mode flag: its variations are not modes (${JSON.stringify(flag.variations)})`);
   }
   flag.detour ??= {};
@@ -417,24 +416,4 @@ export function setRollout(doc: FlagDocument, key: string, split: Readonly<Recor
   flag.on = true;
   flag.version = (flag.version ?? 0) + 1;
   return flag;
-}
-
-/** Prepends an audit entry, keeping the newest `AUDIT_LIMIT`. */
-export function appendAudit(
-  doc: FlagDocument,
-  context: OperationContext,
-  action: string,
-  flag: string | null,
-  details: Record<string, JsonValue | undefined> = {},
-): void {
-  const clean: Record<string, JsonValue> = {};
-  for (const [name, value] of Object.entries(details)) if (value !== undefined) clean[name] = value;
-  const entry: AuditEntry = { at: new Date(context.now).toISOString(), actor: context.actor, action, flag, details: clean };
-  doc.audit = [entry, ...(doc.audit ?? [])].slice(0, AUDIT_LIMIT);
-}
-
-export function strictestMode(modes: Iterable<Mode>): Mode {
-  let result: Mode = "available";
-  for (const mode of modes) if (stricter(mode, result)) result = mode;
-  return result;
 }

@@ -1,9 +1,9 @@
 import type { Flag, JsonValue, Mode } from "../document/types.js";
 import type { ValidationIssue } from "../errors.js";
 import type { Snapshot } from "../snapshot.js";
+import type { Scope } from "../decision/types.js";
 import type { StoreHealth } from "../stores/types.js";
-import { toMode } from "../document/modes.js";
-import { strictestMode } from "./edits.js";
+import { isModeFlag, strictestMode, toMode } from "../document/modes.js";
 import { inForce, scheduleOf } from "../document/schedule.js";
 
 export interface FlagStatus {
@@ -11,8 +11,8 @@ export interface FlagStatus {
   on: boolean;
   /** The strictest mode the flag puts anyone in. */
   mode: Mode;
-  /** `site`/`feature` when it applies to everyone, `users` when to some users or other contexts (tenants). */
-  scope: "site" | "feature" | "users";
+  /** `site`/`feature` when it applies to everyone, `user` when to some users or other contexts (tenants); a decision's `scope` but for `context`. */
+  scope: Exclude<Scope, "context">;
   /** Whether the flag's window / TTL puts it in force right now. */
   active: boolean;
   /** `active`, `scheduled` (its window has not started) or `ended` (window over or TTL expired). */
@@ -42,7 +42,8 @@ export interface RolloutStatus {
 }
 
 export interface DetourStatus {
-  store: { kind: string; version: number | null; ageMs: number | null; stale: boolean; error: string | null };
+  /** The store's health (`revision`: the document's, `null` before it loaded). */
+  store: { kind: string; revision: number | null; ageMs: number | null; stale: boolean; error: string | null };
   flags: FlagStatus[];
   /** Percentage rollouts between the variations of flags that are not mode flags. */
   rollouts: RolloutStatus[];
@@ -56,13 +57,6 @@ export interface DetourStatus {
 
 function modeOf(flag: Flag, index: number | undefined): Mode | null {
   return index === undefined ? null : toMode(flag.variations[index] as JsonValue);
-}
-
-/** A flag Detour treats as a maintenance flag: the site flag, a flag with Detour settings, or one whose values are mode names. */
-export function isModeFlag(flag: Flag, siteFlag: string): boolean {
-  const values = Array.isArray(flag.variations) ? (flag.variations as JsonValue[]) : [];
-  if (values.length === 0 || values.some((v) => toMode(v) === null)) return false;
-  return flag.key === siteFlag || flag.detour !== undefined || values.some((v) => typeof v === "string");
 }
 
 /** What a mode flag does right now, for `detour status` and the admin console; `null` when it does nothing. */
@@ -128,7 +122,7 @@ export function flagStatus(flag: Flag, siteFlag: string, now: number): FlagStatu
     key: flag.key,
     on: flag.on,
     mode: strictestMode(modes),
-    scope: whole ? (flag.key === siteFlag ? "site" : "feature") : "users",
+    scope: whole ? (flag.key === siteFlag ? "site" : "feature") : "user",
     active: inForce(schedule, now),
     state: inForce(schedule, now) ? "active" : now < schedule.from ? "scheduled" : "ended",
     users,
@@ -169,7 +163,7 @@ export function statusOf(snapshot: Snapshot | undefined, health: StoreHealth, si
   flags.sort((a, b) => (a.key === siteFlag ? -1 : b.key === siteFlag ? 1 : a.key.localeCompare(b.key)));
   rollouts.sort((a, b) => a.key.localeCompare(b.key));
   return {
-    store: { kind: health.kind, version: health.revision, ageMs: health.ageMs, stale: health.stale, error: health.error },
+    store: { kind: health.kind, revision: health.revision, ageMs: health.ageMs, stale: health.stale, error: health.error },
     flags,
     rollouts,
     problems: (snapshot?.problems ?? []).map((problem) => ({ ...problem })),

@@ -18,15 +18,15 @@ import { MAX_MATCH_INPUT } from "../evaluation/regex.js";
 import { isValidKind } from "../evaluation/context.js";
 import type { EvaluationContext, EvaluationReason, UserContext } from "../evaluation/types.js";
 import { respond } from "../respond/index.js";
-import type { Snapshot } from "../snapshot.js";
-import { Decision, type ContextFactory } from "../decision/decision.js";
+import { evaluateValid, lookupOf, type Snapshot } from "../snapshot.js";
+import { RequestDecision, flagOutcome, passOutcome, secretVisitOutcome, type ContextFactory, type Outcome } from "../decision/decision.js";
 import { matchesFlagSecret } from "../bypass/flag-secret.js";
 import { isSafeMethod, stricter } from "../document/modes.js";
 import type { ContextInput, NormalizedOptions } from "../options.js";
 import { pathRulesOf, strictestReading } from "./path-rules.js";
-import type { RequestAccessor } from "../adapter/request.js";
+import type { RequestAccessor } from "../request.js";
 import { pickedBy } from "./picked.js";
-import type { DecisionAction, DecisionReason, HttpResponse, PickedContext, Scope } from "../decision/types.js";
+import type { Decision, DecisionAction, DecisionReason, HttpResponse, PickedContext, Scope } from "../decision/types.js";
 import { buildView, type ModeFlag, type PolicyView } from "./view.js";
 
 const ANONYMOUS = "anonymous";
@@ -95,12 +95,16 @@ export class Policy<Req> implements ContextFactory<Req> {
   readonly #token: ((token: string) => boolean) | null;
   readonly #secretPath: ((path: string) => boolean) | null;
   #view: PolicyView | undefined;
+  readonly #notInForce: Outcome;
+  readonly #failOpen: Outcome;
 
   /** `outage`: an identifier of the store outage in progress (the snapshot in force is stale), or `null`. */
   constructor(options: NormalizedOptions<Req>, snapshot: () => Snapshot | undefined, outage: () => string | null) {
     this.#options = options;
     this.#snapshot = snapshot;
     this.#outage = outage;
+    this.#notInForce = passOutcome("NOT_IN_FORCE", options.status);
+    this.#failOpen = passOutcome("FAIL_OPEN", options.status);
     for (const [name, patterns] of options.features) {
       this.#featureNames.add(name);
       if (patterns.length > 0) {
@@ -214,7 +218,7 @@ export class Policy<Req> implements ContextFactory<Req> {
    * Decides one request. `features` are a route guard's features; the global
    * middleware passes none, and features then come from path patterns.
    */
-  decide(accessor: RequestAccessor<Req>, req: Req, features?: string | readonly string[]): Decision<Req> {
+  decide(accessor: RequestAccessor<Req>, req: Req, features?: string | readonly string[]): Decision {
     if (features !== undefined) this.#register(features);
     const snapshot = this.#snapshot();
     if (snapshot === undefined) return this.#failMode(accessor, req);
@@ -261,13 +265,13 @@ export class Policy<Req> implements ContextFactory<Req> {
     if (flag.keyOnly && flag.otherKinds) context = pending.withKinds ? pending.context! : (pending.keyKinds ??= this.#withKinds({ key: this.#userKey(pending.req) }, pending.req));
     else if (flag.keyOnly) context = pending.context ?? (pending.keyContext ??= { key: this.#userKey(pending.req) });
     else if (flag.contextual) context = this.#contextFor(pending, flag.otherKinds);
-    let result = pending.snapshot.evaluateValid(key, context);
+    let result = evaluateValid(pending.snapshot, key, context);
     if (flag.contextual && !flag.keyOnly) {
       const rules = pathRulesOf(flag.compiled, flag.modes);
       if (rules !== null) {
         const readings = (pending.ruleReadings ??= decodedReadings(this.#paths(pending).paths));
         const unreadable = pending.paths!.unreadable || readings.some((path) => path.length > MAX_MATCH_INPUT);
-        result = strictestReading(flag.compiled, rules, flag.modes, context, readings, unreadable, pending.snapshot, result);
+        result = strictestReading(flag.compiled, rules, flag.modes, context, readings, unreadable, lookupOf(pending.snapshot), result);
       }
     }
     const index = result.variationIndex;
@@ -387,18 +391,16 @@ export class Policy<Req> implements ContextFactory<Req> {
     return alternate === undefined || allow(alternate);
   }
 
-  #pass(snapshot: Snapshot, accessor: RequestAccessor<Req>, req: Req, context: EvaluationContext | undefined): Decision<Req> {
-    return new Decision("pass", "available", null, null, "NOT_IN_FORCE", null, null, null, null, this.#options.status, null, snapshot, this, accessor, req, context);
+  #pass(snapshot: Snapshot, accessor: RequestAccessor<Req>, req: Req, context: EvaluationContext | undefined): Decision {
+    return new RequestDecision(this.#notInForce, snapshot, this, accessor, req, context);
   }
 
-  #secretVisit(pending: Pending<Req>): Decision<Req> {
-    return new Decision(
-      "redirect", "available", null, null, "BYPASS_SECRET", null, null, null, null, this.#options.status,
-      this.#periodsInForce(pending), pending.snapshot, this, pending.accessor, pending.req, this.#fullContext(pending),
-    );
+  #secretVisit(pending: Pending<Req>): Decision {
+    const outcome = secretVisitOutcome(this.#options.status, this.#periodsInForce(pending));
+    return new RequestDecision(outcome, pending.snapshot, this, pending.accessor, pending.req, this.#fullContext(pending));
   }
 
-  #decision(action: DecisionAction, verdict: Verdict, reason: DecisionReason, pending: Pending<Req>): Decision<Req> {
+  #decision(action: DecisionAction, verdict: Verdict, reason: DecisionReason, pending: Pending<Req>): Decision {
     const settings = verdict.flag?.settings;
     const until = verdict.flag?.until ?? null;
     const retryAfter =
@@ -407,41 +409,43 @@ export class Policy<Req> implements ContextFactory<Req> {
         : settings?.retryAt !== undefined
           ? Math.max(0, Math.ceil((Date.parse(settings.retryAt) - this.#options.now()) / 1000))
           : (settings?.retryAfter ?? this.#options.retryAfter);
-    return new Decision(
+    const outcome = flagOutcome(
       action, verdict.mode, verdict.scope, verdict.key, reason, verdict.evaluation,
-      settings?.message ?? null, retryAfter, until, settings?.status ?? this.#options.status,
-      action === "redirect" ? this.#periodsInForce(pending) : null, pending.snapshot, this, pending.accessor, pending.req, this.#fullContext(pending),
+      { message: settings?.message ?? null, retryAfter, until, status: settings?.status ?? this.#options.status },
+      action === "redirect" ? this.#periodsInForce(pending) : null,
       verdict.picked,
     );
+    return new RequestDecision(outcome, pending.snapshot, this, pending.accessor, pending.req, this.#fullContext(pending));
   }
 
-  #failMode(accessor: RequestAccessor<Req>, req: Req): Decision<Req> {
+  #failMode(accessor: RequestAccessor<Req>, req: Req): Decision {
     const options = this.#options;
-    if (options.failMode === "open") {
-      return this.#finish(new Decision("pass", "available", null, null, "FAIL_OPEN", null, null, null, null, options.status, null, undefined, this, accessor, req, undefined), req);
-    }
+    if (options.failMode === "open") return this.#finish(new RequestDecision(this.#failOpen, undefined, this, accessor, req, undefined), req);
     // Nothing ever loaded: one outage per instance, and cookies are bound to it.
     const periods = [failClosedPeriod(options.siteFlag, (this.#neverLoaded ??= randomUUID()))];
     const bypass = this.#bypass(accessor, req, () => periods);
     const action: DecisionAction = bypass === null ? "block" : bypass === "BYPASS_SECRET" ? "redirect" : "pass";
-    return this.#finish(
-      new Decision(action, "maintenance", "site", options.siteFlag, bypass ?? "FAIL_CLOSED", null, null, options.retryAfter, null, options.status, periods, undefined, this, accessor, req, undefined),
-      req,
+    const outcome = flagOutcome(
+      action, "maintenance", "site", options.siteFlag, bypass ?? "FAIL_CLOSED", null,
+      { message: null, retryAfter: options.retryAfter, until: null, status: options.status },
+      periods,
+      null,
     );
+    return this.#finish(new RequestDecision(outcome, undefined, this, accessor, req, undefined), req);
   }
 
-  #finish(decision: Decision<Req>, req: Req): Decision<Req> {
+  #finish(decision: Decision, req: Req): Decision {
     if (this.#options.onDecision) this.#options.onDecision(decision, req);
     return decision;
   }
 
   /** The complete HTTP answer for a `block` or `redirect` decision. */
-  respond(decision: Decision<Req>, accessor: RequestAccessor<Req>, req: Req): HttpResponse {
+  respond(decision: Decision, accessor: RequestAccessor<Req>, req: Req): HttpResponse {
     const options = this.#options;
     if (decision.action === "redirect" && options.secret !== null) {
       const cookie = issueBypassCookie({
         secret: options.secret.value,
-        periods: decision.periods ?? [],
+        periods: RequestDecision.periodsOf(decision),
         now: options.now(),
         ttlSeconds: options.secret.ttl,
         secure: accessor.secure(req),

@@ -1,7 +1,7 @@
 import type { DetourFlagSettings, Flag, Mode } from "../document/types.js";
 import type { CompiledFlag, Outcome } from "../evaluation/compile.js";
-import type { Snapshot } from "../snapshot.js";
-import { toMode } from "../document/modes.js";
+import { compiledFlagOf, type Snapshot } from "../snapshot.js";
+import { modesOf } from "../document/modes.js";
 import { inForce, scheduleOf } from "../document/schedule.js";
 import { readsOtherKinds } from "./kinds.js";
 
@@ -97,13 +97,13 @@ function splits(outcome: Outcome): boolean {
 }
 
 function modeFlag(snapshot: Snapshot, key: string, now: number, boundaries: number[]): ModeFlag | null {
-  const compiled = snapshot.flag(key);
+  const compiled = compiledFlagOf(snapshot, key);
   if (!compiled) return null;
   const flag: Flag = compiled.flag;
   const schedule = scheduleOf(flag.detour);
   for (const t of [schedule.from, schedule.until]) if (Number.isFinite(t) && t > now) boundaries.push(t);
   if (!inForce(schedule, now)) return null;
-  const modes = (Array.isArray(flag.variations) ? flag.variations : []).map((v) => toMode(v));
+  const modes = modesOf(flag);
   const canBlock = [...reachableVariations(compiled)].some((i) => {
     const mode = modes[i];
     return mode === "read-only" || mode === "maintenance";

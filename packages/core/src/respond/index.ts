@@ -61,7 +61,7 @@ export interface PartialResponse {
  *
  * @param decision the blocked decision
  * @param accept the request's `Accept` header, `undefined` when absent
- *   (see {@link negotiate} to reuse Detour's negotiation)
+ *   (`application/problem+json` when the path or body asks for JSON)
  */
 export type Renderer = (decision: Decision, accept: string | undefined) => HttpResponse | PartialResponse | undefined;
 

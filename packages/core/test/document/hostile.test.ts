@@ -5,8 +5,9 @@
  * wrong, or handled as the flag it is; none crashes or pollutes `Object`.
  */
 import { describe, expect, it } from "vitest";
-import { createDetour, evaluate, memoryStore, Snapshot, ValidationError, validateDocument, withDictionaries, type FlagDocument } from "../../src/index.js";
-import { MAX_DOCUMENT_DEPTH } from "../../src/document/validate.js";
+import { createDetour, evaluate, memoryStore, Snapshot, ValidationError, validateDocument, type FlagDocument } from "../../src/index.js";
+import { withDictionaries } from "../../src/store.js";
+import { MAX_DOCUMENT_DEPTH } from "../../src/validation/validate.js";
 
 function refusal(input: unknown, options?: { quoteValues?: boolean }): ValidationError {
   try {

@@ -23,7 +23,7 @@ describe("enable / disable / rollout / replace", () => {
     await detour.enable("site", { users: ["u1", "u2"] });
     await detour.enable("site", { users: ["u3"] });
     await detour.disable("site", { users: ["u2"] });
-    expect(detour.status().flags[0]).toMatchObject({ mode: "read-only", scope: "users", users: ["u1", "u3"] });
+    expect(detour.status().flags[0]).toMatchObject({ mode: "read-only", scope: "user", users: ["u1", "u3"] });
     expect(detour.decide(request({ method: "POST", user: "u1" })).action).toBe("block");
     expect(detour.decide(request({ method: "POST", user: "u2" })).action).toBe("pass");
     expect(detour.decide(request({ method: "GET", user: "u3" }))).toMatchObject({ action: "pass", mode: "read-only", scope: "user" });
@@ -74,7 +74,7 @@ describe("enable / disable / rollout / replace", () => {
         await detour.enable("site", { percent: 50 });
       }
     }
-    expect(detour.status().flags[0]).toMatchObject({ percent: 50, scope: "users", mode: "read-only" });
+    expect(detour.status().flags[0]).toMatchObject({ percent: 50, scope: "user", mode: "read-only" });
     await detour.close();
   });
 

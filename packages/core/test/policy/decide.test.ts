@@ -130,7 +130,7 @@ describe("decide: bypasses apply only to what would be blocked", () => {
     const detour = await detourWith({ flags: modeFlag("site", { fallthrough: { variation: 2 } }) }, { allow: { secret } });
     const visit = detour.decide(request({ path: `/${secret}` }));
     expect(visit.action).toBe("redirect");
-    const response = detour.respondTo(visit, request({ path: `/${secret}`, secure: true }));
+    const response = detour.respond(visit, request({ path: `/${secret}`, secure: true }));
     expect(response.status).toBe(302);
     expect(response.headers.location).toBe("/");
     const setCookie = String(response.headers["set-cookie"]);

@@ -40,7 +40,7 @@ describe.each(stores)("off means off (%s store)", (_name, open) => {
     await detour.enable("site", { users: ["bob"] });
     await detour.disable("site");
     const status = await detour.enable("site", { users: ["alice"] });
-    expect(status.flags).toMatchObject([{ key: "site", scope: "users", users: ["alice"], userCount: 1 }]);
+    expect(status.flags).toMatchObject([{ key: "site", scope: "user", users: ["alice"], userCount: 1 }]);
     expect(detour.decide(request({ method: "POST", user: "bob" })).action).toBe("pass");
     expect(detour.decide(request({ method: "POST", user: "alice" })).action).toBe("block");
     await detour.close();
@@ -109,7 +109,7 @@ describe("Laravel's down options, stored on the flag", () => {
     time.advance(30_000);
     const decision = detour.decide(request());
     expect(decision.retryAfter).toBe(60);
-    expect(detour.respondTo(decision, request()).headers["Retry-After"]).toBe("60");
+    expect(detour.respond(decision, request()).headers["Retry-After"]).toBe("60");
     await detour.close();
   });
 
@@ -120,8 +120,8 @@ describe("Laravel's down options, stored on the flag", () => {
     await writer.enable("site", { redirect: "/status", refresh: 20, status: 502, page: "<h1>Back soon</h1>" });
     const html = { headers: { accept: "text/html" } };
     const page = app.decide(request({ ...html, path: "/notes" }));
-    expect(app.respondTo(page, request({ ...html, path: "/notes" }))).toMatchObject({ status: 302, headers: { Location: "/status" } });
-    const target = app.respondTo(app.decide(request({ ...html, path: "/status" })), request({ ...html, path: "/status" }));
+    expect(app.respond(page, request({ ...html, path: "/notes" }))).toMatchObject({ status: 302, headers: { Location: "/status" } });
+    const target = app.respond(app.decide(request({ ...html, path: "/status" })), request({ ...html, path: "/status" }));
     expect(target).toMatchObject({ status: 502, body: "<h1>Back soon</h1>", headers: { Refresh: "20" } });
     await writer.close();
     await app.close();
@@ -130,11 +130,11 @@ describe("Laravel's down options, stored on the flag", () => {
   it("the json option: API paths and JSON bodies get problem+json whatever they accept", async () => {
     const detour = await detourWith({ flags: modeFlag("site", { fallthrough: { variation: 2 } }) }, { json: ["/api/**"] });
     const api = request({ path: "/api/notes", headers: { accept: "text/html,*/*" } });
-    expect(detour.respondTo(detour.decide(api), api).headers["Content-Type"]).toBe("application/problem+json; charset=utf-8");
+    expect(detour.respond(detour.decide(api), api).headers["Content-Type"]).toBe("application/problem+json; charset=utf-8");
     const body = request({ method: "POST", path: "/notes", headers: { accept: "*/*", "content-type": "application/json" } });
-    expect(detour.respondTo(detour.decide(body), body).headers["Content-Type"]).toBe("application/problem+json; charset=utf-8");
+    expect(detour.respond(detour.decide(body), body).headers["Content-Type"]).toBe("application/problem+json; charset=utf-8");
     const page = request({ path: "/notes", headers: { accept: "text/html" } });
-    expect(detour.respondTo(detour.decide(page), page).headers["Content-Type"]).toBe("text/html; charset=utf-8");
+    expect(detour.respond(detour.decide(page), page).headers["Content-Type"]).toBe("text/html; charset=utf-8");
     await expect(async () => createDetour({ store: { flags: {} }, json: ["no-slash"] })).rejects.toThrow(/^json/);
     await detour.close();
   });
@@ -167,7 +167,7 @@ describe("a flag's bypass secret", () => {
     expect(detour.decide(request({ path: `/${KEY}` })).action).toBe("block");
     const visit = detour.decide(request({ path: `/${SECRET}` }));
     expect(visit).toMatchObject({ action: "redirect", reason: "BYPASS_SECRET", mode: "maintenance" });
-    const cookie = String(detour.respondTo(visit, request({ path: `/${SECRET}` })).headers["set-cookie"]).split(";")[0]!;
+    const cookie = String(detour.respond(visit, request({ path: `/${SECRET}` })).headers["set-cookie"]).split(";")[0]!;
     expect(detour.decide(request({ headers: { cookie } }))).toMatchObject({ action: "pass", reason: "BYPASS_COOKIE" });
     expect(detour.decide(request({ path: "/let-me-in-please-0124" })).action).toBe("block");
     await detour.disable("site");

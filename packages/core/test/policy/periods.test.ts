@@ -16,7 +16,7 @@ function visit(detour: Detour<DetourRequest>): string {
   const visitRequest = request({ path: `/${SECRET}` });
   const decision = detour.decide(visitRequest);
   expect(decision.action).toBe("redirect");
-  const setCookie = detour.respondTo(decision, visitRequest).headers["set-cookie"] as string;
+  const setCookie = detour.respond(decision, visitRequest).headers["set-cookie"] as string;
   return setCookie.split(";")[0]!;
 }
 

@@ -18,7 +18,7 @@ describe("windows and self-expiring maintenance", () => {
     expect(during.until?.toISOString()).toBe(window.end);
     time.advance(HOUR - 90_500);
     expect(detour.decide(request()).retryAfter).toBe(91);
-    const response = detour.respondTo(detour.decide(request()), request());
+    const response = detour.respond(detour.decide(request()), request());
     expect(response.headers["retry-after"] ?? response.headers["Retry-After"]).toBe(new Date(window.end).toUTCString());
     time.set(T0 + HOUR);
     expect(detour.decide(request()).action).toBe("pass");

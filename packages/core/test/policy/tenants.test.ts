@@ -22,8 +22,8 @@ describe("a tenant put read-only", () => {
     expect(write).toMatchObject({ action: "block", mode: "read-only", scope: "context", picked: { kind: "organization", key: "acme" } });
     expect(detour.decide(tenantRequest("globex", "POST", "u1"))).toMatchObject({ action: "pass", mode: "available" });
     expect(detour.decide(tenantRequest(undefined, "POST", "acme"))).toMatchObject({ action: "pass", mode: "available" });
-    expect(detour.respondTo(write, tenantRequest("acme", "POST")).body).toMatch(/organization/i);
-    expect(detour.status().flags[0]).toMatchObject({ key: "site", mode: "read-only", scope: "users", users: [], contexts: { organization: ["acme"] } });
+    expect(detour.respond(write, tenantRequest("acme", "POST")).body).toMatch(/organization/i);
+    expect(detour.status().flags[0]).toMatchObject({ key: "site", mode: "read-only", scope: "user", users: [], contexts: { organization: ["acme"] } });
 
     await detour.disable("site", { contexts: [{ kind: "organization", key: "acme" }] });
     expect(detour.decide(tenantRequest("acme", "POST"))).toMatchObject({ action: "pass", mode: "available" });

@@ -20,6 +20,11 @@ export function blocked(overrides: Partial<Decision> = {}): Decision {
     retryAfter: null,
     until: null,
     status: 503,
+    // What a decision offers besides its fields (the responder reads none of it).
+    context: { key: "anonymous" },
+    variation: (_flagKey, defaultValue) => defaultValue,
+    explain: () => ({ value: null, variationIndex: null, reason: { kind: "ERROR", errorKind: "FLAG_NOT_FOUND" } }),
+    toJSON: () => ({}),
     ...overrides,
   };
 }

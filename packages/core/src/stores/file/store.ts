@@ -4,7 +4,7 @@ import type { Snapshot } from "../../snapshot.js";
 import { StoreBase } from "../spi/base.js";
 import { SerialQueue } from "../spi/serial-queue.js";
 import type { Mutator, Store } from "../types.js";
-import type { FileLockOptions } from "./lock.js";
+import type { FileLockOptions } from "../spi/lock.js";
 import { FileWatch, type WatchOptions } from "./watch.js";
 import { writeLocked, type WriteTarget } from "./write.js";
 

@@ -9,9 +9,9 @@ import type { Snapshot } from "../../snapshot.js";
 import { hasCode } from "../spi/errors.js";
 import { applyMutation } from "../spi/mutation.js";
 import type { Mutator } from "../types.js";
-import { writeAtomically } from "./atomic.js";
+import { writeAtomically } from "../spi/atomic.js";
 import { EMPTY_DOCUMENT, missingFileError, parseDocumentFile, readDocumentFile } from "./document-file.js";
-import { acquireFileLock, type FileLockOptions } from "./lock.js";
+import { acquireFileLock, type FileLockOptions } from "../spi/lock.js";
 
 /** The file a store writes and how. */
 export interface WriteTarget {

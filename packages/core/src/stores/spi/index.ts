@@ -14,5 +14,5 @@ export { parseDocument, DocumentSyntaxError, type ParseOptions } from "./documen
 export { ReadOrder } from "./read-order.js";
 export { SerialQueue } from "./serial-queue.js";
 export { asError, describeError } from "./errors.js";
-export { writeAtomically, type AtomicWriteOptions } from "../file/atomic.js";
-export { acquireFileLock, type FileLock, type FileLockOptions, type LockOwner } from "../file/lock.js";
+export { writeAtomically, type AtomicWriteOptions } from "./atomic.js";
+export { acquireFileLock, type FileLock, type FileLockOptions, type LockOwner } from "./lock.js";

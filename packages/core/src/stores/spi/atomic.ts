@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { hasCode } from "../spi/errors.js";
+import { hasCode } from "./errors.js";
 
 /** Options of {@link writeAtomically}. */
 export interface AtomicWriteOptions {

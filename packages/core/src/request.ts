@@ -1,5 +1,3 @@
-import type { Detour } from "../detour.js";
-
 /**
  * How Detour reads a request. Adapters implement this once for their
  * framework's request object, so deciding needs no per-request translation
@@ -79,18 +77,3 @@ export function headerOf(headers: Readonly<Record<string, string | readonly stri
   const value = headers[name];
   return typeof value === "string" ? value : value?.[0];
 }
-
-/**
- * What every adapter's `detour()` returns: the framework's middleware (or
- * plugin) itself, the Detour instance behind it, and route guards bound to it.
- */
-export type DetourAdapter<Req, Handler, Guard = Handler> = Handler & {
-  /** The Detour instance: toggle flags, read status, share it with other adapters. */
-  readonly instance: Detour<Req>;
-  /**
-   * A route guard for a feature (or several): blocks while the feature's flag
-   * (or the site flag) is in force, and replaces the request's decision with
-   * the combined one.
-   */
-  feature(name: FeatureNames): Guard;
-};

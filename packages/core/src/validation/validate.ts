@@ -2,8 +2,8 @@ import { ValidationError, type ValidationIssue } from "../errors.js";
 import { attributeComponents } from "../evaluation/attributes.js";
 import { CLAUSE_OPS, parseCidr } from "../evaluation/operators.js";
 import { compilePattern } from "../evaluation/regex.js";
-import { dictionary } from "./dictionaries.js";
-import { MAX_PAGE_BYTES, type Flag, type FlagDocument, type JsonValue } from "./types.js";
+import { dictionary } from "../document/dictionaries.js";
+import { MAX_PAGE_BYTES, type Flag, type FlagDocument, type JsonValue } from "../document/types.js";
 
 /*
  * Validation refuses what would make a flag evaluate differently from what

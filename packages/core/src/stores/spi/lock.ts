@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { readFile, stat, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { StoreUnavailableError, WriteConflictError } from "../../errors.js";
-import { hasCode } from "../spi/errors.js";
+import { hasCode } from "./errors.js";
 
 /** How a file lock is acquired and when an existing one counts as abandoned. */
 export interface FileLockOptions {
