@@ -64,11 +64,5 @@ function copyOnRead(entries: Readonly<Record<string, unknown>>): Record<string, 
  * taken from the dictionaries' plain objects, without marking entries read.
  */
 export function cloneDocument<T extends Readonly<FlagDocument>>(document: T): T {
-  const doc: Record<string, unknown> = { ...document };
-  for (const name of DICTIONARIES) {
-    const value = doc[name];
-    const plain = value !== null && typeof value === "object" ? targets.get(value) : undefined;
-    if (plain) doc[name] = { ...plain };
-  }
-  return structuredClone(doc) as T;
+  return structuredClone(settleDraft({ ...document })) as T;
 }
