@@ -1,7 +1,10 @@
 /**
  * Property test: through the real OpenFeature SDK, DetourProvider answers what
- * Detour answers. For random flag documents and user contexts (the
- * LaunchDarkly parity generators of @detour/core), every flag is asked as each
+ * Detour answers. For random flag documents and contexts of every form an
+ * OpenFeature context can carry (Detour's flat user, single-kind `user` and
+ * `org`, multi-kind with and without a user: the LaunchDarkly parity
+ * generators of @detour/test-support, written as OpenFeature contexts the way
+ * LaunchDarkly's OpenFeature provider reads them), every flag is asked as each
  * of the four OpenFeature types, and:
  *
  * - the value is `detour.variation(flag, context, default)` when the flag's
@@ -11,9 +14,10 @@
  *   apart: a reworded row fails this test until its condition is taught here);
  * - `variant` is the variation index; `flagMetadata` carries Detour's reason.
  *
- * Stores validate documents, and Detour refuses most of what the generator
- * makes on purpose for the LaunchDarkly comparison (unknown operators, bad
- * indexes, other context kinds): only documents Detour accepts are used.
+ * The memory store validates documents strictly, and the generator makes
+ * documents Detour's strict validation refuses on purpose for the LaunchDarkly
+ * comparison (unknown operators, bad indexes): only documents it accepts are
+ * used.
  *
  * Reproduce or explore: DETOUR_OF_PARITY_SEED=<n> DETOUR_OF_PARITY_RUNS=<n>.
  */
@@ -23,7 +27,7 @@ import { DetourProvider } from "@detour/openfeature";
 import { ErrorCode, OpenFeature, type Client, type EvaluationDetails, type FlagValue } from "@openfeature/server-sdk";
 import fc from "fast-check";
 import { afterAll, expect, it } from "vitest";
-import { flagDocumentArbitrary, userContextArbitrary } from "@detour/test-support/parity-arbitraries";
+import { flagDocumentArbitrary, ldContextArbitrary, type ParityContext } from "@detour/test-support/parity-arbitraries";
 import { resetOpenFeature } from "./helpers.js";
 
 const SEED = Number(process.env.DETOUR_OF_PARITY_SEED ?? 20261124);
@@ -118,10 +122,43 @@ function accepted(document: unknown): boolean {
   }
 }
 
+/** One context part as OpenFeature carries it: the key as `targetingKey`, the attributes beside it. */
+function openFeaturePart(part: Record<string, unknown>): Record<string, unknown> {
+  const { key: targetingKey, kind: _kind, ...attributes } = part;
+  return { ...attributes, targetingKey };
+}
+
+/**
+ * The OpenFeature context standing for a Detour context: flat stays without a
+ * kind, single-kind keeps its `kind`, multi-kind is `{ kind: "multi", <kind>:
+ * { targetingKey, ...attributes } }` as LaunchDarkly's OpenFeature provider
+ * reads it. Legacy users and invalid contexts have no OpenFeature form.
+ */
+function openFeatureContext({ form, detour }: ParityContext): Record<string, unknown> | null {
+  const context = detour as Record<string, unknown>;
+  switch (form) {
+    case "flat":
+      return openFeaturePart(context);
+    case "user":
+    case "other":
+      return { ...openFeaturePart(context), kind: context.kind };
+    case "multi": {
+      const multi: Record<string, unknown> = { kind: "multi" };
+      for (const [kind, part] of Object.entries(context)) if (kind !== "kind") multi[kind] = openFeaturePart(part as Record<string, unknown>);
+      return multi;
+    }
+    case "legacy":
+    case "invalid":
+      return null;
+  }
+}
+
 const caseArbitrary = fc.record({
   generated: flagDocumentArbitrary().filter((g) => accepted(g.document)),
   contexts: fc.array(
-    fc.tuple(userContextArbitrary(), fc.constantFrom<"user" | undefined>(undefined, undefined, "user")),
+    ldContextArbitrary()
+      .map((context) => ({ form: context.form, detour: context.detour, openFeature: openFeatureContext(context) }))
+      .filter((context): context is { form: ParityContext["form"]; detour: DetourContext; openFeature: Record<string, unknown> } => context.openFeature !== null),
     { minLength: 1, maxLength: 3 },
   ),
 });
@@ -157,16 +194,15 @@ it("the OpenFeature result is detour.variation() with the reason mapped", async 
       try {
         await OpenFeature.setProviderAndWait(new DetourProvider(detour));
         const client = OpenFeature.getClient();
-        for (const [context, kind] of contexts) {
-          const { key: targetingKey, ...attributes } = context;
-          const ofContext = { ...attributes, targetingKey, ...(kind ? { kind } : {}) };
+        for (const { form, detour: context, openFeature: ofContext } of contexts) {
+          count(`form:${form}`);
           for (const flagKey of generated.flagKeys) {
-            const explained = detour.explain(flagKey, context as DetourContext);
+            const explained = detour.explain(flagKey, context);
             const reasonKind = explained.reason.kind;
             for (const type of Object.keys(DEFAULTS) as Type[]) {
               const fallback = DEFAULTS[type];
               const details = await ask(client, type, flagKey, ofContext);
-              const variation = detour.variation(flagKey, context as DetourContext, fallback as JsonValue);
+              const variation = detour.variation(flagKey, context, fallback as JsonValue);
               expect(details.flagMetadata.reasonKind).toBe(reasonKind);
               if (explained.reason.kind === "ERROR") {
                 count(`error:${explained.reason.errorKind}`);
@@ -199,7 +235,7 @@ it("the OpenFeature result is detour.variation() with the reason mapped", async 
     { seed: SEED, numRuns: RUNS },
   );
   // Every mapping was exercised.
-  for (const what of ["DISABLED", "TARGETING_MATCH", "SPLIT", "DEFAULT", "STATIC", "TYPE_MISMATCH", "error:MALFORMED_FLAG"]) {
+  for (const what of ["DISABLED", "TARGETING_MATCH", "SPLIT", "DEFAULT", "STATIC", "TYPE_MISMATCH", "error:MALFORMED_FLAG", "form:flat", "form:user", "form:other", "form:multi"]) {
     expect(seen.get(what) ?? 0, `${what} never came up: ${JSON.stringify([...seen])}`).toBeGreaterThan(0);
   }
 }, 120_000);
