@@ -151,7 +151,7 @@ describe("the admin console", () => {
   test("adds and removes read-only users, sets a percentage, and turns a feature off", async () => {
     await signIn(console);
     await console.getByLabel("Keys (user ids, organization keys…), comma-separated").fill("user-17, user-42");
-    await console.getByRole("button", { name: "Add users" }).click();
+    await console.getByRole("button", { name: "Make read-only" }).click();
     const site = console.locator('#flags-body tr[data-flag="site"]');
     await expect.poll(() => site.innerText()).toMatch(/Read-only[\s\S]*Some users[\s\S]*user-17[\s\S]*user-42/);
     await console.getByRole("button", { name: "Remove user-17 from site" }).click();
@@ -175,7 +175,7 @@ describe("the admin console", () => {
     await signIn(console);
     await console.getByLabel("Context kind").fill("organization");
     await console.getByLabel("Keys (user ids, organization keys…), comma-separated").fill("acme");
-    await console.getByRole("button", { name: "Add users" }).click();
+    await console.getByRole("button", { name: "Make read-only" }).click();
     const site = console.locator('#flags-body tr[data-flag="site"]');
     await expect.poll(() => site.innerText()).toMatch(/Read-only[\s\S]*organization: acme/);
     await expect.poll(() => instance.status().flags[0]?.contexts).toEqual({ organization: ["acme"] });

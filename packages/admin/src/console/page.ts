@@ -121,7 +121,7 @@ export function renderConsole(options: { basePath: string; title: string }): Con
       ${flagField("users-key", "Flag", "site")}
       <div><label for="users-kind">Context kind</label><input id="users-kind" value="user" required autocomplete="off" spellcheck="false" pattern="[A-Za-z0-9._\\-]+" placeholder="user, organization…"></div>
       <div><label for="users-ids">Keys (user ids, organization keys…), comma-separated</label><input id="users-ids" required autocomplete="off" spellcheck="false" placeholder="user-17, user-42"></div>
-      <div class="row"><button type="submit" class="warn">Add users</button><button type="button" id="users-remove">Remove users</button></div>
+      <div class="row"><button type="submit" class="warn">Make read-only</button><button type="button" id="users-remove">Remove</button></div>
     </form>
     <form id="percent-form" class="stack" aria-labelledby="percent-title">
       <h3 id="percent-title">Percentage of users</h3>
