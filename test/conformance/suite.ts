@@ -319,6 +319,20 @@ export function runConformance<Req>(adapter: string, harness: Harness<Req>): voi
         await detour.disable("site", { contexts: [{ kind: "organization", key: "acme" }] });
         await http.post("/api/items").set("X-Org", "acme").expect(200);
       });
+      it("computes only the kinds the flags in force read, of a per-kind contexts option", async () => {
+        const calls = { organization: 0, workspace: 0 };
+        const { http, detour } = await start({
+          contexts: {
+            organization: (req) => (calls.organization++, harness.accessor.header(req, "x-org")),
+            workspace: (req) => (calls.workspace++, harness.accessor.header(req, "x-workspace")),
+          },
+        });
+        await detour.enable("site", { contexts: [{ kind: "organization", key: "acme" }] });
+        for (const method of UNSAFE) {
+          await http[method]("/api/items").set("X-Org", "acme").set("X-Workspace", "w1").set("Accept", PROBLEM).expect(503).expect("Detour-Mode", "read-only");
+        }
+        expect(calls).toEqual({ organization: UNSAFE.length, workspace: 0 });
+      });
     });
 
     describe("bypass", () => {

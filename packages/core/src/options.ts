@@ -1,6 +1,7 @@
 import type { FlagDocument } from "./document/types.js";
 import { compilePathMatcher } from "./bypass/path-globs.js";
 import { OptionsError } from "./errors.js";
+import { isValidKind } from "./evaluation/context.js";
 import type { Renderer, PageTemplate } from "./respond/index.js";
 import type { Store } from "./stores/types.js";
 import type { Decision } from "./decision/types.js";
@@ -48,8 +49,10 @@ export interface DetourOptions<Req = unknown> {
    * `{ key, ...attributes }` per kind (`null`/`undefined`/`""`: none). With
    * `user` they make the multi-kind context flags are evaluated with. Called
    * only for requests that meet a flag in force that reads another kind.
+   * Per kind, `{ organization: (req) => req.get("x-org") }`: while deciding,
+   * only the kinds the flags in force read are computed.
    */
-  contexts?: (req: Req) => Record<string, ContextInput> | null | undefined;
+  contexts?: ContextsOption<Req>;
   allow?: AllowOptions;
   /**
    * Paths (exact or anchored globs, e.g. `["/api/**"]`) that always get
@@ -87,6 +90,21 @@ function fn(options: Record<string, unknown>, name: string): void {
   if (options[name] !== undefined && typeof options[name] !== "function") {
     throw new OptionsError(name, `expected a function, got ${typeof options[name]}`);
   }
+}
+
+/** `contexts`: one function for every kind, or a function per kind (a copy without a prototype). */
+function contextsOption(value: unknown): unknown {
+  if (value === undefined || typeof value === "function") return value;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new OptionsError("contexts", `expected a function or { kind: (req) => key }, got ${value === null ? "null" : typeof value}`);
+  }
+  const perKind: Record<string, unknown> = Object.create(null);
+  for (const [kind, get] of Object.entries(value)) {
+    if (kind === "user" || !isValidKind(kind)) throw new OptionsError(`contexts.${kind}`, 'expected a context kind other than "user" (letters, digits, ".", "_" or "-")');
+    if (typeof get !== "function") throw new OptionsError(`contexts.${kind}`, `expected a function, got ${typeof get}`);
+    perKind[kind] = get;
+  }
+  return perKind;
 }
 
 function stringList(value: unknown, name: string): readonly string[] {
@@ -132,7 +150,7 @@ export interface NormalizedOptions<Req> {
   readonly features: ReadonlyMap<string, readonly string[]>;
   readonly user: ((req: Req) => string | number | null | undefined) | undefined;
   readonly context: ((req: Req) => Record<string, unknown> | null | undefined) | undefined;
-  readonly contexts: ((req: Req) => Record<string, ContextInput> | null | undefined) | undefined;
+  readonly contexts: ContextsOption<Req> | undefined;
   readonly allowPaths: readonly string[];
   readonly allowIps: readonly string[];
   readonly secret: NormalizedSecret | null;
@@ -157,7 +175,7 @@ export function normalizeOptions<Req>(input: DetourOptions<Req> | undefined): No
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) throw new OptionsError(key, `unknown option; expected one of ${[...KNOWN].join(", ")}`);
   }
-  for (const name of ["user", "context", "contexts", "render", "template", "onDecision", "onStoreError", "now"]) fn(options, name);
+  for (const name of ["user", "context", "render", "template", "onDecision", "onStoreError", "now"]) fn(options, name);
 
   const siteFlag = options.siteFlag ?? "site";
   if (typeof siteFlag !== "string" || siteFlag === "") throw new OptionsError("siteFlag", "expected a non-empty flag key");
@@ -201,7 +219,7 @@ export function normalizeOptions<Req>(input: DetourOptions<Req> | undefined): No
     features,
     user: options.user as NormalizedOptions<Req>["user"],
     context: options.context as NormalizedOptions<Req>["context"],
-    contexts: options.contexts as NormalizedOptions<Req>["contexts"],
+    contexts: contextsOption(options.contexts) as ContextsOption<Req> | undefined,
     allowPaths: stringList(allow.paths, "allow.paths"),
     allowIps: stringList(allow.ips, "allow.ips"),
     secret: secretOption(allow.secret),
@@ -218,6 +236,11 @@ export function normalizeOptions<Req>(input: DetourOptions<Req> | undefined): No
     now: (options.now as () => number) ?? Date.now,
   };
 }
+
+/** The `contexts` option: the request's other kinds at once, or a function per kind (computed only when a flag in force reads it). */
+export type ContextsOption<Req> =
+  | ((req: Req) => Record<string, ContextInput> | null | undefined)
+  | Readonly<Record<string, (req: Req) => ContextInput>>;
 
 /** One kind's context as `contexts(req)` gives it: its key, or `{ key, ...attributes }`; nothing for none. */
 export type ContextInput = string | number | { key: string; [attribute: string]: unknown } | null | undefined;

@@ -28,6 +28,7 @@ import type { RequestAccessor } from "../request.js";
 import { pickedBy } from "./picked.js";
 import type { Decision, DecisionAction, DecisionReason, HttpResponse, PickedContext, Scope } from "../decision/types.js";
 import { buildView, type ModeFlag, type PolicyView } from "./view.js";
+import { ALL_KINDS, type KindsRead } from "./kinds.js";
 
 const ANONYMOUS = "anonymous";
 
@@ -61,7 +62,7 @@ interface Pending<Req> {
   /** The store outage in progress when fail-closed flags are known, else `null`. */
   readonly outage: string | null;
   context: EvaluationContext | undefined;
-  /** Whether `context` holds the request's other kinds (`contexts(req)`), or the user alone. */
+  /** Whether `context` holds the request's other kinds that flags in force read (`contexts`), or the user alone. */
   withKinds: boolean;
   /** `{ key }` alone, for flags that read nothing else (no client address computed, no callbacks but user()). */
   keyContext: EvaluationContext | undefined;
@@ -187,22 +188,36 @@ export class Policy<Req> implements ContextFactory<Req> {
     return context;
   }
 
-  /** The multi-kind context of `user` and the request's `contexts(req)`; `user` alone when there are none. */
-  #withKinds(user: UserContext, req: Req): EvaluationContext {
-    const contexts = this.#options.contexts?.(req);
-    if (!contexts) return user;
+  /**
+   * The multi-kind context of `user` and the request's other kinds; `user`
+   * alone when there are none. Of a per-kind `contexts` option, only `kinds`
+   * are computed (all of them for `ALL_KINDS`).
+   */
+  #withKinds(user: UserContext, req: Req, kinds: KindsRead = ALL_KINDS): EvaluationContext {
+    const source = this.#options.contexts;
+    if (source === undefined) return user;
     let multi: Record<string, unknown> | undefined;
-    for (const kind of Object.keys(contexts)) {
-      const part = contextPart(contexts[kind]);
-      if (part === null || kind === "user" || !isValidKind(kind)) continue;
-      (multi ??= { kind: "multi", user })[kind] = part;
+    const add = (kind: string, input: ContextInput) => {
+      const part = contextPart(input);
+      if (part !== null && kind !== "user" && isValidKind(kind)) (multi ??= { kind: "multi", user })[kind] = part;
+    };
+    if (typeof source === "function") {
+      const contexts = source(req);
+      if (contexts) for (const kind of Object.keys(contexts)) add(kind, contexts[kind]);
+    } else {
+      for (const kind of kinds === ALL_KINDS ? Object.keys(source) : kinds) {
+        const get = source[kind];
+        if (get !== undefined) add(kind, get(req));
+      }
     }
     return multi === undefined ? user : (multi as EvaluationContext);
   }
 
   /** The context built while deciding, when it is the one `decision.variation()` needs (every kind); else `undefined`, built on demand. */
   #fullContext(pending: Pending<Req>): EvaluationContext | undefined {
-    return pending.withKinds || this.#options.contexts === undefined ? pending.context : undefined;
+    const source = this.#options.contexts;
+    if (source === undefined) return pending.context;
+    return pending.withKinds && (typeof source === "function" || pending.view.kinds === ALL_KINDS) ? pending.context : undefined;
   }
 
   /** The request's context for a flag: built once per request, with the other kinds once a flag reads them. */
@@ -211,7 +226,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     if (context !== undefined && (pending.withKinds || !otherKinds)) return context;
     const user = context === undefined ? this.#userContext(pending.accessor, pending.req) : (context as UserContext);
     pending.withKinds = otherKinds;
-    return (pending.context = otherKinds ? this.#withKinds(user, pending.req) : user);
+    return (pending.context = otherKinds ? this.#withKinds(user, pending.req, pending.view.kinds) : user);
   }
 
   /**
@@ -262,7 +277,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     }
     if (flag === null) return;
     let context = NO_CONTEXT;
-    if (flag.keyOnly && flag.otherKinds) context = pending.withKinds ? pending.context! : (pending.keyKinds ??= this.#withKinds({ key: this.#userKey(pending.req) }, pending.req));
+    if (flag.keyOnly && flag.otherKinds) context = pending.withKinds ? pending.context! : (pending.keyKinds ??= this.#withKinds({ key: this.#userKey(pending.req) }, pending.req, pending.view.kinds));
     else if (flag.keyOnly) context = pending.context ?? (pending.keyContext ??= { key: this.#userKey(pending.req) });
     else if (flag.contextual) context = this.#contextFor(pending, flag.otherKinds);
     let result = evaluateValid(pending.snapshot, key, context);

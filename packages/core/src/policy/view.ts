@@ -3,7 +3,7 @@ import type { CompiledFlag, Outcome } from "../evaluation/compile.js";
 import { compiledFlagOf, type Snapshot } from "../snapshot.js";
 import { modesOf } from "../document/modes.js";
 import { inForce, scheduleOf } from "../document/schedule.js";
-import { readsOtherKinds } from "./kinds.js";
+import { kindsRead, readsAnyKind, unionKinds, type KindsRead } from "./kinds.js";
 
 /*
  * What a snapshot means for request decisions, worked out once per snapshot
@@ -23,6 +23,8 @@ export interface ModeFlag {
   readonly keyOnly: boolean;
   /** Evaluating it can read a context kind other than `user`: the request's `contexts(req)` are needed. */
   readonly otherKinds: boolean;
+  /** Which other kinds it reads. */
+  readonly kinds: KindsRead;
   /** The fallthrough is a rollout that can send different users different ways. */
   readonly splitRollout: boolean;
   /** Window end or TTL expiry, when there is one. */
@@ -43,6 +45,8 @@ export interface PolicyView {
   readonly failClosed: ReadonlySet<string>;
   /** Of those, the ones the store's document has in a form Detour could not load (no last good version): maintenance until fixed. */
   readonly brokenClosed: ReadonlySet<string>;
+  /** The other kinds the flags in force read: the only ones of a request's per-kind `contexts` computed while deciding. */
+  readonly kinds: KindsRead;
 }
 
 function outcomeVariations(outcome: Outcome, into: Set<number>): void {
@@ -109,6 +113,7 @@ function modeFlag(snapshot: Snapshot, key: string, now: number, boundaries: numb
     return mode === "read-only" || mode === "maintenance";
   });
   if (!canBlock) return null;
+  const kinds = kindsRead(snapshot, key);
   return {
     key,
     compiled,
@@ -116,7 +121,8 @@ function modeFlag(snapshot: Snapshot, key: string, now: number, boundaries: numb
     modes,
     contextual: compiled.contextual,
     keyOnly: readsOnlyKey(compiled),
-    otherKinds: readsOtherKinds(snapshot, key),
+    otherKinds: readsAnyKind(kinds),
+    kinds,
     splitRollout: compiled.on && splits(compiled.fallthrough),
     wholeMode:
       compiled.on && compiled.fallthrough.type === "fixed" && compiled.fallthrough.result.variationIndex !== null
@@ -151,5 +157,6 @@ export function buildView(snapshot: Snapshot, siteFlag: string, featureNames: It
     expires: boundaries.length > 0 ? Math.min(...boundaries) : Infinity,
     failClosed,
     brokenClosed,
+    kinds: unionKinds([...(site ? [site] : []), ...features.values()].map((flag) => flag.kinds)),
   };
 }
