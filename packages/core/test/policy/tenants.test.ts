@@ -78,3 +78,19 @@ describe("contexts(req)", () => {
     expect(free.context).toEqual({ kind: "multi", user: expect.objectContaining({ key: "anonymous" }), organization: { key: "o1", plan: "free" } });
   });
 });
+
+describe("which kind a segment rule picked", () => {
+  const segmentRule = { rules: [{ clauses: [{ attribute: "key", op: "segmentMatch", values: ["beta"] }], variation: 2 }] };
+  const segments = {
+    beta: { key: "beta", included: ["u9"], includedContexts: [{ contextKind: "organization", values: ["acme"] }], rules: [{ clauses: [{ contextKind: "workspace", attribute: "key", op: "in", values: ["w1"] }] }] },
+  };
+  const contexts = { organization: (req: DetourRequest) => req.headers?.["x-org"] as string, workspace: (req: DetourRequest) => req.headers?.["x-ws"] as string };
+
+  it("is the kind of the segment's target or rule that holds the context, as LaunchDarkly matches it", async () => {
+    const detour = await detourWith({ flags: modeFlag("site", segmentRule), segments } as never, { contexts, user: (req) => (req as { user?: string }).user });
+    expect(detour.decide(request({ headers: { "x-org": "acme" } }))).toMatchObject({ mode: "maintenance", scope: "context", picked: { kind: "organization", key: "acme" } });
+    expect(detour.decide(request({ headers: { "x-ws": "w1" } }))).toMatchObject({ mode: "maintenance", scope: "context", picked: { kind: "workspace", key: "w1" } });
+    expect(detour.decide(request({ user: "u9" } as Partial<DetourRequest>))).toMatchObject({ mode: "maintenance", scope: "user", picked: { kind: "user", key: "u9" } });
+    expect(detour.decide(request({ headers: { "x-org": "globex" } }))).toMatchObject({ mode: "available" });
+  });
+});
