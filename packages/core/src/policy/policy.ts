@@ -158,9 +158,7 @@ export class Policy<Req> implements ContextFactory<Req> {
 
   #userKey(req: Req): string {
     const user = this.#options.user ? this.#options.user(req) : undefined;
-    // A string (the usual header or id) goes through as it is: `String()` is a call per flag and request.
-    if (typeof user === "string") return user === "" ? ANONYMOUS : user;
-    return user === undefined || user === null ? ANONYMOUS : String(user);
+    return user === undefined || user === null || user === "" ? ANONYMOUS : String(user);
   }
 
   /**
