@@ -26,7 +26,7 @@
 //
 //   node bench/callgrind/run.mjs [--frameworks express,koa,fastify] [--variants noop,detour-none,...]
 //        [--runs 3] [--warm 8000] [--n 1000] [--windows 6] [--tolerance 0.001] [--parallel 2]
-//        [--no-alloc] [--names] [--keep] [--json out.json] [--node-flags="..."]
+//        [--no-alloc] [--names] [--keep] [--json out.json] [--node-flags="..."] [--bundle file.mjs]
 //   node bench/callgrind/run.mjs --reaggregate results.json   # re-derive the figures from stored windows
 //
 // --names adds node --perf-basic-prof so JIT code gets names in the per-function
@@ -78,6 +78,8 @@ const { isMain, args, log } = cli(import.meta.url, {
   keep: { type: "boolean", default: false },
   names: { type: "boolean", default: false },
   reaggregate: { type: "string" },
+  // A Detour bundle built before (bench/lib/bundle.mjs), for A/B runs against a frozen copy; default: build one from the sources.
+  bundle: { type: "string" },
   // A young generation big enough that most windows see no scavenge, and an
   // old generation big enough that no mark-compact starts during the run.
   "node-flags": { type: "string", default: "--min-semi-space-size=512 --max-semi-space-size=512 --initial-old-space-size=1024" },
@@ -348,7 +350,7 @@ export async function main() {
       "valgrind is not installed, so instructions per request cannot be counted. Install it with `sudo apt-get install -y valgrind` (Debian/Ubuntu; `dnf install valgrind` on Fedora, `brew install valgrind` is not available on Apple silicon), then run `npm run bench -- --only callgrind`.";
     return emit({ section: "callgrind", status: "skipped", reason: message, machine: m }, renderCallgrind, args);
   }
-  options.bundle = await bundlePath(["core", "express", "koa", "fastify"]);
+  options.bundle = args.bundle ?? (await bundlePath(["core", "express", "koa", "fastify"]));
 
   const wanted = args.variants?.split(",");
   const cells = [];

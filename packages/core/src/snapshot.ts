@@ -43,12 +43,6 @@ export let compiledFlagOf: (snapshot: Snapshot, key: string) => CompiledFlag | u
 /** The compiled form of a snapshot's segment: for tests of compiled-form sharing, never exported. */
 export let compiledSegmentOf: (snapshot: Snapshot, key: string) => CompiledSegment | undefined;
 
-/**
- * `snapshot.evaluate()` for a context known to be valid (the decision policy
- * builds its own): no validity check on the hot path. Never exported.
- */
-export let evaluateValid: (snapshot: Snapshot, key: string, context: EvaluationContext) => EvaluationResult;
-
 /** Where evaluations against a snapshot look up prerequisites and segments: for the decision policy, never exported. */
 export let lookupOf: (snapshot: Snapshot) => FlagLookup;
 
@@ -80,10 +74,6 @@ export class Snapshot {
     compiledFlagOf = (snapshot, key) => snapshot.#flags.get(key);
     compiledSegmentOf = (snapshot, key) => snapshot.#segments.get(key);
     lookupOf = (snapshot) => snapshot.#lookup;
-    evaluateValid = (snapshot, key, context) => {
-      const flag = snapshot.#flags.get(key);
-      return flag === undefined ? NOT_FOUND : evaluateCompiled(flag, context, snapshot.#lookup);
-    };
   }
 
   /** `previous`: a snapshot whose compiled flags and segments are reused where the definition is the same object. */

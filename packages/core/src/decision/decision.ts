@@ -57,23 +57,15 @@ const NOT_FOUND: EvaluationResult = Object.freeze({
 
 /**
  * The {@link Decision} of one request. It is the one object a request
- * allocates when nothing is in force; `variation()` evaluates other flags
- * against the same snapshot, so a request's reads and writes route
- * consistently. Not exported: the type is `Decision`.
+ * allocates when nothing is in force: its fields are read through the
+ * {@link Outcome} it was given, which the policy shares between requests
+ * wherever it can (nothing in force, a flag blocking everyone alike).
+ * `variation()` evaluates other flags against the same snapshot, so a
+ * request's reads and writes route consistently. Not exported: the type is
+ * `Decision`.
  */
 export class RequestDecision<Req> implements Decision {
-  readonly action: DecisionAction;
-  readonly mode: Mode;
-  readonly scope: Scope | null;
-  readonly picked: PickedContext | null;
-  readonly flag: string | null;
-  readonly reason: DecisionReason;
-  readonly evaluation: EvaluationReason | null;
-  readonly message: string | null;
-  readonly retryAfter: number | null;
-  readonly until: Date | null;
-  readonly status: number;
-  readonly #periods: readonly string[] | null;
+  readonly #outcome: Outcome;
   readonly #snapshot: Snapshot | undefined;
   readonly #factory: ContextFactory<Req>;
   readonly #accessor: RequestAccessor<Req>;
@@ -89,18 +81,7 @@ export class RequestDecision<Req> implements Decision {
     req: Req,
     context: EvaluationContext | undefined,
   ) {
-    this.action = outcome.action;
-    this.mode = outcome.mode;
-    this.scope = outcome.scope;
-    this.picked = outcome.picked;
-    this.flag = outcome.flag;
-    this.reason = outcome.reason;
-    this.evaluation = outcome.evaluation;
-    this.message = outcome.message;
-    this.retryAfter = outcome.retryAfter;
-    this.until = outcome.until;
-    this.status = outcome.status;
-    this.#periods = outcome.periods;
+    this.#outcome = outcome;
     this.#snapshot = snapshot;
     this.#factory = factory;
     this.#accessor = accessor;
@@ -108,9 +89,43 @@ export class RequestDecision<Req> implements Decision {
     this.#context = context;
   }
 
+  get action(): DecisionAction {
+    return this.#outcome.action;
+  }
+  get mode(): Mode {
+    return this.#outcome.mode;
+  }
+  get scope(): Scope | null {
+    return this.#outcome.scope;
+  }
+  get picked(): PickedContext | null {
+    return this.#outcome.picked;
+  }
+  get flag(): string | null {
+    return this.#outcome.flag;
+  }
+  get reason(): DecisionReason {
+    return this.#outcome.reason;
+  }
+  get evaluation(): EvaluationReason | null {
+    return this.#outcome.evaluation;
+  }
+  get message(): string | null {
+    return this.#outcome.message;
+  }
+  get retryAfter(): number | null {
+    return this.#outcome.retryAfter;
+  }
+  get until(): Date | null {
+    return this.#outcome.until;
+  }
+  get status(): number {
+    return this.#outcome.status;
+  }
+
   /** The periods a `redirect` decision's cookie opens; none for a decision Detour did not make. */
   static periodsOf(decision: Decision): readonly string[] {
-    return (#periods in decision ? (decision as RequestDecision<unknown>).#periods : null) ?? [];
+    return (#outcome in decision ? (decision as RequestDecision<unknown>).#outcome.periods : null) ?? [];
   }
 
   /** This request's evaluation context: the user `{ key, ip, path, method, ...custom }`, multi-kind with the request's `contexts(req)`. */
@@ -128,7 +143,7 @@ export class RequestDecision<Req> implements Decision {
   }
 
   toJSON(): Record<string, unknown> {
-    const { action, mode, scope, picked, flag, reason, evaluation, message, retryAfter, until, status } = this;
+    const { action, mode, scope, picked, flag, reason, evaluation, message, retryAfter, until, status } = this.#outcome;
     return { action, mode, scope, picked, flag, reason, evaluation, message, retryAfter, until, status };
   }
 }

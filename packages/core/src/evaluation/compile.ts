@@ -11,6 +11,7 @@ import type {
 import { compileAttribute, compileReference, kindOf, targetsUsers, type AttributeGetter } from "./attributes.js";
 import { compileFoldedOperator, compileOperator, type ValueMatcher } from "./operators.js";
 import type { EvaluationReason, EvaluationResult } from "./types.js";
+import { keyFilter, type KeyFilter } from "./key-filter.js";
 
 /*
  * A flag is compiled once per snapshot into a shape that evaluates without
@@ -86,6 +87,8 @@ export interface CompiledFlag {
 export interface TargetGroup {
   readonly kind: string;
   readonly keys: ReadonlyMap<string, EvaluationResult>;
+  /** The keys again, as a filter read before the Map: most keys looked up are in no list. */
+  readonly filter: KeyFilter;
 }
 
 export interface CompiledSegmentRule {
@@ -237,7 +240,7 @@ function compileTargets(flag: Flag): TargetGroup[] | null {
       else add(target);
     }
   }
-  return groups.length > 0 ? groups : null;
+  return groups.length > 0 ? groups.map(({ kind, keys }) => ({ kind, keys, filter: keyFilter(keys.keys(), keys.size) })) : null;
 }
 
 const TARGET_MATCH: EvaluationReason = freezeReason({ kind: "TARGET_MATCH" });

@@ -11,6 +11,7 @@ import {
 } from "./compile.js";
 import { contextProblem, hasKind, keyOf } from "./context.js";
 import { sha1High60 } from "./sha1.js";
+import { mayContain } from "./key-filter.js";
 import type { EvaluationContext, EvaluationResult } from "./types.js";
 
 /** Where prerequisites and segments are looked up during an evaluation. */
@@ -179,7 +180,7 @@ export function evaluateCompiled(
   if (flag.targets !== null) {
     for (const group of flag.targets) {
       const key = keyOf(context, group.kind);
-      if (key === undefined) continue;
+      if (key === undefined || (typeof key === "string" && !mayContain(group.filter, key))) continue;
       const targeted = group.keys.get(key);
       if (targeted !== undefined) return targeted;
     }

@@ -40,14 +40,8 @@ function segmentKind(segment: Segment | undefined, context: EvaluationContext): 
   return null;
 }
 
-/** The kind a rule is about: its rollout's, else the first clause kind that is not `user` (a segment's, for segmentMatch), else `user`. */
-function ruleKind(compiled: CompiledFlag, index: number, context: EvaluationContext, segments: Readonly<Record<string, Segment>> | undefined): string {
-  const rule = compiled.rules[index];
-  const fromRollout = rule ? rolloutKind(rule.outcome) : null;
-  if (fromRollout !== null) return fromRollout;
-  const clauses = compiled.flag.rules?.[index]?.clauses ?? [];
-  const own = clauseKind(clauses.filter((clause) => clause.op !== "segmentMatch"));
-  if (own !== null) return own;
+/** The kind a positive segmentMatch clause of `clauses` holds the context by (the first segment that does), else `user`. */
+function segmentRuleKind(clauses: readonly Clause[], context: EvaluationContext, segments: Readonly<Record<string, Segment>> | undefined): string {
   for (const clause of clauses) {
     if (clause.op !== "segmentMatch" || clause.negate) continue;
     for (const key of clause.values) {
@@ -58,23 +52,50 @@ function ruleKind(compiled: CompiledFlag, index: number, context: EvaluationCont
   return "user";
 }
 
+/**
+ * The kind each rule of a flag is about when the context does not change it
+ * (its rollout's, else the first clause kind that is not `user`, else `user`),
+ * or `null` for a rule whose kind is that of the segment holding the context.
+ * Worked out once per snapshot (the policy view keeps it).
+ */
+export function ruleKindsOf(compiled: CompiledFlag): readonly (string | null)[] {
+  return compiled.rules.map((rule, index) => {
+    const fromRollout = rolloutKind(rule.outcome);
+    if (fromRollout !== null) return fromRollout;
+    const clauses = compiled.flag.rules?.[index]?.clauses ?? [];
+    const own = clauseKind(clauses.filter((clause) => clause.op !== "segmentMatch"));
+    if (own !== null) return own;
+    return clauses.some((clause) => clause.op === "segmentMatch" && !clause.negate) ? null : "user";
+  });
+}
+
 /** The kind whose target holds the context's key, as evaluation found it (first group in order). */
 function targetKind(compiled: CompiledFlag, context: EvaluationContext): string {
-  for (const group of compiled.targets ?? []) {
+  const targets = compiled.targets;
+  if (targets === null) return "user";
+  // A target matched: with one group, it is that group's.
+  if (targets.length === 1) return targets[0]!.kind;
+  for (const group of targets) {
     const key = keyOf(context, group.kind);
     if (key !== undefined && group.keys.has(key)) return group.kind;
   }
   return "user";
 }
 
-/** `segments`: the snapshot's, for rules that match by segment. */
-export function pickedBy(compiled: CompiledFlag, result: EvaluationResult, context: EvaluationContext, segments?: Readonly<Record<string, Segment>>): PickedContext {
+/** `ruleKinds`: the flag's {@link ruleKindsOf}; `segments`: the snapshot's, for rules that match by segment. */
+export function pickedBy(
+  compiled: CompiledFlag,
+  ruleKinds: readonly (string | null)[],
+  result: EvaluationResult,
+  context: EvaluationContext,
+  segments?: Readonly<Record<string, Segment>>,
+): PickedContext {
   const reason = result.reason;
-  const kind =
-    reason.kind === "TARGET_MATCH"
-      ? targetKind(compiled, context)
-      : reason.kind === "RULE_MATCH"
-        ? ruleKind(compiled, reason.ruleIndex, context, segments)
-        : (rolloutKind(compiled.fallthrough) ?? "user");
+  let kind: string;
+  if (reason.kind === "TARGET_MATCH") kind = targetKind(compiled, context);
+  else if (reason.kind === "RULE_MATCH") {
+    const index = reason.ruleIndex;
+    kind = ruleKinds[index] ?? segmentRuleKind(compiled.flag.rules?.[index]?.clauses ?? [], context, segments);
+  } else kind = rolloutKind(compiled.fallthrough) ?? "user";
   return { kind, key: keyOf(context, kind) ?? "" };
 }

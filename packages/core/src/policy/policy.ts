@@ -18,12 +18,13 @@ import { MAX_MATCH_INPUT } from "../evaluation/regex.js";
 import { isValidKind } from "../evaluation/context.js";
 import type { EvaluationContext, EvaluationReason, UserContext } from "../evaluation/types.js";
 import { respond } from "../respond/index.js";
-import { evaluateValid, lookupOf, type Snapshot } from "../snapshot.js";
+import { lookupOf, type Snapshot } from "../snapshot.js";
+import { evaluateCompiled } from "../evaluation/evaluate.js";
 import { RequestDecision, flagOutcome, passOutcome, secretVisitOutcome, type ContextFactory, type Outcome } from "../decision/decision.js";
 import { matchesFlagSecret } from "../bypass/flag-secret.js";
 import { isSafeMethod, stricter } from "../document/modes.js";
 import type { ContextInput, NormalizedOptions } from "../options.js";
-import { pathRulesOf, strictestReading } from "./path-rules.js";
+import { strictestReading } from "./path-rules.js";
 import type { RequestAccessor } from "../request.js";
 import { pickedBy } from "./picked.js";
 import type { Decision, DecisionAction, DecisionReason, HttpResponse, PickedContext, Scope } from "../decision/types.js";
@@ -41,6 +42,19 @@ function contextPart(input: ContextInput): Record<string, unknown> | null {
   return part;
 }
 const NO_CONTEXT: EvaluationContext = Object.freeze({ key: ANONYMOUS });
+
+/** Whether `outcome` says what a decision of `verdict` with `action` and `reason` says (its other fields come from the flag, the same in one view). */
+function sameOutcome(outcome: Outcome, action: DecisionAction, verdict: Verdict, reason: DecisionReason): boolean {
+  return (
+    outcome.action === action &&
+    outcome.reason === reason &&
+    outcome.flag === verdict.key &&
+    outcome.mode === verdict.mode &&
+    outcome.scope === verdict.scope &&
+    outcome.evaluation === verdict.evaluation &&
+    outcome.picked === null
+  );
+}
 
 /** What the strictest flag so far says for this request. */
 interface Verdict {
@@ -68,6 +82,8 @@ interface Pending<Req> {
   keyContext: EvaluationContext | undefined;
   /** The same with the request's other kinds, for key-only flags that read them (tenant targets). */
   keyKinds: EvaluationContext | undefined;
+  /** `{ key, ...context(req) }`, for flags that read none of the attributes Detour reads off the request (`ip`, `path`, `method`). */
+  customContext: EvaluationContext | undefined;
   /** Guard mode's readings of the request's URLs, once something needs them. */
   paths: RequestPaths | undefined;
   /** The same, decoded, for rules on `path`. */
@@ -97,6 +113,8 @@ export class Policy<Req> implements ContextFactory<Req> {
   readonly #secretPath: ((path: string) => boolean) | null;
   #view: PolicyView | undefined;
   readonly #notInForce: Outcome;
+  /** The last shareable outcome of a flag's decision, with the view it was decided in (see `#decision`). */
+  #shared: { view: PolicyView; outcome: Outcome } | null = null;
   readonly #failOpen: Outcome;
 
   /** `outage`: an identifier of the store outage in progress (the snapshot in force is stale), or `null`. */
@@ -159,7 +177,8 @@ export class Policy<Req> implements ContextFactory<Req> {
 
   #userKey(req: Req): string {
     const user = this.#options.user ? this.#options.user(req) : undefined;
-    return user === undefined || user === null || user === "" ? ANONYMOUS : String(user);
+    if (typeof user === "string") return user === "" ? ANONYMOUS : user;
+    return user === undefined || user === null ? ANONYMOUS : String(user);
   }
 
   /**
@@ -173,16 +192,23 @@ export class Policy<Req> implements ContextFactory<Req> {
   }
 
   #userContext(accessor: RequestAccessor<Req>, req: Req): UserContext {
-    const options = this.#options;
     const target = accessor.path(req);
-    const context: UserContext = {
-      key: this.#userKey(req),
-      ip: accessor.ip(req),
-      path: targetPath(target) ?? target,
-      method: accessor.method(req),
-    };
-    if (options.context) {
-      const extra = options.context(req);
+    return this.#withCustom(
+      {
+        key: this.#userKey(req),
+        ip: accessor.ip(req),
+        path: targetPath(target) ?? target,
+        method: accessor.method(req),
+      },
+      req,
+    );
+  }
+
+  /** `context` with the attributes of the `context(req)` option added (they win over Detour's own, never over `key` and `kind`). */
+  #withCustom(context: UserContext, req: Req): UserContext {
+    const custom = this.#options.context;
+    if (custom) {
+      const extra = custom(req);
       if (extra) for (const name of Object.keys(extra)) if (name !== "key" && name !== "kind") context[name] = extra[name];
     }
     return context;
@@ -243,7 +269,7 @@ export class Policy<Req> implements ContextFactory<Req> {
 
     const pending: Pending<Req> = {
       accessor, req, snapshot, view, outage,
-      context: undefined, withKinds: false, keyContext: undefined, keyKinds: undefined, paths: undefined, ruleReadings: undefined, verdict: null, blocking: null,
+      context: undefined, withKinds: false, keyContext: undefined, keyKinds: undefined, customContext: undefined, paths: undefined, ruleReadings: undefined, verdict: null, blocking: null,
     };
     this.#consider(pending, view.site, this.#options.siteFlag, "site");
     if (view.features.size > 0 || outage !== null || view.brokenClosed.size > 0) {
@@ -261,7 +287,7 @@ export class Policy<Req> implements ContextFactory<Req> {
       if (verdict === null) return this.#finish(this.#pass(snapshot, accessor, req, this.#fullContext(pending)), req);
       return this.#finish(this.#decision("pass", verdict, "SAFE_METHOD", pending), req);
     }
-    const bypass = this.#bypass(accessor, req, () => (pending.blocking ?? []).map((key) => this.#periodOf(pending, key)), verdict.flag?.settings);
+    const bypass = this.#bypass(accessor, req, verdict.flag?.settings, pending, null);
     const action: DecisionAction = bypass === null ? "block" : bypass === "BYPASS_SECRET" ? "redirect" : "pass";
     return this.#finish(this.#decision(action, verdict, bypass ?? verdict.reason, pending), req);
   }
@@ -276,18 +302,24 @@ export class Policy<Req> implements ContextFactory<Req> {
       return;
     }
     if (flag === null) return;
-    let context = NO_CONTEXT;
-    if (flag.keyOnly && flag.otherKinds) context = pending.withKinds ? pending.context! : (pending.keyKinds ??= this.#withKinds({ key: this.#userKey(pending.req) }, pending.req, pending.view.kinds));
-    else if (flag.keyOnly) context = pending.context ?? (pending.keyContext ??= { key: this.#userKey(pending.req) });
-    else if (flag.contextual) context = this.#contextFor(pending, flag.otherKinds);
-    let result = evaluateValid(pending.snapshot, key, context);
-    if (flag.contextual && !flag.keyOnly) {
-      const rules = pathRulesOf(flag.compiled, flag.modes);
-      if (rules !== null) {
-        const readings = (pending.ruleReadings ??= decodedReadings(this.#paths(pending).paths));
-        const unreadable = pending.paths!.unreadable || readings.some((path) => path.length > MAX_MATCH_INPUT);
-        result = strictestReading(flag.compiled, rules, flag.modes, context, readings, unreadable, lookupOf(pending.snapshot), result);
-      }
+    // A flag that answers everyone alike reads no context: user() is not called for it.
+    let context: EvaluationContext;
+    if (!flag.contextual) context = NO_CONTEXT;
+    else if (!flag.keyOnly) {
+      context =
+        flag.readsRequest || flag.otherKinds
+          ? this.#contextFor(pending, flag.otherKinds)
+          : (pending.context ?? (pending.customContext ??= this.#withCustom({ key: this.#userKey(pending.req) }, pending.req)));
+    }
+    else if (flag.otherKinds) context = pending.withKinds ? pending.context! : (pending.keyKinds ??= this.#withKinds({ key: this.#userKey(pending.req) }, pending.req, pending.view.kinds));
+    else context = pending.context ?? (pending.keyContext ??= { key: this.#userKey(pending.req) });
+    const lookup = lookupOf(pending.snapshot);
+    let result = evaluateCompiled(flag.compiled, context, lookup);
+    const rules = flag.pathRules;
+    if (rules !== null) {
+      const readings = (pending.ruleReadings ??= decodedReadings(this.#paths(pending).paths));
+      const unreadable = pending.paths!.unreadable || readings.some((path) => path.length > MAX_MATCH_INPUT);
+      result = strictestReading(flag.compiled, rules, flag.modes, context, readings, unreadable, lookup, result);
     }
     const index = result.variationIndex;
     let mode = index === null ? null : flag.modes[index];
@@ -302,7 +334,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     }
     this.#blocks(pending, key, mode);
     if (current !== null && !stricter(mode, current.mode)) return;
-    const by = picked ? pickedBy(flag.compiled, result, context, pending.snapshot.document.segments) : null;
+    const by = picked ? pickedBy(flag.compiled, flag.ruleKinds, result, context, pending.snapshot.document.segments) : null;
     pending.verdict = { mode, scope: by === null ? scope : by.kind === "user" ? "user" : "context", flag, key, evaluation: result.reason, reason: "FLAG", picked: by };
   }
 
@@ -339,8 +371,14 @@ export class Policy<Req> implements ContextFactory<Req> {
 
   /** The period of flag `key` for this request: its own, or the outage's when its fail mode holds it. */
   #periodOf(pending: Pending<Req>, key: string): string {
-    if (pending.outage !== null && pending.view.failClosed.has(key)) return failClosedPeriod(key, pending.outage);
-    return periodOf(key, pending.snapshot.definition(key));
+    const view = pending.view;
+    if (pending.outage !== null && view.failClosed.has(key)) return failClosedPeriod(key, pending.outage);
+    let period = view.periods.get(key);
+    if (period === undefined) {
+      period = periodOf(key, view.snapshot.definition(key));
+      view.periods.set(key, period);
+    }
+    return period;
   }
 
   /** Every period in force now: what a cookie issued now opens. */
@@ -354,16 +392,27 @@ export class Policy<Req> implements ContextFactory<Req> {
   }
 
   /**
-   * The bypass that lets a blocked request through, if any. `periods`: those a
-   * bypass cookie must open; `settings`: the blocking flag's, for its own secret.
+   * The bypass that lets a blocked request through, if any. `settings`: the
+   * blocking flag's, for its own secret. A bypass cookie must open the period
+   * of every flag that blocks `pending`, or `periods` when there is no pending
+   * decision (the fail mode before any load).
    */
-  #bypass(accessor: RequestAccessor<Req>, req: Req, periods: () => readonly string[], settings?: DetourFlagSettings): DecisionReason | null {
+  #bypass(
+    accessor: RequestAccessor<Req>,
+    req: Req,
+    settings: DetourFlagSettings | undefined,
+    pending: Pending<Req> | null,
+    periods: readonly string[] | null,
+  ): DecisionReason | null {
     if (this.#allowPath !== null && this.#allowed(accessor, req)) return "ALLOWED_PATH";
     if (this.#allowIp !== null && this.#allowIp(accessor.ip(req))) return "ALLOWED_IP";
     const secret = this.#options.secret;
     if (secret !== null) {
       const cookie = accessor.header(req, "cookie");
-      if (cookie && verifyBypassCookie(cookie, { secret: secret.value, periods: periods(), now: this.#options.now() })) return "BYPASS_COOKIE";
+      if (cookie) {
+        const open = pending === null ? (periods ?? []) : (pending.blocking ?? []).map((key) => this.#periodOf(pending, key));
+        if (verifyBypassCookie(cookie, { secret: secret.value, periods: open, now: this.#options.now() })) return "BYPASS_COOKIE";
+      }
     }
     if (this.#token !== null) {
       const token = accessor.header(req, "detour-bypass");
@@ -416,20 +465,24 @@ export class Policy<Req> implements ContextFactory<Req> {
   }
 
   #decision(action: DecisionAction, verdict: Verdict, reason: DecisionReason, pending: Pending<Req>): Decision {
-    const settings = verdict.flag?.settings;
-    const until = verdict.flag?.until ?? null;
-    const retryAfter =
-      until !== null
-        ? Math.max(0, Math.ceil((until.getTime() - this.#options.now()) / 1000))
-        : settings?.retryAt !== undefined
-          ? Math.max(0, Math.ceil((Date.parse(settings.retryAt) - this.#options.now()) / 1000))
-          : (settings?.retryAfter ?? this.#options.retryAfter);
+    const flag = verdict.flag;
+    const settings = flag?.settings;
+    const until = flag?.until ?? null;
+    const retryAt = flag?.retryAt ?? null;
+    // An outcome with nothing of its request in it (no picked context, no clock, no cookie periods) is shared by the requests decided alike.
+    const shareable = retryAt === null && verdict.picked === null && action !== "redirect";
+    const last = this.#shared;
+    if (shareable && last !== null && last.view === pending.view && sameOutcome(last.outcome, action, verdict, reason)) {
+      return new RequestDecision(last.outcome, pending.snapshot, this, pending.accessor, pending.req, this.#fullContext(pending));
+    }
+    const retryAfter = retryAt !== null ? Math.max(0, Math.ceil((retryAt - this.#options.now()) / 1000)) : (settings?.retryAfter ?? this.#options.retryAfter);
     const outcome = flagOutcome(
       action, verdict.mode, verdict.scope, verdict.key, reason, verdict.evaluation,
       { message: settings?.message ?? null, retryAfter, until, status: settings?.status ?? this.#options.status },
       action === "redirect" ? this.#periodsInForce(pending) : null,
       verdict.picked,
     );
+    if (shareable) this.#shared = { view: pending.view, outcome };
     return new RequestDecision(outcome, pending.snapshot, this, pending.accessor, pending.req, this.#fullContext(pending));
   }
 
@@ -438,7 +491,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     if (options.failMode === "open") return this.#finish(new RequestDecision(this.#failOpen, undefined, this, accessor, req, undefined), req);
     // Nothing ever loaded: one outage per instance, and cookies are bound to it.
     const periods = [failClosedPeriod(options.siteFlag, (this.#neverLoaded ??= randomUUID()))];
-    const bypass = this.#bypass(accessor, req, () => periods);
+    const bypass = this.#bypass(accessor, req, undefined, null, periods);
     const action: DecisionAction = bypass === null ? "block" : bypass === "BYPASS_SECRET" ? "redirect" : "pass";
     const outcome = flagOutcome(
       action, "maintenance", "site", options.siteFlag, bypass ?? "FAIL_CLOSED", null,

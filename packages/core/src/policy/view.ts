@@ -1,9 +1,12 @@
-import type { DetourFlagSettings, Flag, Mode } from "../document/types.js";
+import type { DetourFlagSettings, Flag, Mode, Rollout } from "../document/types.js";
+import { attributeComponents } from "../evaluation/attributes.js";
 import type { CompiledFlag, Outcome } from "../evaluation/compile.js";
 import { compiledFlagOf, type Snapshot } from "../snapshot.js";
 import { modesOf } from "../document/modes.js";
 import { inForce, scheduleOf } from "../document/schedule.js";
 import { kindsRead, readsAnyKind, unionKinds, type KindsRead } from "./kinds.js";
+import { pathRulesOf, type PathRules } from "./path-rules.js";
+import { ruleKindsOf } from "./picked.js";
 
 /*
  * What a snapshot means for request decisions, worked out once per snapshot
@@ -21,6 +24,8 @@ export interface ModeFlag {
   readonly contextual: boolean;
   /** Only keys can change the result (targets, rollouts by key): no other attribute is read. */
   readonly keyOnly: boolean;
+  /** Evaluating it can read the attributes Detour reads off the request (`ip`, `path`, `method`); else `{ key, ...context(req) }` is enough. */
+  readonly readsRequest: boolean;
   /** Evaluating it can read a context kind other than `user`: the request's `contexts(req)` are needed. */
   readonly otherKinds: boolean;
   /** Which other kinds it reads. */
@@ -31,6 +36,12 @@ export interface ModeFlag {
   readonly until: Date | null;
   /** The mode the flag puts everyone in (a fixed fallthrough), or `null` when it has none. */
   readonly wholeMode: Mode | null;
+  /** How its rules read the request path (guard mode), `null` when they do not. */
+  readonly pathRules: PathRules | null;
+  /** The kind each rule picks a request out by, `null` where the segment holding the context says (`ruleKindsOf`). */
+  readonly ruleKinds: readonly (string | null)[];
+  /** When the client should retry (epoch ms: the window end, else `detour.retryAt`), `null` when neither is set. */
+  readonly retryAt: number | null;
 }
 
 export interface PolicyView {
@@ -47,6 +58,8 @@ export interface PolicyView {
   readonly brokenClosed: ReadonlySet<string>;
   /** The other kinds the flags in force read: the only ones of a request's per-kind `contexts` computed while deciding. */
   readonly kinds: KindsRead;
+  /** Bypass periods of this snapshot's flags by key, filled as blocked requests need them (`periodOf`). */
+  readonly periods: Map<string, string>;
 }
 
 function outcomeVariations(outcome: Outcome, into: Set<number>): void {
@@ -93,6 +106,35 @@ function readsOnlyKey(compiled: CompiledFlag): boolean {
   );
 }
 
+const REQUEST_ATTRIBUTES: ReadonlySet<string> = new Set(["ip", "path", "method"]);
+
+function readsRequestAttribute(attribute: string | undefined, literal: boolean): boolean {
+  if (attribute === undefined) return false;
+  const first = attributeComponents(attribute, literal)?.[0];
+  return first === undefined || REQUEST_ATTRIBUTES.has(first);
+}
+
+function rolloutReadsRequest(rollout: Rollout | undefined): boolean {
+  return rollout !== undefined && readsRequestAttribute(rollout.bucketBy, !rollout.contextKind);
+}
+
+/**
+ * Whether evaluating a flag can read `ip`, `path` or `method`: a clause or
+ * rollout on one of them (of any kind), an invalid reference, a segment or a
+ * prerequisite (conservatively: those may read anything).
+ */
+function readsRequest(flag: Flag): boolean {
+  if (Array.isArray(flag.prerequisites) && flag.prerequisites.length > 0) return true;
+  if (rolloutReadsRequest(flag.fallthrough?.rollout)) return true;
+  for (const rule of Array.isArray(flag.rules) ? flag.rules : []) {
+    if (rolloutReadsRequest(rule.rollout)) return true;
+    for (const clause of Array.isArray(rule.clauses) ? rule.clauses : []) {
+      if (clause.op === "segmentMatch" || readsRequestAttribute(clause.attribute, !clause.contextKind)) return true;
+    }
+  }
+  return false;
+}
+
 function splits(outcome: Outcome): boolean {
   if (outcome.type === "fixed") return false;
   const reachable = new Set<number>();
@@ -114,13 +156,16 @@ function modeFlag(snapshot: Snapshot, key: string, now: number, boundaries: numb
   });
   if (!canBlock) return null;
   const kinds = kindsRead(snapshot, key);
+  const keyOnly = readsOnlyKey(compiled);
+  const until = Number.isFinite(schedule.until) ? new Date(schedule.until) : null;
   return {
     key,
     compiled,
     settings: flag.detour,
     modes,
     contextual: compiled.contextual,
-    keyOnly: readsOnlyKey(compiled),
+    keyOnly,
+    readsRequest: readsRequest(flag),
     otherKinds: readsAnyKind(kinds),
     kinds,
     splitRollout: compiled.on && splits(compiled.fallthrough),
@@ -128,7 +173,10 @@ function modeFlag(snapshot: Snapshot, key: string, now: number, boundaries: numb
       compiled.on && compiled.fallthrough.type === "fixed" && compiled.fallthrough.result.variationIndex !== null
         ? (modes[compiled.fallthrough.result.variationIndex] ?? null)
         : null,
-    until: Number.isFinite(schedule.until) ? new Date(schedule.until) : null,
+    until,
+    pathRules: compiled.contextual && !keyOnly ? pathRulesOf(compiled, modes) : null,
+    ruleKinds: ruleKindsOf(compiled),
+    retryAt: until !== null ? until.getTime() : flag.detour?.retryAt !== undefined ? Date.parse(flag.detour.retryAt) : null,
   };
 }
 
@@ -158,5 +206,6 @@ export function buildView(snapshot: Snapshot, siteFlag: string, featureNames: It
     failClosed,
     brokenClosed,
     kinds: unionKinds([...(site ? [site] : []), ...features.values()].map((flag) => flag.kinds)),
+    periods: new Map(),
   };
 }
