@@ -302,7 +302,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     }
     this.#blocks(pending, key, mode);
     if (current !== null && !stricter(mode, current.mode)) return;
-    const by = picked ? pickedBy(flag.compiled, result, context, pending.snapshot.document.segments) : null;
+    const by = picked ? pickedBy(flag.compiled, result, context, pending.snapshot) : null;
     pending.verdict = { mode, scope: by === null ? scope : by.kind === "user" ? "user" : "context", flag, key, evaluation: result.reason, reason: "FLAG", picked: by };
   }
 
