@@ -40,6 +40,15 @@ function contextPart(input: ContextInput): Record<string, unknown> | null {
   const { kind: _kind, ...part } = input;
   return part;
 }
+
+/** `multi` with `kind`'s part added (created around `user` on the first part); unchanged when the input holds none. */
+function withPart(multi: Record<string, unknown> | undefined, user: UserContext, kind: string, input: ContextInput): Record<string, unknown> | undefined {
+  const part = contextPart(input);
+  if (part === null || kind === "user" || !isValidKind(kind)) return multi;
+  (multi ??= { kind: "multi", user })[kind] = part;
+  return multi;
+}
+
 const NO_CONTEXT: EvaluationContext = Object.freeze({ key: ANONYMOUS });
 
 /** What the strictest flag so far says for this request. */
@@ -197,17 +206,13 @@ export class Policy<Req> implements ContextFactory<Req> {
     const source = this.#options.contexts;
     if (source === undefined) return user;
     let multi: Record<string, unknown> | undefined;
-    const add = (kind: string, input: ContextInput) => {
-      const part = contextPart(input);
-      if (part !== null && kind !== "user" && isValidKind(kind)) (multi ??= { kind: "multi", user })[kind] = part;
-    };
     if (typeof source === "function") {
       const contexts = source(req);
-      if (contexts) for (const kind of Object.keys(contexts)) add(kind, contexts[kind]);
+      if (contexts) for (const kind of Object.keys(contexts)) multi = withPart(multi, user, kind, contexts[kind]);
     } else {
       for (const kind of kinds === ALL_KINDS ? Object.keys(source) : kinds) {
         const get = source[kind];
-        if (get !== undefined) add(kind, get(req));
+        if (get !== undefined) multi = withPart(multi, user, kind, get(req));
       }
     }
     return multi === undefined ? user : (multi as EvaluationContext);
