@@ -40,7 +40,7 @@ export interface FlagTraits {
 /** The compiled form of a snapshot's flag: for the decision policy, never exported. */
 export let compiledFlagOf: (snapshot: Snapshot, key: string) => CompiledFlag | undefined;
 
-/** The compiled form of a snapshot's segment: for tests of compiled-form sharing, never exported. */
+/** The compiled form of a snapshot's segment: for the decision policy and tests of compiled-form sharing, never exported. */
 export let compiledSegmentOf: (snapshot: Snapshot, key: string) => CompiledSegment | undefined;
 
 /** Where evaluations against a snapshot look up prerequisites and segments: for the decision policy, never exported. */

@@ -314,10 +314,10 @@ function keysByKind(plain: unknown, contextual: unknown): Map<string, Set<string
     if (keys === undefined) byKind.set(kind, (keys = new Set()));
     for (const value of values) if (typeof value === "string" && value !== "") keys.add(value);
   };
+  add("user", plain);
   for (const target of Array.isArray(contextual) ? contextual : []) {
     if (target && typeof target === "object") add(kindOf(target.contextKind), target.values);
   }
-  add("user", plain);
   for (const [kind, keys] of byKind) if (keys.size === 0) byKind.delete(kind);
   return byKind;
 }

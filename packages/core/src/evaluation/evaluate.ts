@@ -111,14 +111,14 @@ function matchClauses(
   return error ? null : true;
 }
 
-/** Whether the context's key of some kind is in a segment's list for that kind. */
-function listed(keys: CompiledSegment["included"], context: EvaluationContext): boolean {
-  if (keys.size === 0) return false;
+/** The kind whose key the context has in a segment's list for that kind (`user` first), or `null`. */
+export function listedKind(keys: CompiledSegment["included"], context: EvaluationContext): string | null {
+  if (keys.size === 0) return null;
   for (const [kind, set] of keys) {
     const key = keyOf(context, kind);
-    if (key && set.has(key)) return true;
+    if (key && set.has(key)) return kind;
   }
-  return false;
+  return null;
 }
 
 function matchSegment(
@@ -131,8 +131,8 @@ function matchSegment(
     // Big segments need a membership store Detour does not have: not configured, no match.
     if (!keyOf(context, segment.unboundedKind) || !segment.generation) return false;
   } else {
-    if (listed(segment.included, context)) return true;
-    if (listed(segment.excluded, context)) return false;
+    if (listedKind(segment.included, context) !== null) return true;
+    if (listedKind(segment.excluded, context) !== null) return false;
   }
   for (const rule of segment.rules) {
     const matched = matchClauses(rule.clauses, context, lookup, visited);

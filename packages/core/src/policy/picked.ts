@@ -2,7 +2,9 @@ import type { CompiledFlag, Outcome } from "../evaluation/compile.js";
 import { keyOf } from "../evaluation/context.js";
 import type { EvaluationContext, EvaluationResult } from "../evaluation/types.js";
 import type { PickedContext } from "../decision/types.js";
-import type { Clause, Segment } from "../document/types.js";
+import type { Clause } from "../document/types.js";
+import { listedKind } from "../evaluation/evaluate.js";
+import { compiledSegmentOf, type Snapshot } from "../snapshot.js";
 
 /*
  * Which context kind and key picked a request out of everyone, for a result
@@ -14,26 +16,24 @@ function rolloutKind(outcome: Outcome): string | null {
   return outcome.type === "rollout" ? outcome.kind : null;
 }
 
-/** The first kind other than `user` that clauses name (a clause without `contextKind` is on the user). */
+/** The first kind other than `user` that clauses name (a clause without `contextKind` is on the user), segment matches aside. */
 function clauseKind(clauses: readonly Clause[]): string | null {
-  for (const clause of clauses) if (clause.contextKind && clause.contextKind !== "user") return clause.contextKind;
+  for (const clause of clauses) if (clause.op !== "segmentMatch" && clause.contextKind && clause.contextKind !== "user") return clause.contextKind;
   return null;
 }
 
 /**
- * The kind by which `context` is in `segment`, in the SDK's order: `included`
- * (users) and `includedContexts` by key, exactly; else its rules, by the kind
- * a rule is about (its `rolloutContextKind`, else its clauses'), as for flag rules.
+ * The kind by which `context` is in segment `key`, in the SDK's order: the
+ * segment's lists by key, exactly (the evaluator's own lookup); else its
+ * rules, by the kind a rule is about (its `rolloutContextKind`, else its
+ * clauses'), as for flag rules.
  */
-function segmentKind(segment: Segment | undefined, context: EvaluationContext): string | null {
-  if (segment === undefined) return null;
-  const user = keyOf(context, "user");
-  if (user !== undefined && segment.included?.includes(user)) return "user";
-  for (const target of segment.includedContexts ?? []) {
-    const key = keyOf(context, target.contextKind);
-    if (key !== undefined && target.values?.includes(key)) return target.contextKind;
-  }
-  for (const rule of segment.rules ?? []) {
+function segmentKind(snapshot: Snapshot, key: string, context: EvaluationContext): string | null {
+  const compiled = compiledSegmentOf(snapshot, key);
+  if (compiled === undefined) return null;
+  const listed = listedKind(compiled.included, context);
+  if (listed !== null) return listed;
+  for (const rule of snapshot.document.segments?.[key]?.rules ?? []) {
     const kind = (rule.weight !== undefined ? rule.rolloutContextKind : undefined) ?? clauseKind(rule.clauses ?? []);
     if (kind) return kind;
   }
@@ -41,11 +41,12 @@ function segmentKind(segment: Segment | undefined, context: EvaluationContext): 
 }
 
 /** The kind a positive segmentMatch clause of `clauses` holds the context by (the first segment that does), else `user`. */
-function segmentRuleKind(clauses: readonly Clause[], context: EvaluationContext, segments: Readonly<Record<string, Segment>> | undefined): string {
+function segmentRuleKind(clauses: readonly Clause[], context: EvaluationContext, snapshot: Snapshot | undefined): string {
+  if (snapshot === undefined) return "user";
   for (const clause of clauses) {
     if (clause.op !== "segmentMatch" || clause.negate) continue;
     for (const key of clause.values) {
-      const kind = typeof key === "string" ? segmentKind(segments?.[key], context) : null;
+      const kind = typeof key === "string" ? segmentKind(snapshot, key, context) : null;
       if (kind !== null) return kind;
     }
   }
@@ -63,7 +64,7 @@ export function ruleKindsOf(compiled: CompiledFlag): readonly (string | null)[] 
     const fromRollout = rolloutKind(rule.outcome);
     if (fromRollout !== null) return fromRollout;
     const clauses = compiled.flag.rules?.[index]?.clauses ?? [];
-    const own = clauseKind(clauses.filter((clause) => clause.op !== "segmentMatch"));
+    const own = clauseKind(clauses);
     if (own !== null) return own;
     return clauses.some((clause) => clause.op === "segmentMatch" && !clause.negate) ? null : "user";
   });
@@ -82,20 +83,20 @@ function targetKind(compiled: CompiledFlag, context: EvaluationContext): string 
   return "user";
 }
 
-/** `ruleKinds`: the flag's {@link ruleKindsOf}; `segments`: the snapshot's, for rules that match by segment. */
+/** `ruleKinds`: the flag's {@link ruleKindsOf}; `snapshot`: the one evaluated, for rules that match by segment. */
 export function pickedBy(
   compiled: CompiledFlag,
   ruleKinds: readonly (string | null)[],
   result: EvaluationResult,
   context: EvaluationContext,
-  segments?: Readonly<Record<string, Segment>>,
+  snapshot?: Snapshot,
 ): PickedContext {
   const reason = result.reason;
   let kind: string;
   if (reason.kind === "TARGET_MATCH") kind = targetKind(compiled, context);
   else if (reason.kind === "RULE_MATCH") {
     const index = reason.ruleIndex;
-    kind = ruleKinds[index] ?? segmentRuleKind(compiled.flag.rules?.[index]?.clauses ?? [], context, segments);
+    kind = ruleKinds[index] ?? segmentRuleKind(compiled.flag.rules?.[index]?.clauses ?? [], context, snapshot);
   } else kind = rolloutKind(compiled.fallthrough) ?? "user";
   return { kind, key: keyOf(context, kind) ?? "" };
 }

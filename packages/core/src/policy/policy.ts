@@ -41,6 +41,15 @@ function contextPart(input: ContextInput): Record<string, unknown> | null {
   const { kind: _kind, ...part } = input;
   return part;
 }
+
+/** `multi` with `kind`'s part added (created around `user` on the first part); unchanged when the input holds none. */
+function withPart(multi: Record<string, unknown> | undefined, user: UserContext, kind: string, input: ContextInput): Record<string, unknown> | undefined {
+  const part = contextPart(input);
+  if (part === null || kind === "user" || !isValidKind(kind)) return multi;
+  (multi ??= { kind: "multi", user })[kind] = part;
+  return multi;
+}
+
 const NO_CONTEXT: EvaluationContext = Object.freeze({ key: ANONYMOUS });
 
 /** Whether `outcome` says what a decision of `verdict` with `action` and `reason` says (its other fields come from the flag, the same in one view). */
@@ -223,17 +232,13 @@ export class Policy<Req> implements ContextFactory<Req> {
     const source = this.#options.contexts;
     if (source === undefined) return user;
     let multi: Record<string, unknown> | undefined;
-    const add = (kind: string, input: ContextInput) => {
-      const part = contextPart(input);
-      if (part !== null && kind !== "user" && isValidKind(kind)) (multi ??= { kind: "multi", user })[kind] = part;
-    };
     if (typeof source === "function") {
       const contexts = source(req);
-      if (contexts) for (const kind of Object.keys(contexts)) add(kind, contexts[kind]);
+      if (contexts) for (const kind of Object.keys(contexts)) multi = withPart(multi, user, kind, contexts[kind]);
     } else {
       for (const kind of kinds === ALL_KINDS ? Object.keys(source) : kinds) {
         const get = source[kind];
-        if (get !== undefined) add(kind, get(req));
+        if (get !== undefined) multi = withPart(multi, user, kind, get(req));
       }
     }
     return multi === undefined ? user : (multi as EvaluationContext);
@@ -334,7 +339,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     }
     this.#blocks(pending, key, mode);
     if (current !== null && !stricter(mode, current.mode)) return;
-    const by = picked ? pickedBy(flag.compiled, flag.ruleKinds, result, context, pending.snapshot.document.segments) : null;
+    const by = picked ? pickedBy(flag.compiled, flag.ruleKinds, result, context, pending.snapshot) : null;
     pending.verdict = { mode, scope: by === null ? scope : by.kind === "user" ? "user" : "context", flag, key, evaluation: result.reason, reason: "FLAG", picked: by };
   }
 
