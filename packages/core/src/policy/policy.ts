@@ -16,7 +16,7 @@ import { failClosedPeriod, periodOf } from "../bypass/period.js";
 import type { DetourFlagSettings, Mode } from "../document/types.js";
 import { MAX_MATCH_INPUT } from "../evaluation/regex.js";
 import { isValidKind } from "../evaluation/context.js";
-import type { EvaluationContext, EvaluationReason, UserContext } from "../evaluation/types.js";
+import type { EvaluationContext, EvaluationReason, EvaluationResult, UserContext } from "../evaluation/types.js";
 import { respond } from "../respond/index.js";
 import { lookupOf, type Snapshot } from "../snapshot.js";
 import { evaluateCompiled } from "../evaluation/evaluate.js";
@@ -63,6 +63,14 @@ function sameOutcome(outcome: Outcome, action: DecisionAction, verdict: Verdict,
     outcome.evaluation === verdict.evaluation &&
     outcome.picked === null
   );
+}
+
+/** The state of one request's decision before any flag is considered. */
+function newPending<Req>(accessor: RequestAccessor<Req>, req: Req, snapshot: Snapshot, view: PolicyView, outage: string | null): Pending<Req> {
+  return {
+    accessor, req, snapshot, view, outage,
+    context: undefined, withKinds: false, keyContext: undefined, keyKinds: undefined, customContext: undefined, paths: undefined, ruleReadings: undefined, verdict: null, blocking: null,
+  };
 }
 
 /** What the strictest flag so far says for this request. */
@@ -271,13 +279,24 @@ export class Policy<Req> implements ContextFactory<Req> {
     const view = this.#currentView(snapshot);
     const outage = view.failClosed.size > 0 ? this.#outage() : null;
     if (view.quiet && outage === null && view.brokenClosed.size === 0) return this.#finish(this.#pass(snapshot, accessor, req, undefined), req);
-
-    const pending: Pending<Req> = {
-      accessor, req, snapshot, view, outage,
-      context: undefined, withKinds: false, keyContext: undefined, keyKinds: undefined, customContext: undefined, paths: undefined, ruleReadings: undefined, verdict: null, blocking: null,
-    };
-    this.#consider(pending, view.site, this.#options.siteFlag, "site");
-    if (view.features.size > 0 || outage !== null || view.brokenClosed.size > 0) {
+    const siteOnly = view.features.size === 0 && outage === null && view.brokenClosed.size === 0;
+    const site = view.site;
+    let pending: Pending<Req>;
+    if (siteOnly && site !== null && (!site.contextual || (site.keyOnly && !site.otherKinds))) {
+      // The site flag alone, reading a key or nothing: no per-request state unless it applies (or a secret URL may be visited).
+      const context = site.contextual ? { key: this.#userKey(req) } : NO_CONTEXT;
+      const result = evaluateCompiled(site.compiled, context, lookupOf(snapshot));
+      const index = result.variationIndex;
+      const mode = index === null ? null : site.modes[index];
+      if ((!mode || mode === "available") && !this.#visitsAnySecret(accessor, req, view)) return this.#finish(this.#pass(snapshot, accessor, req, undefined), req);
+      pending = newPending(accessor, req, snapshot, view, outage);
+      if (site.contextual) pending.keyContext = context;
+      this.#apply(pending, site, this.#options.siteFlag, "site", result, context);
+    } else {
+      pending = newPending(accessor, req, snapshot, view, outage);
+      this.#consider(pending, site, this.#options.siteFlag, "site");
+    }
+    if (!siteOnly) {
       if (features !== undefined) {
         if (typeof features === "string") this.#consider(pending, view.features.get(features) ?? null, features, "feature");
         else for (const name of features) this.#consider(pending, view.features.get(name) ?? null, name, "feature");
@@ -288,7 +307,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     const verdict = pending.verdict;
     if (verdict === null || pending.blocking === null) {
       // Nothing blocks this request, but something is in force: the secret URL still hands out a cookie for it.
-      if (this.#visitsAnySecret(pending)) return this.#finish(this.#secretVisit(pending), req);
+      if (this.#visitsAnySecret(accessor, req, view)) return this.#finish(this.#secretVisit(pending), req);
       if (verdict === null) return this.#finish(this.#pass(snapshot, accessor, req, this.#fullContext(pending)), req);
       return this.#finish(this.#decision("pass", verdict, "SAFE_METHOD", pending), req);
     }
@@ -326,6 +345,12 @@ export class Policy<Req> implements ContextFactory<Req> {
       const unreadable = pending.paths!.unreadable || readings.some((path) => path.length > MAX_MATCH_INPUT);
       result = strictestReading(flag.compiled, rules, flag.modes, context, readings, unreadable, lookup, result);
     }
+    this.#apply(pending, flag, key, scope, result, context);
+  }
+
+  /** What flag `key` evaluated to (`result`, for `context`) means for the request: its mode, if stricter than the verdict so far. */
+  #apply(pending: Pending<Req>, flag: ModeFlag, key: string, scope: Scope, result: EvaluationResult, context: EvaluationContext): void {
+    const current = pending.verdict;
     const index = result.variationIndex;
     let mode = index === null ? null : flag.modes[index];
     if (!mode || mode === "available") return;
@@ -440,8 +465,7 @@ export class Policy<Req> implements ContextFactory<Req> {
   }
 
   /** A visit to the app's secret URL or to the own secret of a flag in force, for a request nothing blocks. */
-  #visitsAnySecret(pending: Pending<Req>): boolean {
-    const { accessor, req, view } = pending;
+  #visitsAnySecret(accessor: RequestAccessor<Req>, req: Req, view: PolicyView): boolean {
     if (this.#isSecretVisit(accessor, req)) return true;
     if (this.#options.secret === null) return false;
     let path: string | undefined;
