@@ -10,7 +10,7 @@ import {
   type RolloutOutcome,
 } from "./compile.js";
 import { contextProblem, hasKind, keyOf } from "./context.js";
-import { sha1High60 } from "./sha1.js";
+import { bucketHash } from "./bucket-memo.js";
 import { mayContain } from "./key-filter.js";
 import type { EvaluationContext, EvaluationResult } from "./types.js";
 
@@ -33,7 +33,7 @@ function bucketable(value: unknown): string | null {
 export function bucketFor(hashPrefix: string, value: unknown): number {
   const key = bucketable(value);
   if (key === null) return -1;
-  return sha1High60(hashPrefix, key) / BUCKET_SCALE;
+  return bucketHash(hashPrefix, key) / BUCKET_SCALE;
 }
 
 function rollout(outcome: RolloutOutcome, context: EvaluationContext): EvaluationResult {

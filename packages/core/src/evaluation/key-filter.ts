@@ -19,7 +19,7 @@ export interface KeyFilter {
 }
 
 /** Mixes the length and up to six characters of a key: its last four, its first and its middle one (ids vary at their ends). */
-function mix(key: string): number {
+export function keyMix(key: string): number {
   const n = key.length;
   let h = Math.imul(n, 0x9e3779b1);
   if (n > 0) h = Math.imul(h ^ key.charCodeAt(n - 1), 0x01000193);
@@ -49,7 +49,7 @@ export function keyFilter(keys: Iterable<unknown>, count: number): KeyFilter {
   const mask = size - 1;
   for (const key of keys) {
     if (typeof key !== "string") continue;
-    const h = mix(key);
+    const h = keyMix(key);
     const a = h & mask;
     const b = second(h) & mask;
     const c = third(h) & mask;
@@ -63,7 +63,7 @@ export function keyFilter(keys: Iterable<unknown>, count: number): KeyFilter {
 /** False when `key` is certainly not among the filter's keys. */
 export function mayContain(filter: KeyFilter, key: string): boolean {
   const { bits, mask } = filter;
-  const h = mix(key);
+  const h = keyMix(key);
   const a = h & mask;
   if ((bits[a >>> 5]! & (1 << (a & 31))) === 0) return false;
   const b = second(h) & mask;
