@@ -282,15 +282,16 @@ export class Policy<Req> implements ContextFactory<Req> {
     const siteOnly = view.features.size === 0 && outage === null && view.brokenClosed.size === 0;
     const site = view.site;
     let pending: Pending<Req>;
-    if (siteOnly && site !== null && (!site.contextual || (site.keyOnly && !site.otherKinds))) {
-      // The site flag alone, reading a key or nothing: no per-request state unless it applies (or a secret URL may be visited).
-      const context = site.contextual ? { key: this.#userKey(req) } : NO_CONTEXT;
+    if (siteOnly && site !== null && (!site.contextual || site.keyOnly)) {
+      // The site flag alone, reading keys or nothing: no per-request state unless it applies (or a secret URL may be visited).
+      const context = !site.contextual ? NO_CONTEXT : site.otherKinds ? this.#withKinds({ key: this.#userKey(req) }, req, view.kinds) : { key: this.#userKey(req) };
       const result = evaluateCompiled(site.compiled, context, lookupOf(snapshot));
       const index = result.variationIndex;
       const mode = index === null ? null : site.modes[index];
       if ((!mode || mode === "available") && !this.#visitsAnySecret(accessor, req, view)) return this.#finish(this.#pass(snapshot, accessor, req, undefined), req);
       pending = newPending(accessor, req, snapshot, view, outage);
-      if (site.contextual) pending.keyContext = context;
+      if (site.contextual && site.otherKinds) pending.keyKinds = context;
+      else if (site.contextual) pending.keyContext = context;
       this.#apply(pending, site, this.#options.siteFlag, "site", result, context);
     } else {
       pending = newPending(accessor, req, snapshot, view, outage);
