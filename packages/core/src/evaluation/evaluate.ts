@@ -177,8 +177,10 @@ export function evaluateCompiled(
     }
     if (cycle) return MALFORMED_RESULT;
   }
-  if (flag.targets !== null) {
-    for (const group of flag.targets) {
+  const targets = flag.targets;
+  if (targets !== null) {
+    for (let i = 0; i < targets.length; i++) {
+      const group = targets[i]!;
       const key = keyOf(context, group.kind);
       if (key === undefined || (typeof key === "string" && !mayContain(group.filter, key))) continue;
       const targeted = group.keys.get(key);

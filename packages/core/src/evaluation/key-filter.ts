@@ -22,12 +22,17 @@ export interface KeyFilter {
 export function keyMix(key: string): number {
   const n = key.length;
   let h = Math.imul(n, 0x9e3779b1);
-  if (n > 0) h = Math.imul(h ^ key.charCodeAt(n - 1), 0x01000193);
-  if (n > 1) h = Math.imul(h ^ key.charCodeAt(n - 2), 0x01000193);
-  if (n > 2) h = Math.imul(h ^ key.charCodeAt(n - 3), 0x01000193);
-  if (n > 3) h = Math.imul(h ^ key.charCodeAt(n - 4), 0x01000193);
-  if (n > 4) h = Math.imul(h ^ key.charCodeAt(0), 0x01000193);
-  if (n > 5) h = Math.imul(h ^ key.charCodeAt(n >> 1), 0x01000193);
+  if (n >= 6) {
+    // Most keys: straight-line.
+    h = Math.imul(h ^ key.charCodeAt(n - 1), 0x01000193);
+    h = Math.imul(h ^ key.charCodeAt(n - 2), 0x01000193);
+    h = Math.imul(h ^ key.charCodeAt(n - 3), 0x01000193);
+    h = Math.imul(h ^ key.charCodeAt(n - 4), 0x01000193);
+    h = Math.imul(h ^ key.charCodeAt(0), 0x01000193);
+    h = Math.imul(h ^ key.charCodeAt(n >> 1), 0x01000193);
+  } else {
+    for (let i = n - 1; i >= 0; i--) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  }
   h ^= h >>> 15;
   h = Math.imul(h, 0x2c1b3c6d);
   return h ^ (h >>> 12);
