@@ -254,9 +254,41 @@ export class Policy<Req> implements ContextFactory<Req> {
 
   /** The context built while deciding, when it is the one `decision.variation()` needs (every kind); else `undefined`, built on demand. */
   #fullContext(pending: Pending<Req>): EvaluationContext | undefined {
+    return this.#complete(pending.context, pending.withKinds, pending.view);
+  }
+
+  /** `context` (the user's `{ key, ip, path, method, ...custom }`, multi-kind with `withKinds`) when it is the whole context of the request. */
+  #complete(context: EvaluationContext | undefined, withKinds: boolean, view: PolicyView): EvaluationContext | undefined {
     const source = this.#options.contexts;
-    if (source === undefined) return pending.context;
-    return pending.withKinds && (typeof source === "function" || pending.view.kinds === ALL_KINDS) ? pending.context : undefined;
+    if (source === undefined) return context;
+    return withKinds && (typeof source === "function" || view.kinds === ALL_KINDS) ? context : undefined;
+  }
+
+  /**
+   * The context a flag is evaluated with, before any per-request state exists:
+   * none for a flag that answers everyone alike, `{ key }` (with the other
+   * kinds it reads) for a key-only flag, `{ key, ...custom }` for a flag that
+   * reads nothing Detour reads off the request, else the user's whole context
+   * (with the other kinds it reads). `#keep` files it where `#consider` looks.
+   */
+  #firstContext(flag: ModeFlag, accessor: RequestAccessor<Req>, req: Req, view: PolicyView): EvaluationContext {
+    if (!flag.contextual) return NO_CONTEXT;
+    if (flag.keyOnly) return flag.otherKinds ? this.#withKinds({ key: this.#userKey(req) }, req, view.kinds) : { key: this.#userKey(req) };
+    if (!flag.readsRequest && !flag.otherKinds) return this.#withCustom({ key: this.#userKey(req) }, req);
+    const user = this.#userContext(accessor, req);
+    return flag.otherKinds ? this.#withKinds(user, req, view.kinds) : user;
+  }
+
+  #keep(pending: Pending<Req>, flag: ModeFlag, context: EvaluationContext): void {
+    if (!flag.contextual) return;
+    if (flag.keyOnly) {
+      if (flag.otherKinds) pending.keyKinds = context;
+      else pending.keyContext = context;
+    } else if (!flag.readsRequest && !flag.otherKinds) pending.customContext = context;
+    else {
+      pending.context = context;
+      pending.withKinds = flag.otherKinds;
+    }
   }
 
   /** The request's context for a flag: built once per request, with the other kinds once a flag reads them. */
@@ -282,16 +314,18 @@ export class Policy<Req> implements ContextFactory<Req> {
     const siteOnly = view.features.size === 0 && outage === null && view.brokenClosed.size === 0;
     const site = view.site;
     let pending: Pending<Req>;
-    if (siteOnly && site !== null && (!site.contextual || site.keyOnly)) {
-      // The site flag alone, reading keys or nothing: no per-request state unless it applies (or a secret URL may be visited).
-      const context = !site.contextual ? NO_CONTEXT : site.otherKinds ? this.#withKinds({ key: this.#userKey(req) }, req, view.kinds) : { key: this.#userKey(req) };
+    if (siteOnly && site !== null && site.pathRules === null) {
+      // The site flag alone, not on the path: no per-request state unless it applies (or a secret URL may be visited).
+      const context = this.#firstContext(site, accessor, req, view);
       const result = evaluateCompiled(site.compiled, context, lookupOf(snapshot));
       const index = result.variationIndex;
       const mode = index === null ? null : site.modes[index];
-      if ((!mode || mode === "available") && !this.#visitsAnySecret(accessor, req, view)) return this.#finish(this.#pass(snapshot, accessor, req, undefined), req);
+      if ((!mode || mode === "available") && !this.#visitsAnySecret(accessor, req, view)) {
+        const whole = site.contextual && !site.keyOnly && (site.readsRequest || site.otherKinds) ? this.#complete(context, site.otherKinds, view) : undefined;
+        return this.#finish(this.#pass(snapshot, accessor, req, whole), req);
+      }
       pending = newPending(accessor, req, snapshot, view, outage);
-      if (site.contextual && site.otherKinds) pending.keyKinds = context;
-      else if (site.contextual) pending.keyContext = context;
+      this.#keep(pending, site, context);
       this.#apply(pending, site, this.#options.siteFlag, "site", result, context);
     } else {
       pending = newPending(accessor, req, snapshot, view, outage);

@@ -223,6 +223,40 @@ describe("decide: resolution", () => {
     await rules.close();
   });
 
+  it("flags on custom attributes only never compute the client address; flags that answer everyone alike never call user()", async () => {
+    let reads = 0;
+    let users = 0;
+    const counting = (user: string) => ({
+      method: "POST",
+      path: "/",
+      headers: {},
+      user,
+      get ip() {
+        reads++;
+        return "10.0.0.1";
+      },
+    });
+    const options = {
+      user: (req: { user?: unknown }) => (users++, req.user as string),
+      context: (req: { user?: unknown }) => ({ plan: req.user === "u1" ? "legacy" : "current" }),
+    };
+    const rules = await detourWith({ flags: modeFlag("site", { rules: [{ clauses: [{ attribute: "plan", op: "in", values: ["legacy"] }], variation: 2 }] }) }, options);
+    expect(rules.decide(counting("u1"))).toMatchObject({ action: "block", scope: "user", picked: { kind: "user", key: "u1" } });
+    expect(rules.decide(counting("u2")).action).toBe("pass");
+    expect(reads).toBe(0);
+    expect(rules.decide(counting("u2")).context).toMatchObject({ key: "u2", ip: "10.0.0.1", path: "/", method: "POST", plan: "current" });
+    expect(reads).toBe(1);
+    const everyone = await detourWith({ flags: modeFlag("site", { fallthrough: { variation: 2 } }) }, options);
+    users = 0;
+    const blocked = everyone.decide(counting("u1"));
+    expect(blocked).toMatchObject({ action: "block", scope: "site", reason: "FLAG" });
+    expect(users).toBe(0);
+    expect(blocked.context).toMatchObject({ key: "u1", plan: "legacy" });
+    expect(users).toBe(1);
+    await rules.close();
+    await everyone.close();
+  });
+
   it("a boolean flag means true = maintenance", async () => {
     const detour = await detourWith({ flagValues: { site: true } });
     expect(detour.decide(request()).action).toBe("block");
