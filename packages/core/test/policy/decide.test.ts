@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { FlagDocument, Mode } from "../../src/index.js";
+import type { DetourRequest, FlagDocument, Mode } from "../../src/index.js";
 import { evaluate } from "../../src/index.js";
 import { detourWith, MODE_INDEX, modeFlag, request } from "./helpers.js";
 
@@ -237,8 +237,8 @@ describe("decide: resolution", () => {
       },
     });
     const options = {
-      user: (req: { user?: unknown }) => (users++, req.user as string),
-      context: (req: { user?: unknown }) => ({ plan: req.user === "u1" ? "legacy" : "current" }),
+      user: (req: DetourRequest) => (users++, req.user as string),
+      context: (req: DetourRequest) => ({ plan: req.user === "u1" ? "legacy" : "current" }),
     };
     const rules = await detourWith({ flags: modeFlag("site", { rules: [{ clauses: [{ attribute: "plan", op: "in", values: ["legacy"] }], variation: 2 }] }) }, options);
     expect(rules.decide(counting("u1"))).toMatchObject({ action: "block", scope: "user", picked: { kind: "user", key: "u1" } });
