@@ -6,7 +6,10 @@ const RANK: Record<Mode, number> = { available: 0, "read-only": 1, maintenance: 
 export function toMode(value: JsonValue | null | undefined): Mode | null {
   if (value === true) return "maintenance";
   if (value === false) return "available";
-  if (value === "available" || value === "read-only" || value === "maintenance") return value;
+  // The literals, not the document's strings: the policy compares modes per request, and literals compare by identity.
+  if (value === "available") return "available";
+  if (value === "read-only") return "read-only";
+  if (value === "maintenance") return "maintenance";
   return null;
 }
 

@@ -194,7 +194,7 @@ export class Policy<Req> implements ContextFactory<Req> {
 
   #userKey(req: Req): string {
     const user = this.#options.user ? this.#options.user(req) : undefined;
-    if (typeof user === "string") return user === "" ? ANONYMOUS : user;
+    if (typeof user === "string") return user.length === 0 ? ANONYMOUS : user;
     return user === undefined || user === null ? ANONYMOUS : String(user);
   }
 
