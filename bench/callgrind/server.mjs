@@ -18,6 +18,7 @@
 //            probe-req-prop    no-op middleware that sets req.detour = <shared object>
 //            probe-res-locals  no-op middleware that sets res.locals.detour = <shared object>
 //            probe-ip          no-op middleware that reads req.ip (what Detour's context needs)
+//            probe-user        no-op middleware that reads req.headers["x-user"] (what the Detour variants' user() callback does)
 //
 // Prints "LISTENING <port>" on stdout once ready. The Detour bundle path comes
 // from DETOUR_BENCH_BUNDLE (built by bench/lib/bundle.mjs), so this file runs
@@ -81,6 +82,7 @@ async function express() {
   if (variant === "probe-req-prop") app.use((req, res, next) => ((req.detour = shared), next()));
   if (variant === "probe-res-locals") app.use((req, res, next) => ((res.locals.detour = shared), next()));
   if (variant === "probe-ip") app.use((req, res, next) => (req.ip === "" ? next(new Error("no ip")) : next()));
+  if (variant === "probe-user") app.use((req, res, next) => (req.headers["x-user"] === "" ? next(new Error("no user")) : next()));
   if (variant.startsWith("detour-")) {
     const { expressDetour } = await detourModule();
     const mw = expressDetour(detourOptions((req, name) => req.headers[name]));
