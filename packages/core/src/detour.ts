@@ -136,8 +136,8 @@ export class Detour<Req = DetourRequest> {
   }
 
   /** Decides a framework-free request (see `DetourRequest`). Synchronous; never does I/O. */
-  decide(this: Detour<DetourRequest>, request: DetourRequest, options: { feature?: string | readonly string[] } = {}): Decision {
-    return this.#policy.decide(plainRequest, request, options.feature);
+  decide(this: Detour<DetourRequest>, request: DetourRequest, options?: { feature?: string | readonly string[] }): Decision {
+    return this.#policy.decide(plainRequest, request, options?.feature);
   }
 
   /** Adapters: decides a framework request through the adapter's accessor. */

@@ -406,7 +406,9 @@ export class Policy<Req> implements ContextFactory<Req> {
   /** Records that flag `key` puts this request in `mode`, when that mode refuses the request's method. */
   #blocks(pending: Pending<Req>, key: string, mode: Mode): void {
     if (mode === "read-only" && isSafeMethod(pending.accessor.method(pending.req))) return;
-    (pending.blocking ??= []).push(key);
+    // Most requests have one blocking flag: a one-slot array, not an empty one grown by push.
+    if (pending.blocking === null) pending.blocking = [key];
+    else pending.blocking.push(key);
   }
 
   #paths(pending: Pending<Req>): RequestPaths {
