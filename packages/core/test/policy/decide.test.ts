@@ -13,6 +13,20 @@ function userIn(document: FlagDocument, placement: Placement, mode: Mode): strin
   throw new Error("no user in the rollout's bucket");
 }
 
+/** A POST from `user` at 10.0.0.1 whose client address calls `read` when read. */
+function countingIp(user: string, read: () => void): DetourRequest {
+  return {
+    method: "POST",
+    path: "/",
+    headers: {},
+    user,
+    get ip() {
+      read();
+      return "10.0.0.1";
+    },
+  };
+}
+
 const METHODS = ["GET", "HEAD", "OPTIONS", "TRACE", "POST", "PUT", "PATCH", "DELETE"] as const;
 const SAFE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 
@@ -197,16 +211,7 @@ describe("decide: resolution", () => {
 
   it("flags that read only the user key never compute the client address", async () => {
     let reads = 0;
-    const counting = (user: string) => ({
-      method: "POST",
-      path: "/",
-      headers: {},
-      user,
-      get ip() {
-        reads++;
-        return "10.0.0.1";
-      },
-    });
+    const counting = (user: string) => countingIp(user, () => reads++);
     const targets = await detourWith({ flags: modeFlag("site", { targets: [{ variation: 1, values: ["u1"] }] }) }, { user: (req) => req.user as string });
     expect(targets.decide(counting("u1")).action).toBe("block");
     expect(targets.decide(counting("u2")).action).toBe("pass");
@@ -226,16 +231,7 @@ describe("decide: resolution", () => {
   it("flags on custom attributes only never compute the client address; flags that answer everyone alike never call user()", async () => {
     let reads = 0;
     let users = 0;
-    const counting = (user: string) => ({
-      method: "POST",
-      path: "/",
-      headers: {},
-      user,
-      get ip() {
-        reads++;
-        return "10.0.0.1";
-      },
-    });
+    const counting = (user: string) => countingIp(user, () => reads++);
     const options = {
       user: (req: DetourRequest) => (users++, req.user as string),
       context: (req: DetourRequest) => ({ plan: req.user === "u1" ? "legacy" : "current" }),
