@@ -96,10 +96,13 @@ async function measure(mod, spec, users, rounds) {
   const json = JSON.stringify(doc);
   if (spec.kind === "file") writeFileSync(spec.path, json);
   else {
-    const { Redis } = await import("ioredis");
-    const redis = new Redis(spec.url);
-    await redis.mset(`${spec.prefix}:document`, json, `${spec.prefix}:revision`, "1");
-    redis.disconnect();
+    // Seeded in bulk through a store, so Redis holds what Detour writes (a large list in a set of its own).
+    const seeder = openStore(mod, spec, "writer");
+    await seeder.load();
+    await seeder.write((draft) => {
+      draft.flags = doc.flags;
+    });
+    await seeder.close();
   }
   const rx = spawnReceiver(spec);
   const ready = rx.ready();

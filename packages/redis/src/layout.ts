@@ -12,10 +12,10 @@ import { LISTS, applyDelta, deltaOf, entryOf, flagOf, largeEntries, setId, type 
 /** A dictionary without a prototype, as core keeps `flags` (a flag may be called `constructor`). */
 const dictionary = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
 
-/** What a write does to one set: apply a delta (`a`), replace its content (`r`), or delete it (`d`). */
+/** What a write does to one set: apply a delta (`a`), replace its content (`r`, or `s` from a staged set), or delete it (`d`). */
 export interface SetOp {
   readonly id: SetId;
-  readonly op: "a" | "r" | "d";
+  readonly op: "a" | "r" | "s" | "d";
   readonly added: readonly string[];
   readonly removed: readonly string[];
 }

@@ -4,6 +4,7 @@
  * after every (re)connection, refusing bad documents, and refilling a Redis
  * that came back empty.
  */
+import { randomUUID } from "node:crypto";
 import {
   Snapshot,
   StoreClosedError,
@@ -13,11 +14,12 @@ import {
   type DocumentChanges,
   type StoreState,
 } from "@detour/core/store";
+import { COPY_TIMEOUT_MS, INLINE_MEMBERS, SCAN_ATTEMPTS, readCopy, scanSet } from "./bulk.js";
 import type { RedisClient, RedisConnection } from "./connection.js";
 import { INTEGER, NO_SETS, loadBootstrap, parseStored, revisionOf, tokenOf, type Observed } from "./document.js";
 import { TARGETS, fillChanges, type TargetsNotice, type WritePlan } from "./layout.js";
 import type { StoreSettings } from "./options.js";
-import { READ_SCRIPT, READ_SHA } from "./scripts.js";
+import { READ_SCRIPT, READ_SHA, runScript } from "./scripts.js";
 import type { SetId } from "./targets.js";
 import type { Origin, RedisView } from "./view.js";
 import { CHANGES, compareAndSet, plan } from "./write.js";
@@ -219,23 +221,32 @@ export class RedisSync {
     return client;
   }
 
-  /** Reads the document, its revision and the target sets in one atomic step; `seq` orders the reply. */
+  /**
+   * Reads the document, its revision and the target sets as of one revision;
+   * `seq` orders the reply. Large sets are scanned in pieces after the read
+   * script, and the read counts only if the revision did not move meanwhile;
+   * after `SCAN_ATTEMPTS` reads that saw it move, the script copies them.
+   */
   async read(): Promise<Read> {
     const redis = this.commands();
     const { document, revision, targets } = this.#settings.keys;
-    let seq = this.#view.order.next();
-    let reply: unknown[];
-    try {
-      reply = (await redis.evalsha(READ_SHA, 3, document, revision, targets)) as unknown[];
-    } catch (error) {
-      if (!/NOSCRIPT/.test(asError(error).message)) throw error;
-      seq = this.#view.order.next();
-      reply = (await redis.eval(READ_SCRIPT, 3, document, revision, targets)) as unknown[];
+    for (let attempt = 0; ; attempt++) {
+      const copy = attempt >= SCAN_ATTEMPTS;
+      const seq = this.#view.order.next();
+      const args = [3, document, revision, targets, randomUUID(), INLINE_MEMBERS, copy ? "1" : "0"];
+      const reply = (await runScript(redis, READ_SCRIPT, READ_SHA, args, copy ? COPY_TIMEOUT_MS : undefined)) as unknown[];
+      const [raw, rev] = reply as [string | null, string | null];
+      const members = new Map<SetId, readonly string[]>();
+      let scanned = false;
+      for (let i = 2; i + 1 < reply.length; i += 2) {
+        const key = reply[i] as string;
+        const found = reply[i + 1] as string[] | string | number;
+        scanned ||= typeof found === "number";
+        const values = typeof found === "number" ? await scanSet(redis, key) : typeof found === "string" ? await readCopy(redis, found) : found;
+        members.set(key.slice(targets.length + 1), values);
+      }
+      if (!scanned || (await redis.get(revision)) === rev) return { raw: raw ?? null, rev: rev ?? null, members, seq };
     }
-    const [raw, rev] = reply as [string | null, string | null];
-    const members = new Map<SetId, readonly string[]>();
-    for (let i = 2; i + 1 < reply.length; i += 2) members.set((reply[i] as string).slice(targets.length + 1), reply[i + 1] as string[]);
-    return { raw: raw ?? null, rev: rev ?? null, members, seq };
   }
 
   /** Stops the revision check and fails a load still waiting. */

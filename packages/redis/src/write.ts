@@ -18,6 +18,7 @@ import type { FlagDocument } from "@detour/core";
 import type { RedisClient } from "./connection.js";
 import { parseStored, revisionOf, type Observed } from "./document.js";
 import type { RedisStoreKeys, StoreSettings } from "./options.js";
+import { stageLarge } from "./bulk.js";
 import { planWrite, type WritePlan } from "./layout.js";
 import { WRITE_SCRIPT, WRITE_SHA } from "./scripts.js";
 import { targetSetKey, type SetId } from "./targets.js";
@@ -49,11 +50,12 @@ export async function compareAndSet(
   plan: WritePlan,
   rev: number,
 ): Promise<CasResult> {
+  const { ops, discard } = await stageLarge(redis, keys.targets, plan.ops);
   const args: string[] = [keys.document, keys.revision, keys.targets];
-  for (const op of plan.ops) args.push(targetSetKey(keys.targets, op.id));
+  for (const op of ops) args.push(targetSetKey(keys.targets, op.id));
   args.push(expected.exists ? "1" : "0", expected.rev ?? "", String(rev), plan.stored, keys.channel, plan.notice, plan.reset ? "1" : "0");
   // No spread: a set written whole can hold a million values, more arguments than a call takes.
-  for (const op of plan.ops) {
+  for (const op of ops) {
     args.push(op.op, String(op.added.length), String(op.removed.length));
     for (const v of op.added) args.push(v);
     for (const v of op.removed) args.push(v);
@@ -63,17 +65,19 @@ export async function compareAndSet(
   let seq = view.order.next();
   let replies: Array<[Error | null, unknown]>;
   try {
-    replies = await exec(redis.pipeline().evalsha(WRITE_SHA, 3 + plan.ops.length, args).role());
+    replies = await exec(redis.pipeline().evalsha(WRITE_SHA, 3 + ops.length, args).role());
     if (replies[0]![0] && /NOSCRIPT/.test(replies[0]![0].message)) {
       seq = view.order.next();
-      replies = await exec(redis.pipeline().eval(WRITE_SCRIPT, 3 + plan.ops.length, args).role());
+      replies = await exec(redis.pipeline().eval(WRITE_SCRIPT, 3 + ops.length, args).role());
     }
   } finally {
     if (notice) view.ownWrites.delete(notice);
   }
   const [[casError, result], [, role]] = replies as [[Error | null, unknown], [Error | null, unknown]];
+  const ok = !casError && Number(result) === 1;
+  if (!ok) await discard();
   if (casError) throw casError;
-  return { ok: Number(result) === 1, seq, replicas: replicasOf(role) };
+  return { ok, seq, replicas: replicasOf(role) };
 }
 
 /**
