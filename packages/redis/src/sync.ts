@@ -396,7 +396,13 @@ export class RedisSync {
     if (this.#state.closed || this.#syncing || !client || !this.#connection.ready) return;
     const { keys } = this.#settings;
     try {
-      const [rev, exists] = await Promise.all([client.get(keys.revision), client.exists(keys.document)]);
+      const check = () => Promise.all([client.get(keys.revision), client.exists(keys.document)]);
+      // A reply that arrived while this process was busy (compiling a large
+      // flag) times out all the same: ask once more before calling it an outage.
+      const [rev, exists] = await check().catch((error: unknown) => {
+        if (asError(error).message !== "Command timed out" || this.#state.closed) throw error;
+        return check();
+      });
       if (this.#state.closed) return;
       const observed = tokenOf({ exists: exists === 1, rev });
       if (observed !== this.#view.token) await this.request();

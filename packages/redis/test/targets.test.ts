@@ -1,7 +1,12 @@
-import { describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, it } from "vitest";
 import type { Flag } from "@detour/core";
+import { INLINE_MEMBERS, readCopy, scanSet, stageLarge } from "../src/bulk.js";
+import { redisKeys } from "../src/index.js";
 import { assemble, fillChanges, layoutOf, planWrite } from "../src/layout.js";
-import { LARGE_TARGETS, applyDelta, deltaOf, largeEntries, setId } from "../src/targets.js";
+import { READ_SCRIPT, READ_SHA, WRITE_SCRIPT, WRITE_SHA, runScript } from "../src/scripts.js";
+import { LARGE_TARGETS, applyDelta, deltaOf, largeEntries, setId, targetSetKey } from "../src/targets.js";
+import { REDIS_URL, uniquePrefix } from "./helpers.js";
 
 const users = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `u${String(from + i).padStart(7, "0")}`);
 const flag = (values: string[], extra: Partial<Flag> = {}): Flag => ({
@@ -71,5 +76,44 @@ describe("the document as Redis holds it", () => {
     const plan = planWrite(doc, new Set([ID]), shrunk, "5", () => "", 64 * 1024);
     expect(plan.ops).toEqual([{ id: ID, op: "d", added: [], removed: [] }]);
     expect(JSON.parse(plan.stored).flags.site.targets[0].values).toEqual(["a"]);
+  });
+});
+
+describe("large sets through the scripts", () => {
+  const redis = new Redis(REDIS_URL);
+  const keys = redisKeys(uniquePrefix());
+  const set = targetSetKey(keys.targets, ID);
+  afterAll(async () => {
+    await redis.del(keys.document, keys.revision, keys.targets, set);
+    redis.disconnect();
+  });
+
+  it("stages a large set before the write, which renames it; a read scans it or copies it", async () => {
+    const many = users(12_000);
+    const { ops, discard } = await stageLarge(redis, keys.targets, [{ id: ID, op: "r", added: many, removed: [] }]);
+    expect(ops[0]!.op).toBe("s");
+    const args = [keys.document, keys.revision, keys.targets, set, "0", "", "1", "{}", keys.channel, "", "0", "s", "1", "0", ops[0]!.added[0]!];
+    expect(await runScript(redis, WRITE_SCRIPT, WRITE_SHA, [4, ...args])).toBe(1);
+    await discard(); // nothing left to discard: the staged set was renamed
+    expect(await redis.exists(ops[0]!.added[0]!)).toBe(0);
+    expect([await redis.scard(set), await redis.ttl(set)]).toEqual([12_000, -1]);
+
+    const scanned = (await runScript(redis, READ_SCRIPT, READ_SHA, [3, keys.document, keys.revision, keys.targets, "r1", INLINE_MEMBERS, "0"])) as unknown[];
+    expect(scanned).toEqual(["{}", "1", set, 12_000]);
+    expect((await scanSet(redis, set)).sort()).toEqual(many);
+    const copied = (await runScript(redis, READ_SCRIPT, READ_SHA, [3, keys.document, keys.revision, keys.targets, "r2", INLINE_MEMBERS, "1"])) as unknown[];
+    expect(copied[3]).toBe(`${set}:read:r2`);
+    expect((await readCopy(redis, copied[3] as string)).sort()).toEqual(many);
+    expect(await redis.exists(`${set}:read:r2`)).toBe(0);
+  });
+
+  it("refuses a delta to a set the index does not list, and a staged set that is gone", async () => {
+    const rev = await redis.get(keys.revision);
+    const other = targetSetKey(keys.targets, "targets:2:user:site");
+    const delta = [5, keys.document, keys.revision, keys.targets, set, other, "1", rev!, "9", "{}", keys.channel, "", "0", "a", "1", "0", "x", "a", "1", "0", "y"];
+    expect(await runScript(redis, WRITE_SCRIPT, WRITE_SHA, delta)).toBe(0);
+    const gone = [4, keys.document, keys.revision, keys.targets, set, "1", rev!, "9", "{}", keys.channel, "", "0", "s", "1", "0", `${set}:staged:gone`];
+    expect(await runScript(redis, WRITE_SCRIPT, WRITE_SHA, gone)).toBe(0);
+    expect([await redis.get(keys.revision), await redis.sismember(set, "x")]).toEqual([rev, 0]);
   });
 });
