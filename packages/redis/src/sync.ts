@@ -227,7 +227,24 @@ export class RedisSync {
    * script, and the read counts only if the revision did not move meanwhile;
    * after `SCAN_ATTEMPTS` reads that saw it move, the script copies them.
    */
-  async read(): Promise<Read> {
+  read(): Promise<Read> {
+    return this.#askTwice(() => this.#readOnce());
+  }
+
+  /**
+   * A reply that arrived while this process was busy (compiling a large flag
+   * takes seconds) times out all the same: ask once more before calling it an outage.
+   */
+  async #askTwice<T>(ask: () => Promise<T>): Promise<T> {
+    try {
+      return await ask();
+    } catch (error) {
+      if (asError(error).message !== "Command timed out" || this.#state.closed) throw error;
+      return ask();
+    }
+  }
+
+  async #readOnce(): Promise<Read> {
     const redis = this.commands();
     const { document, revision, targets } = this.#settings.keys;
     for (let attempt = 0; ; attempt++) {
@@ -396,13 +413,7 @@ export class RedisSync {
     if (this.#state.closed || this.#syncing || !client || !this.#connection.ready) return;
     const { keys } = this.#settings;
     try {
-      const check = () => Promise.all([client.get(keys.revision), client.exists(keys.document)]);
-      // A reply that arrived while this process was busy (compiling a large
-      // flag) times out all the same: ask once more before calling it an outage.
-      const [rev, exists] = await check().catch((error: unknown) => {
-        if (asError(error).message !== "Command timed out" || this.#state.closed) throw error;
-        return check();
-      });
+      const [rev, exists] = await this.#askTwice(() => Promise.all([client.get(keys.revision), client.exists(keys.document)]));
       if (this.#state.closed) return;
       const observed = tokenOf({ exists: exists === 1, rev });
       if (observed !== this.#view.token) await this.request();
