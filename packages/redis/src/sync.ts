@@ -112,6 +112,15 @@ export class RedisSync {
   }
 
   /**
+   * The subscriber is subscribed (again): whatever was published meanwhile
+   * moved the revision, so the revision check (after a read in flight) tells
+   * whether a full read is needed, which at start it is not.
+   */
+  catchUp(): Promise<void> {
+    return (this.#syncing ?? Promise.resolve()).then(() => this.#poll());
+  }
+
+  /**
    * A change notice: the new revision, then (unless the document is large)
    * a newline and the document itself, which saves a round trip. A notice
    * with only a revision (e.g. from another tool) makes the store read Redis.
