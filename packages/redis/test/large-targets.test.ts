@@ -164,4 +164,31 @@ describe.sequential("redis store: large target lists", () => {
     await waitFor(() => readOnly(b.store, "loud"), 10_000, "loud on b");
     expect(readOnly(b.store, "quiet")).toBe(true);
   });
+
+  it("keeps large context target lists (tenants) in sets too", async () => {
+    const a = open();
+    const b = open();
+    await Promise.all([a.detour.ready, b.detour.ready]);
+    const orgs = users(LARGE_TARGETS + 5).map((key) => ({ kind: "organization", key }));
+    await a.detour.enable("site", { contexts: orgs });
+    await a.detour.enable("site", { contexts: [{ kind: "organization", key: "acme" }] });
+    const orgSet = `${prefix}:targets:contextTargets:1:organization:site`;
+    expect(await redis.scard(orgSet)).toBe(LARGE_TARGETS + 6);
+    const blocked = (store: RedisStore, key: string) => store.snapshot()?.evaluate("site", { kind: "organization", key }).value === "read-only";
+    await waitFor(() => blocked(b.store, "acme") && blocked(b.store, "user-7"), 10_000, "the tenants on b");
+    await b.detour.disable("site", { contexts: [{ kind: "organization", key: "user-7" }] });
+    await waitFor(() => !blocked(a.store, "user-7"), 10_000, "user-7 released on a");
+    expect(blocked(a.store, "acme")).toBe(true);
+  });
+
+  it("writes its large lists back into sets when Redis comes back empty", async () => {
+    const a = open({ poll: 100 });
+    await a.detour.ready;
+    await a.detour.enable("site", { users: users(LARGE_TARGETS + 1) });
+    await deleteKeys(REDIS_URL, prefix);
+    await waitFor(async () => (await redis.scard(setKey)) === LARGE_TARGETS + 1, 10_000, "the set written back");
+    const c = open();
+    await c.detour.ready;
+    expect(targeted(c.store)).toEqual(users(LARGE_TARGETS + 1).sort());
+  });
 });
