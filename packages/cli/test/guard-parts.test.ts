@@ -3,11 +3,15 @@
  * reader and writer, the rate meter and the plain progress lines. The
  * whole loop is tested through the binary in guard-concurrency.test.ts.
  */
+import { existsSync } from "node:fs";
 import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "@detour/core";
+import { EventEmitter } from "node:events";
 import { BatchedWrites } from "../src/guard/batch.js";
+import { SignalTrap } from "../src/guard/child.js";
+import { Spawner } from "../src/guard/spawner.js";
 import { JournalWriter, readJournal } from "../src/guard/journal.js";
 import { createProgress } from "../src/guard/progress.js";
 import { RateMeter, formatRate } from "../src/guard/rate.js";
@@ -113,6 +117,35 @@ describe("BatchedWrites", () => {
     target.release();
     expect(await Promise.all(next)).toEqual(["ok", "ok"]);
     expect(target.writes).toEqual(["on a", "on a", "on b off a", "on c off d"]);
+  });
+});
+
+describe("Spawner (the helper processes that start commands)", () => {
+  it("reports exit statuses, signals and commands that cannot start as runCommand does, and passes the trap's signals on", async () => {
+    const signals = new EventEmitter();
+    const notified: string[] = [];
+    const trap = new SignalTrap(signals, (signal, count) => notified.push(`${signal} to ${count}`));
+    const spawner = new Spawner(process.env, dir, 2);
+    const stats = { spawns: 0, ms: 0 };
+    const options = { env: process.env, cwd: dir, trap, stats };
+    try {
+      const node = (code: string) => [process.execPath, "-e", code];
+      expect(await spawner.run(node("process.exit(3)"), options)).toEqual({ kind: "exit", code: 3 });
+      expect(await spawner.run(node(""), options)).toEqual({ kind: "exit", code: 0 });
+      expect(await spawner.run([join(dir, "no-such-program")], options)).toEqual({ kind: "error", code: 127, message: expect.stringContaining("command not found") });
+      // A command that waits: the trap's SIGTERM reaches it through the helper.
+      const ready = join(dir, "spawner-ready");
+      const waiting = spawner.run(node(`require("fs").writeFileSync(${JSON.stringify(ready)}, "");setInterval(() => {}, 1000)`), options);
+      await waitFor(() => existsSync(ready), 10_000, "the command to start");
+      signals.emit("SIGTERM", "SIGTERM");
+      expect(await waiting).toEqual({ kind: "signal", signal: "SIGTERM" });
+      expect(notified).toEqual(["SIGTERM to 1"]);
+      expect(stats.spawns).toBe(4);
+    } finally {
+      spawner.close();
+      trap.dispose();
+    }
+    expect(await spawner.run([process.execPath], options)).toMatchObject({ kind: "error", code: 126 });
   });
 });
 

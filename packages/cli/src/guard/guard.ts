@@ -41,7 +41,7 @@ export class Guard {
   readonly #trap: SignalTrap;
   readonly #lines: GuardLines;
   readonly #spawns: SpawnStats = { spawns: 0, ms: 0 };
-  /** With several commands at once, the process that starts them (spawner.ts). */
+  /** With several commands at once, the processes that start them (spawner.ts). */
   #spawner: Spawner | undefined;
 
   constructor(context: Context, options: GuardOptions, command: readonly string[], file?: string) {
@@ -100,7 +100,10 @@ export class Guard {
   #run(key: string | undefined): Promise<Outcome> {
     const argv = key === undefined ? this.#command : [...this.#command, key];
     const options = { env: this.#env(), cwd: this.#context.io.cwd, trap: this.#trap, stats: this.#spawns, ...(this.#file !== undefined ? { file: this.#file } : {}) };
-    return this.#spawner === undefined ? runCommand(argv, options) : this.#spawner.run(argv, options);
+    if ((this.#options.concurrency ?? 1) === 1 || this.#options.usersFrom === undefined) return runCommand(argv, options);
+    // Started with the first command, so that a loop that runs nothing starts no helper.
+    this.#spawner ??= new Spawner(this.#env(), this.#context.io.cwd, this.#options.concurrency!);
+    return this.#spawner.run(argv, options);
   }
 
   #env(): NodeJS.ProcessEnv {
@@ -139,7 +142,6 @@ export class Guard {
   /** `guard -f FLAG --users-from FILE|- [--concurrency N] [--journal FILE [--resume]] [--resume-from ID] -- COMMAND...` */
   async loop(): Promise<number> {
     const concurrency = this.#options.concurrency ?? 1;
-    if (concurrency > 1) this.#spawner = new Spawner(this.#env(), this.#context.io.cwd);
     try {
       const loop = new GuardLoop(this.#context, { ...this.#options, usersFrom: this.#options.usersFrom!, concurrency }, this.#command, {
         lines: this.#lines,

@@ -39,7 +39,7 @@ describe("enable / disable / rollout / replace", () => {
     expect(detour.status().flags[0]).toMatchObject({ mode: "read-only", scope: "user", users: ["u2", "u3", "u4"], message: "Moving data" });
     expect(detour.decide(request({ method: "POST", user: "u1" })).action).toBe("pass");
     expect(detour.decide(request({ method: "POST", user: "u3" })).action).toBe("block");
-    expect(detour.audit().map((e) => `${e.actor}:${e.action}:${JSON.stringify(e.details.users)}`)).toEqual([
+    expect(detour.audit().map((e) => `${e.actor}:${e.action}:${JSON.stringify(e.details?.users)}`)).toEqual([
       'guard:enable:["u3","u4"]',
       'guard:disable:["u1"]',
       'alice:enable:["u1","u2"]',
