@@ -11,7 +11,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 export const root = fileURLToPath(new URL("../..", import.meta.url));
 const cacheDir = join(root, "node_modules/.cache/detour-bench");
 
-const SOURCES = {
+/** The source entry of each workspace import, subpaths included (one copy of core per bundle). */
+export const SOURCES = {
   "@detour/core": "packages/core/src/index.ts",
   "@detour/core/adapter": "packages/core/src/adapter/index.ts",
   "@detour/core/store": "packages/core/src/store.ts",

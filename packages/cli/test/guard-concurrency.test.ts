@@ -130,6 +130,28 @@ describe.each<Kind>(["file", "redis"])("guard --users-from --concurrency (%s sto
     expect(result.stderr).toContain('done: the command succeeded for 10 users; "billing" is off for each');
   }, 90_000);
 
+  it("group commit: the users starting together are turned on in one write; each write carries at most N users a side", async () => {
+    const run = await fresh(kind, 8, { GUARD_BARRIER: "4", GUARD_CHECK: "1" });
+    const result = await detour(guardArgs(run, "--concurrency", "4", "--debug"), { cwd: run.dir, env: run.env, timeoutMs: 90_000 });
+    expect(result.code, result.stderr).toBe(0);
+    const exported = await detour(["export", "--store", run.store], { cwd: run.dir });
+    const audit = (JSON.parse(exported.stdout) as { audit: { at: string; action: string; details: { users?: string[] } }[] }).audit.slice().reverse();
+    // The first 4 users start in the same moment: one write turns them all on, before any command runs.
+    expect(audit[0]).toMatchObject({ action: "enable", details: { users: ["u1", "u2", "u3", "u4"] } });
+    // Every user is turned on once and off once, each write carrying at most 4 users a side.
+    const each = (action: string) => audit.filter((e) => e.action === action).flatMap((e) => e.details.users ?? []);
+    expect(each("enable").sort(byNumber)).toEqual(["u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8"]);
+    expect(each("disable").sort(byNumber)).toEqual(["u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8"]);
+    for (const entry of audit) expect(entry.details.users!.length).toBeLessThanOrEqual(4);
+    // Fewer writes than changes: the --debug line counts them (16 changes; the first write alone carries 4).
+    const [, writes, changes] = /(\d+) store writes for (\d+) changes/.exec(result.stderr) ?? [];
+    expect(Number(changes)).toBe(16);
+    expect(Number(writes)).toBeLessThanOrEqual(13);
+    // And still: each command saw its own user in the mode while it ran.
+    expect((await log(run)).filter((l) => l.event === "seen").map((l) => l.value.split(":")[0])).toEqual(Array(8).fill("in"));
+    expect(await usersOn(run)).toEqual([]);
+  }, 90_000);
+
   it("on the first failure starts no new user, lets the running ones finish, and prints a command for exactly the users not done", async () => {
     const run = await fresh(kind, 9, { GUARD_FAIL: "u2", GUARD_HOLD: "u1,u3" });
     const { result, output } = await start(guardArgs(run, "--concurrency", "3"), { cwd: run.dir, env: run.env, timeoutMs: 60_000 });

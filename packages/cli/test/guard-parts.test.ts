@@ -3,11 +3,15 @@
  * reader and writer, the rate meter and the plain progress lines. The
  * whole loop is tested through the binary in guard-concurrency.test.ts.
  */
+import { existsSync } from "node:fs";
 import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "@detour/core";
+import { EventEmitter } from "node:events";
 import { BatchedWrites } from "../src/guard/batch.js";
+import { SignalTrap } from "../src/guard/child.js";
+import { Spawner } from "../src/guard/spawner.js";
 import { JournalWriter, readJournal } from "../src/guard/journal.js";
 import { createProgress } from "../src/guard/progress.js";
 import { RateMeter, formatRate } from "../src/guard/rate.js";
@@ -36,14 +40,10 @@ function recordingTarget(): LoopTarget & { writes: string[]; release(): void; fa
     release() {
       gates.shift()?.();
     },
-    async enable(keys: readonly string[]) {
-      await this.write("on", keys);
-    },
-    async disable(keys: readonly string[]) {
-      await this.write("off", keys);
-    },
-    async write(kind: string, keys: readonly string[]) {
-      target.writes.push(`${kind} ${keys.join(",")}`);
+    /** Recorded as `on a,b off c`: the halves the write carries. */
+    async retarget(on: readonly string[], off: readonly string[]) {
+      const halves = [on.length > 0 ? `on ${on.join(",")}` : "", off.length > 0 ? `off ${off.join(",")}` : ""];
+      target.writes.push(halves.filter(Boolean).join(" "));
       await new Promise<void>((resolve) => gates.push(resolve));
       if (target.failures > 0) {
         target.failures--;
@@ -55,7 +55,7 @@ function recordingTarget(): LoopTarget & { writes: string[]; release(): void; fa
 }
 
 describe("BatchedWrites", () => {
-  it("puts the requests made while a write is in flight into the next write, one kind per write, oldest kind first", async () => {
+  it("group commit: the requests made while a write is in flight, of both kinds, go into the next write together", async () => {
     const target = recordingTarget();
     const writes = new BatchedWrites(target);
     const done: string[] = [];
@@ -65,19 +65,33 @@ describe("BatchedWrites", () => {
     expect(target.writes).toEqual(["on a,b,c"]);
     // While it is in flight: an "off" first, then more "on".
     const second = [track("off a", writes.disable("a")), track("on d", writes.enable("d")), track("off b", writes.disable("b")), track("on e", writes.enable("e"))];
+    await new Promise((resolve) => setImmediate(resolve));
+    // Nothing resolves before its write is committed.
+    expect(done).toEqual([]);
     target.release();
     await Promise.all(first);
     expect(done).toEqual(["on a", "on b", "on c"]);
     await waitFor(() => target.writes.length === 2, 2000, "the second write");
-    target.release();
-    await waitFor(() => target.writes.length === 3, 2000, "the third write");
+    expect(done).toHaveLength(3);
     target.release();
     await Promise.all(second);
-    expect(target.writes).toEqual(["on a,b,c", "off a,b", "on d,e"]);
-    expect(writes.stats).toMatchObject({ writes: 3, keys: 7 });
+    expect(target.writes).toEqual(["on a,b,c", "on d,e off a,b"]);
+    expect(writes.stats).toMatchObject({ writes: 2, keys: 7 });
   });
 
-  it("retries a batch when the store is unavailable, and rejects every request of a batch that fails for good", async () => {
+  it("keeps each write to its bound, oldest requests first", async () => {
+    const target = recordingTarget();
+    const writes = new BatchedWrites(target, undefined, 2);
+    const all = ["a", "b", "c", "d", "e"].map((key) => writes.enable(key));
+    for (let n = 1; n <= 3; n++) {
+      await waitFor(() => target.writes.length === n, 2000, `write ${n}`);
+      target.release();
+    }
+    await Promise.all(all);
+    expect(target.writes).toEqual(["on a,b", "on c,d", "on e"]);
+  });
+
+  it("retries a batch when the store is unavailable; a batch that fails for good rejects its own requests only", async () => {
     const target = recordingTarget();
     target.fail = new StoreUnavailableError("redis: connection lost");
     target.failures = 1;
@@ -92,11 +106,46 @@ describe("BatchedWrites", () => {
 
     target.fail = new Error("not a store outage");
     target.failures = 1;
-    const failing = [writes.disable("a"), writes.disable("b")].map((p) => p.then(() => "ok", (error: Error) => error.message));
+    const outcome = (p: Promise<void>) => p.then(() => "ok", (error: Error) => error.message);
+    const failing = [outcome(writes.disable("a")), outcome(writes.enable("b"))];
     await waitFor(() => target.writes.length === 3, 2000, "the failing write");
+    // Queued while the failing write is in flight: the next write, which succeeds.
+    const next = [outcome(writes.enable("c")), outcome(writes.disable("d"))];
     target.release();
     expect(await Promise.all(failing)).toEqual(["not a store outage", "not a store outage"]);
-    expect(target.writes).toHaveLength(3);
+    await waitFor(() => target.writes.length === 4, 2000, "the next write");
+    target.release();
+    expect(await Promise.all(next)).toEqual(["ok", "ok"]);
+    expect(target.writes).toEqual(["on a", "on a", "on b off a", "on c off d"]);
+  });
+});
+
+describe("Spawner (the helper processes that start commands)", () => {
+  it("reports exit statuses, signals and commands that cannot start as runCommand does, and passes the trap's signals on", async () => {
+    const signals = new EventEmitter();
+    const notified: string[] = [];
+    const trap = new SignalTrap(signals, (signal, count) => notified.push(`${signal} to ${count}`));
+    const spawner = new Spawner(process.env, dir, 2);
+    const stats = { spawns: 0, ms: 0 };
+    const options = { env: process.env, cwd: dir, trap, stats };
+    try {
+      const node = (code: string) => [process.execPath, "-e", code];
+      expect(await spawner.run(node("process.exit(3)"), options)).toEqual({ kind: "exit", code: 3 });
+      expect(await spawner.run(node(""), options)).toEqual({ kind: "exit", code: 0 });
+      expect(await spawner.run([join(dir, "no-such-program")], options)).toEqual({ kind: "error", code: 127, message: expect.stringContaining("command not found") });
+      // A command that waits: the trap's SIGTERM reaches it through the helper.
+      const ready = join(dir, "spawner-ready");
+      const waiting = spawner.run(node(`require("fs").writeFileSync(${JSON.stringify(ready)}, "");setInterval(() => {}, 1000)`), options);
+      await waitFor(() => existsSync(ready), 10_000, "the command to start");
+      signals.emit("SIGTERM", "SIGTERM");
+      expect(await waiting).toEqual({ kind: "signal", signal: "SIGTERM" });
+      expect(notified).toEqual(["SIGTERM to 1"]);
+      expect(stats.spawns).toBe(4);
+    } finally {
+      spawner.close();
+      trap.dispose();
+    }
+    expect(await spawner.run([process.execPath], options)).toMatchObject({ kind: "error", code: 126 });
   });
 });
 

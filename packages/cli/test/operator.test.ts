@@ -77,7 +77,7 @@ async function cli(args: string[], target: Target) {
   return result;
 }
 
-describe.each(targets)("through the binary, answered over HTTP (%s store)", (_kind, make) => {
+describe.each(targets)("through the binary, answered over HTTP (%s store)", (kind, make) => {
   it("down with Laravel's options reaches the app; up brings it back", async () => {
     const target = make();
     const url = await app(target);
@@ -149,9 +149,11 @@ describe.each(targets)("through the binary, answered over HTTP (%s store)", (_ki
     await writeFile(file, JSON.stringify(doc));
     await cli(["import", file, "--yes"], target);
     const on = await cli(["on", "site", "--user", "x"], target);
-    expect(on.stdout).toBe('"site" is read-only for 1000001 users: user-0, user-1, user-2, user-3, user-4, …\n');
+    // The file keeps the list's order; Redis keeps a large list in a set and reads it back sorted.
+    const first = (kind === "redis" ? [...users, "x"].sort() : users).slice(0, 5).join(", ");
+    expect(on.stdout).toBe(`"site" is read-only for 1000001 users: ${first}, …\n`);
     const table = await cli(["status"], target);
-    expect(table.stdout).toContain("1000001 users: user-0, user-1, user-2, user-3, user-4, …");
+    expect(table.stdout).toContain(`1000001 users: ${first}, …`);
     expect(table.stdout.length).toBeLessThan(2000);
     const json = JSON.parse((await cli(["status", "--json"], target)).stdout) as { flags: { users: string[]; userCount: number }[] };
     expect(json.flags[0]).toMatchObject({ userCount: 1_000_001 });

@@ -44,6 +44,14 @@ export interface ChangeOptions {
   actor?: string;
 }
 
+/** What `retarget()` takes out of a flag and puts in, each naming `users` or `contexts`. */
+export interface RetargetOptions {
+  /** Put in the flag's mode, as `enable(flag, on)` does. */
+  on?: EnableOptions;
+  /** Taken out, as `disable(flag, off)` does (before `on` is applied). */
+  off?: DisableOptions;
+}
+
 /** How `replace()` applies a document. */
 export interface ReplaceOptions extends ChangeOptions {
   /** Upsert the document's flags, flagValues and segments by key and keep the rest (default: replace them all). */
@@ -214,31 +222,29 @@ export class Detour<Req = DetourRequest> {
 
   /** Turns a mode on (whole flag, users, contexts such as tenants, or a percentage); the audit entry is written with it. */
   enable(flag: string, options: EnableOptions = {}, change?: ChangeOptions): Promise<DetourStatus> {
-    return this.#write(change, (doc, context) => {
-      enableFlag(doc, flag, options, context);
-      appendAudit(doc, context, "enable", flag, {
-        mode: enabledMode(options),
-        users: options.users ? [...options.users] : undefined,
-        contexts: auditedContexts(options.contexts),
-        percent: options.percent,
-        message: options.message,
-        ttl: options.ttl,
-        retryAfter: options.retryAfter,
-        status: options.status,
-        redirect: options.redirect,
-        refresh: options.refresh,
-        page: options.page === undefined ? undefined : `${Buffer.byteLength(options.page, "utf8")} bytes`,
-        // Never the secret itself: the audit log is read by more people than the secret is for.
-        secret: options.secret === undefined ? undefined : "set",
-      });
-    });
+    return this.#write(change, (doc, context) => enableAudited(doc, flag, options, context));
   }
 
   /** Turns a flag off, or takes some users or contexts (tenants) out of it. */
   disable(flag: string, options: DisableOptions = {}, change?: ChangeOptions): Promise<DetourStatus> {
-    return this.#write(change, (doc, context) => {
-      disableFlag(doc, flag, options, context);
-      appendAudit(doc, context, "disable", flag, { users: options.users ? [...options.users] : undefined, contexts: auditedContexts(options.contexts) });
+    return this.#write(change, (doc, context) => disableAudited(doc, flag, options, context));
+  }
+
+  /**
+   * Takes some users or contexts out of a flag and puts others in, in one
+   * atomic write: `disable(flag, off)` then `enable(flag, on)`, with the
+   * audit entry of each. Both must name users or contexts (the group commit
+   * of `detour guard --concurrency`: the keys whose commands are done go
+   * out, the keys whose commands start come in).
+   */
+  async retarget(flag: string, halves: RetargetOptions, change?: ChangeOptions): Promise<DetourStatus> {
+    const { on, off } = halves;
+    for (const [name, half] of [["on", on], ["off", off]] as const) {
+      if (half !== undefined && half.users === undefined && half.contexts === undefined) throw new ArgumentError(name, "expected users or contexts");
+    }
+    return await this.#write(change, (doc, context) => {
+      if (off !== undefined) disableAudited(doc, flag, off, context);
+      if (on !== undefined) enableAudited(doc, flag, on, context);
     });
   }
 
@@ -310,4 +316,30 @@ export class Detour<Req = DetourRequest> {
 /** Creates a Detour instance. Options are checked here; errors name the option. */
 export function createDetour<Req = DetourRequest>(options?: DetourOptions<Req>): Detour<Req> {
   return new Detour<Req>(options);
+}
+
+/** `enableFlag` and its audit entry. */
+function enableAudited(doc: FlagDocument, flag: string, options: EnableOptions, context: OperationContext): void {
+  enableFlag(doc, flag, options, context);
+  appendAudit(doc, context, "enable", flag, {
+    mode: enabledMode(options),
+    users: options.users ? [...options.users] : undefined,
+    contexts: auditedContexts(options.contexts),
+    percent: options.percent,
+    message: options.message,
+    ttl: options.ttl,
+    retryAfter: options.retryAfter,
+    status: options.status,
+    redirect: options.redirect,
+    refresh: options.refresh,
+    page: options.page === undefined ? undefined : `${Buffer.byteLength(options.page, "utf8")} bytes`,
+    // Never the secret itself: the audit log is read by more people than the secret is for.
+    secret: options.secret === undefined ? undefined : "set",
+  });
+}
+
+/** `disableFlag` and its audit entry. */
+function disableAudited(doc: FlagDocument, flag: string, options: DisableOptions, context: OperationContext): void {
+  disableFlag(doc, flag, options, context);
+  appendAudit(doc, context, "disable", flag, { users: options.users ? [...options.users] : undefined, contexts: auditedContexts(options.contexts) });
 }

@@ -4,7 +4,7 @@
  */
 
 // Detour: deciding requests and changing flags.
-export { Detour, createDetour, type ChangeOptions, type ReplaceOptions } from "./detour.js";
+export { Detour, createDetour, type ChangeOptions, type ReplaceOptions, type RetargetOptions } from "./detour.js";
 export type { DetourOptions, AllowOptions, BypassSecretOptions, ContextInput, ContextsOption } from "./options.js";
 export type { DetourRequest, FeatureNames } from "./request.js";
 export type { Decision, DecisionAction, DecisionReason, HttpResponse, PickedContext, Scope } from "./decision/types.js";

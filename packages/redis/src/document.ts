@@ -1,8 +1,10 @@
 /** Reading documents: what Redis holds, parsed and validated, and the bootstrap document. */
 import { readFile } from "node:fs/promises";
 import type { FlagDocument } from "@detour/core";
-import { parseDocument, Snapshot, ValidationError } from "@detour/core/store";
+import { DocumentSyntaxError, parseDocument, Snapshot, ValidationError } from "@detour/core/store";
+import { assemble } from "./layout.js";
 import type { RedisStoreKeys } from "./options.js";
+import type { SetId } from "./targets.js";
 
 /** What Redis was seen to hold: whether the document key exists and the revision key's raw value. */
 export interface Observed {
@@ -21,16 +23,37 @@ export function revisionOf(rev: string | null, fallback: number): number {
   return rev !== null && INTEGER.test(rev) ? Number(rev) : fallback;
 }
 
+/** No target sets: the document holds every list inline. */
+export const NO_SETS: ReadonlyMap<SetId, readonly string[]> = new Map();
+
 /**
- * Validates the document JSON read from Redis; the revision key, when set,
- * is the document's revision. Throws a `ValidationError` naming the key (not
- * JSON, a non-integer revision) or the flag and field at fault.
+ * Validates the document JSON read from Redis, with the values of the target
+ * lists held in sets (`members`) put back; the revision key, when set, is the
+ * document's revision. Throws a `ValidationError` naming the key (not JSON, a
+ * non-integer revision) or the flag and field at fault.
  */
-export function parseStored(raw: string, rev: string | null, keys: RedisStoreKeys, source: string, now: number): Snapshot {
+export function parseStored(
+  raw: string,
+  rev: string | null,
+  keys: RedisStoreKeys,
+  source: string,
+  now: number,
+  members: ReadonlyMap<SetId, readonly string[]> = NO_SETS,
+): Snapshot {
   if (rev !== null && !INTEGER.test(rev)) {
     throw new ValidationError([{ path: "(revision)", message: `${keys.revision} holds ${JSON.stringify(rev.slice(0, 40))}, expected an integer` }], source);
   }
-  return parseDocument(raw, { source, now, ...(rev === null ? {} : { revision: Number(rev) }) });
+  const revision = rev === null ? {} : { revision: Number(rev) };
+  if (members.size === 0) return parseDocument(raw, { source, now, ...revision });
+  let input: unknown;
+  try {
+    input = JSON.parse(raw);
+  } catch (error) {
+    throw new DocumentSyntaxError(source, raw, error);
+  }
+  const whole = assemble(input, members);
+  const document = whole !== null && typeof whole === "object" && !Array.isArray(whole) ? { ...whole, ...revision } : whole;
+  return Snapshot.load(document, { source, now });
 }
 
 /** The bootstrap option as a snapshot: a JSON file read and validated, or a document validated. */

@@ -63,6 +63,8 @@ export interface RedisStoreKeys {
   readonly document: string;
   readonly revision: string;
   readonly channel: string;
+  /** The index of the sets that hold large target lists (a set of their keys). */
+  readonly targets: string;
 }
 
 /**
@@ -72,7 +74,7 @@ export interface RedisStoreKeys {
  */
 export function redisKeys(prefix = "detour", options: { hashTag?: boolean } = {}): RedisStoreKeys {
   const base = options.hashTag && !/\{[^}]+\}/.test(prefix) ? `{${prefix}}` : prefix;
-  return { document: `${base}:document`, revision: `${base}:revision`, channel: `${base}:changes` };
+  return { document: `${base}:document`, revision: `${base}:revision`, channel: `${base}:changes`, targets: `${base}:targets` };
 }
 
 /** The options checked once, with defaults, and the names the store uses in messages. */

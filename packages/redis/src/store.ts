@@ -39,7 +39,7 @@ class RedisBackedStore extends StoreBase implements RedisStore {
     this.#connection = new RedisConnection({ topology: settings.topology, client: options.client, redisOptions: options.redisOptions }, settings.keys.channel, {
       ready: () => void this.#sync.request(),
       down: (error) => this.#sync.unreachable(error ?? this.#sync.lastError() ?? new Error("connection closed")),
-      subscribed: () => void this.#sync.request(), // catch up on anything missed while unsubscribed
+      subscribed: () => void this.#sync.catchUp(), // anything missed while unsubscribed
       notice: (message) => this.#sync.notice(message),
     });
     this.#sync = new RedisSync(settings, this.state, view, this.#connection);

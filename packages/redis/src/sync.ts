@@ -4,6 +4,7 @@
  * after every (re)connection, refusing bad documents, and refilling a Redis
  * that came back empty.
  */
+import { randomUUID } from "node:crypto";
 import {
   Snapshot,
   StoreClosedError,
@@ -13,11 +14,25 @@ import {
   type DocumentChanges,
   type StoreState,
 } from "@detour/core/store";
+import { COPY_TIMEOUT_MS, INLINE_MEMBERS, SCAN_ATTEMPTS, readCopy, scanSet } from "./bulk.js";
 import type { RedisClient, RedisConnection } from "./connection.js";
-import { INTEGER, loadBootstrap, parseStored, revisionOf, tokenOf, type Observed } from "./document.js";
+import { INTEGER, NO_SETS, loadBootstrap, parseStored, revisionOf, tokenOf, type Observed } from "./document.js";
+import { TARGETS, fillChanges, type TargetsNotice, type WritePlan } from "./layout.js";
 import type { StoreSettings } from "./options.js";
+import { READ_SCRIPT, READ_SHA, runScript } from "./scripts.js";
+import type { SetId } from "./targets.js";
 import type { Origin, RedisView } from "./view.js";
-import { CHANGES, compareAndSet } from "./write.js";
+import { CHANGES, compareAndSet, plan } from "./write.js";
+
+/** What one read of Redis found: the document, its revision, the members of each target set. */
+export interface Read {
+  readonly raw: string | null;
+  readonly rev: string | null;
+  readonly members: ReadonlyMap<SetId, readonly string[]>;
+  readonly seq: number;
+}
+
+const NO_SETS_IDS: ReadonlySet<SetId> = new Set();
 
 export class RedisSync {
   readonly #settings: StoreSettings;
@@ -97,6 +112,15 @@ export class RedisSync {
   }
 
   /**
+   * The subscriber is subscribed (again): whatever was published meanwhile
+   * moved the revision, so the revision check (after a read in flight) tells
+   * whether a full read is needed, which at start it is not.
+   */
+  catchUp(): Promise<void> {
+    return (this.#syncing ?? Promise.resolve()).then(() => this.#poll());
+  }
+
+  /**
    * A change notice: the new revision, then (unless the document is large)
    * a newline and the document itself, which saves a round trip. A notice
    * with only a revision (e.g. from another tool) makes the store read Redis.
@@ -117,7 +141,7 @@ export class RedisSync {
     }
     if (view.ownWrites.has(message)) return; // our own write in flight: write() puts it in force
     const body = message.slice(newline + 1);
-    if (body.startsWith(CHANGES)) {
+    if (body.startsWith(CHANGES) || body.startsWith(TARGETS)) {
       this.#applyChanges(body, rev);
       return;
     }
@@ -127,29 +151,38 @@ export class RedisSync {
   }
 
   /**
-   * A notice with the changes from a base revision: applied to the snapshot
-   * in force when that is the base (only the flags it names are compiled),
-   * else (a notice missed, a refused document, bad changes) a full read.
+   * A notice with the changes from a base revision (`changes`, or `targets`
+   * with the deltas of the target sets): applied to the snapshot in force
+   * when that is the base (only the flags it names are compiled), else (a
+   * notice missed, a refused document, bad changes) a full read.
    */
   #applyChanges(body: string, rev: string): void {
     const view = this.#view;
     const newline = body.indexOf("\n");
-    const base = body.slice(CHANGES.length, newline < 0 ? undefined : newline);
+    const targets = body.startsWith(TARGETS);
+    const base = body.slice((targets ? TARGETS : CHANGES).length, newline < 0 ? undefined : newline);
     const snapshot = this.#state.snapshot;
     if (newline < 0 || !snapshot || view.origin !== "redis" || view.refused || view.token !== `1:${base}` || !INTEGER.test(rev)) {
       void this.request();
       return;
     }
     let next: Snapshot;
+    let sets = view.sets;
     try {
-      const changes = JSON.parse(body.slice(newline + 1)) as DocumentChanges;
+      const parsed = JSON.parse(body.slice(newline + 1)) as DocumentChanges | TargetsNotice;
+      let changes = parsed as DocumentChanges;
+      if (targets) {
+        const notice = parsed as TargetsNotice;
+        changes = fillChanges(snapshot.document, notice);
+        sets = new Set(notice.sets);
+      }
       next = snapshot.patch(changes, { revision: Number(rev), source: this.#settings.source, now: this.#state.now() });
     } catch {
       void this.request(); // the full read reports what is wrong with the document
       return;
     }
     // The raw JSON in force is unknown now (nothing to compare a later notice's document with).
-    if (this.#adopt(next, view.order.next(), "redis", { exists: true, rev }, null)) this.confirm();
+    if (this.#adopt(next, view.order.next(), "redis", { exists: true, rev }, null, sets)) this.confirm();
   }
 
   /** The connection went down (or a command failed): the snapshot stays in force, the outage is reported once. */
@@ -180,12 +213,12 @@ export class RedisSync {
   }
 
   /**
-   * A compare-and-set of this instance went through: `next` (stored as `raw`
-   * at revision `rev`) goes in force unless an observation newer than `seq`
-   * already did, and Redis counts as having answered either way.
+   * A compare-and-set of this instance went through: `next` (stored as
+   * `written`) goes in force unless an observation newer than `seq` already
+   * did, and Redis counts as having answered either way.
    */
-  written(next: Snapshot, seq: number, raw: string): void {
-    this.#adopt(next, seq, "redis", { exists: true, rev: String(next.revision) }, raw);
+  written(next: Snapshot, seq: number, written: WritePlan): void {
+    this.#adopt(next, seq, "redis", { exists: true, rev: String(next.revision) }, written.stored, written.sets);
     this.confirm();
   }
 
@@ -197,12 +230,49 @@ export class RedisSync {
     return client;
   }
 
-  /** Reads the document and its revision in one round trip; `seq` orders the reply. */
-  async read(): Promise<{ raw: string | null; rev: string | null; seq: number }> {
+  /**
+   * Reads the document, its revision and the target sets as of one revision;
+   * `seq` orders the reply. Large sets are scanned in pieces after the read
+   * script, and the read counts only if the revision did not move meanwhile;
+   * after `SCAN_ATTEMPTS` reads that saw it move, the script copies them.
+   */
+  read(): Promise<Read> {
+    return this.#askTwice(() => this.#readOnce());
+  }
+
+  /**
+   * A reply that arrived while this process was busy (compiling a large flag
+   * takes seconds) times out all the same: ask once more before calling it an outage.
+   */
+  async #askTwice<T>(ask: () => Promise<T>): Promise<T> {
+    try {
+      return await ask();
+    } catch (error) {
+      if (asError(error).message !== "Command timed out" || this.#state.closed) throw error;
+      return ask();
+    }
+  }
+
+  async #readOnce(): Promise<Read> {
     const redis = this.commands();
-    const seq = this.#view.order.next();
-    const [raw, rev] = (await redis.mget(this.#settings.keys.document, this.#settings.keys.revision)) as [string | null, string | null];
-    return { raw, rev, seq };
+    const { document, revision, targets } = this.#settings.keys;
+    for (let attempt = 0; ; attempt++) {
+      const copy = attempt >= SCAN_ATTEMPTS;
+      const seq = this.#view.order.next();
+      const args = [3, document, revision, targets, randomUUID(), INLINE_MEMBERS, copy ? "1" : "0"];
+      const reply = (await runScript(redis, READ_SCRIPT, READ_SHA, args, copy ? COPY_TIMEOUT_MS : undefined)) as unknown[];
+      const [raw, rev] = reply as [string | null, string | null];
+      const members = new Map<SetId, readonly string[]>();
+      let scanned = false;
+      for (let i = 2; i + 1 < reply.length; i += 2) {
+        const key = reply[i] as string;
+        const found = reply[i + 1] as string[] | string | number;
+        scanned ||= typeof found === "number";
+        const values = typeof found === "number" ? await scanSet(redis, key) : typeof found === "string" ? await readCopy(redis, found) : found;
+        members.set(key.slice(targets.length + 1), values);
+      }
+      if (!scanned || (await redis.get(revision)) === rev) return { raw: raw ?? null, rev: rev ?? null, members, seq };
+    }
   }
 
   /** Stops the revision check and fails a load still waiting. */
@@ -256,10 +326,10 @@ export class RedisSync {
 
   /** One read of Redis, acted upon: adopt, refuse, restore or seed. */
   async #syncOnce(): Promise<void> {
-    const { raw, rev, seq } = await this.read();
+    const { raw, rev, members, seq } = await this.read();
     if (this.#state.closed) return;
     if (raw === null) await this.#refill({ exists: false, rev }, seq);
-    else this.#receive(raw, rev, seq);
+    else this.#receive(raw, rev, seq, members);
   }
 
   /**
@@ -286,18 +356,18 @@ export class RedisSync {
     if (candidate) {
       const revision = Math.max(candidate.revision, revisionOf(observed.rev, -1) + 1);
       const next = revision === candidate.revision ? candidate : Snapshot.from({ ...candidate.draft(), revision }, { source, now: this.#state.now() });
-      const json = JSON.stringify(next.document);
+      const written = plan(next.document, null, next.document, null);
       const what =
         candidate !== snap || view.origin === "bootstrap"
           ? `${keys.document} was empty; seeded it from the bootstrap document (revision ${revision})`
           : `${keys.document} was empty (Redis restarted without persistence?); wrote back this instance's snapshot, revision ${revision}`;
-      const written = await compareAndSet(this.commands(), keys, view, observed, json, revision);
+      const result = await compareAndSet(this.commands(), keys, view, observed, written, revision);
       if (this.#state.closed) return;
-      if (!written.ok) {
+      if (!result.ok) {
         this.#again = true; // someone else wrote first: read what they wrote
         return;
       }
-      this.written(next, written.seq, json);
+      this.written(next, result.seq, written);
       logger?.warn(`[detour/redis] ${what}`);
       return;
     }
@@ -306,12 +376,13 @@ export class RedisSync {
     else {
       view.order.claim(seq);
       view.token = tokenOf(observed);
+      view.sets = NO_SETS_IDS;
     }
     this.confirm();
   }
 
-  /** Puts a document read from Redis (by GET, or inline in a change notice) in force, or refuses it. */
-  #receive(raw: string, rev: string | null, seq: number): void {
+  /** Puts a document read from Redis (by a read, or inline in a change notice) in force, or refuses it. */
+  #receive(raw: string, rev: string | null, seq: number, members: ReadonlyMap<SetId, readonly string[]> = NO_SETS): void {
     const { keys, source, where } = this.#settings;
     const view = this.#view;
     const observed: Observed = { exists: true, rev };
@@ -326,7 +397,7 @@ export class RedisSync {
     }
     let next: Snapshot;
     try {
-      next = parseStored(raw, rev, keys, source, this.#state.now());
+      next = parseStored(raw, rev, keys, source, this.#state.now(), members);
     } catch (error) {
       if (!view.order.claim(seq)) return;
       view.token = token;
@@ -342,7 +413,7 @@ export class RedisSync {
       this.#report(refusal);
       return;
     }
-    if (this.#adopt(next, seq, "redis", observed, raw)) this.confirm();
+    if (this.#adopt(next, seq, "redis", observed, raw, new Set(members.keys()))) this.confirm();
   }
 
   /** Cheap check (`GET` revision + `EXISTS` document): resync only when Redis holds something else than last seen. */
@@ -351,7 +422,7 @@ export class RedisSync {
     if (this.#state.closed || this.#syncing || !client || !this.#connection.ready) return;
     const { keys } = this.#settings;
     try {
-      const [rev, exists] = await Promise.all([client.get(keys.revision), client.exists(keys.document)]);
+      const [rev, exists] = await this.#askTwice(() => Promise.all([client.get(keys.revision), client.exists(keys.document)]));
       if (this.#state.closed) return;
       const observed = tokenOf({ exists: exists === 1, rev });
       if (observed !== this.#view.token) await this.request();
@@ -362,11 +433,12 @@ export class RedisSync {
   }
 
   /** Records what was put in force and where it came from; a snapshot from elsewhere than Redis confirms nothing. */
-  #adopt(next: Snapshot, seq: number, from: Origin, observed: Observed | null, raw: string | null): boolean {
+  #adopt(next: Snapshot, seq: number, from: Origin, observed: Observed | null, raw: string | null, sets: ReadonlySet<SetId> = NO_SETS_IDS): boolean {
     const view = this.#view;
     if (!view.order.claim(seq)) return false;
     view.token = observed ? tokenOf(observed) : null;
     view.rawInForce = raw;
+    view.sets = sets;
     view.origin = from;
     view.refused = null;
     view.emptySeenAt = undefined;

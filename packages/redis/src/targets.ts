@@ -1,124 +1,120 @@
 /**
- * Per-user targets as deltas: which flags' `targets` / `contextTargets`
- * entries a write changed and nothing else, the Redis set that holds a large
- * list, and the compare-and-set script that applies a delta in O(changed
- * users). Lists live in sets, so their order is not kept: assembled lists
- * are sorted.
+ * Large target lists kept apart from the document: which `targets` /
+ * `contextTargets` entries live in a Redis set of their own, the set's key,
+ * and the users a write added to or removed from it. Sets keep no order, so
+ * lists read back from them are sorted.
  */
-import { createHash } from "node:crypto";
 import type { Flag, Target } from "@detour/core";
 
 /** A list of at least this many values lives in its own Redis set. */
 export const LARGE_TARGETS = 1024;
 
 export type TargetList = "targets" | "contextTargets";
-const LISTS: readonly TargetList[] = ["targets", "contextTargets"];
+export const LISTS: readonly TargetList[] = ["targets", "contextTargets"];
 
-/** Users added to and removed from one target entry of one flag. */
+/** One target entry of one flag: `<list>:<variation>:<contextKind>:<flag>` (the flag last: its key may hold `:`). */
+export type SetId = string;
+
+/** Users added to and removed from the set of one target entry. */
 export interface TargetDelta {
-  readonly flag: string;
-  readonly list: TargetList;
-  readonly variation: number;
-  readonly contextKind: string;
+  readonly id: SetId;
   readonly added: string[];
   readonly removed: string[];
 }
 
+export const setId = (flag: string, list: TargetList, target: Target): SetId => `${list}:${target.variation}:${target.contextKind ?? "user"}:${flag}`;
+
 /**
- * The set holding one entry's values. `base` is the part of the keys before
- * `:document` (with its Cluster hash tag), so every set shares the document's slot.
+ * The key of the set holding entry `id`: `<index key>:<id>`, that is
+ * `<prefix>:targets:<list>:<variation>:<contextKind>:<flag>`, so on a Cluster
+ * every set shares the document's hash tag and slot.
  */
-export function targetSetKey(base: string, d: Pick<TargetDelta, "flag" | "list" | "variation" | "contextKind">): string {
-  return `${base}:targets:${d.list}:${d.variation}:${d.contextKind}:${d.flag}`;
+export const targetSetKey = (index: string, id: SetId): string => `${index}:${id}`;
+
+/** Entry `id` of a flag definition (the first entry of that variation and kind), if any. */
+export function entryOf(flag: Readonly<Flag> | undefined, id: SetId): Target | undefined {
+  const [list, variation, kind] = id.split(":", 3) as [TargetList, string, string];
+  const entries = flag?.[list];
+  if (!Array.isArray(entries)) return undefined;
+  return entries.find((t) => String(t.variation) === variation && (t.contextKind ?? "user") === kind);
 }
 
-const entryId = (t: Target) => `${t.variation}\u0000${t.contextKind ?? "user"}`;
-const json = (value: unknown) => JSON.stringify(value);
+/** The flag key of entry `id`. */
+export const flagOf = (id: SetId): string => id.split(":").slice(3).join(":");
 
 /**
- * The target deltas that turn flag `before` into `after`, or `null` when
- * anything else changed (another field, an entry's order, an entry added or
- * dropped): such changes take the whole-document path.
+ * The entries of `flag` large enough to live in a set, keyed by id. An entry
+ * whose variation and kind appear twice in its list stays inline (one set per id).
  */
-export function targetDeltas(key: string, before: Flag, after: Flag): TargetDelta[] | null {
-  const rest = (flag: Flag) => json({ ...flag, targets: undefined, contextTargets: undefined });
-  if (rest(before) !== rest(after)) return null;
-  const deltas: TargetDelta[] = [];
+export function largeEntries(key: string, flag: Readonly<Flag>): Map<SetId, readonly string[]> {
+  const found = new Map<SetId, readonly string[]>();
   for (const list of LISTS) {
-    const old = before[list] ?? [];
-    const now = after[list] ?? [];
-    if (old.length !== now.length) return null;
-    for (let i = 0; i < now.length; i++) {
-      const [a, b] = [old[i]!, now[i]!];
-      if (entryId(a) !== entryId(b)) return null;
-      if (a.values === b.values) continue;
-      const had = new Set(a.values);
-      const has = new Set(b.values);
-      const added = b.values.filter((v) => !had.has(v));
-      const removed = a.values.filter((v) => !has.has(v));
-      if (added.length + removed.length === 0) continue;
-      deltas.push({ flag: key, list, variation: b.variation, contextKind: b.contextKind ?? "user", added, removed });
+    const entries = flag[list];
+    if (!Array.isArray(entries)) continue;
+    const seen = new Map<SetId, number>();
+    for (const t of entries) seen.set(setId(key, list, t), (seen.get(setId(key, list, t)) ?? 0) + 1);
+    for (const t of entries) {
+      const id = setId(key, list, t);
+      if (seen.get(id) === 1 && Array.isArray(t.values) && t.values.length >= LARGE_TARGETS) found.set(id, t.values);
     }
   }
-  return deltas;
+  return found;
 }
+
+/** Past this many, a delta is worked out with a set instead of a scan. */
+const FEW = 16;
 
 /**
- * Applies target deltas if the revision is still the expected one, bumps it
- * and publishes the deltas, all in one atomic step.
- *
- * KEYS[1] revision key, KEYS[2…] one set per delta.
- * ARGV[1] expected revision, ARGV[2] new revision, ARGV[3] channel,
- * ARGV[4] the notice after `<revision>\n` (the deltas JSON),
- * then per delta: the number added, the number removed, the added, the removed.
- *
- * Returns 1 when applied, 0 when the revision moved on.
+ * What turns list `before` into `after`, as sets. Fast when `after` is
+ * `before` with a few values dropped and a few appended (what core's edits
+ * do): one scan, no set of a million entries built.
  */
-export const TARGETS_SCRIPT = `
-local rev = redis.call('GET', KEYS[1])
-if rev == false then rev = '' end
-if rev ~= ARGV[1] then return 0 end
-local i = 5
-for k = 2, #KEYS do
-  local nadd = tonumber(ARGV[i]); local nrem = tonumber(ARGV[i + 1]); i = i + 2
-  for j = 0, nadd - 1, 5000 do
-    redis.call('SADD', KEYS[k], unpack(ARGV, i + j, i + math.min(j + 4999, nadd - 1)))
-  end
-  i = i + nadd
-  for j = 0, nrem - 1, 5000 do
-    redis.call('SREM', KEYS[k], unpack(ARGV, i + j, i + math.min(j + 4999, nrem - 1)))
-  end
-  i = i + nrem
-end
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('PUBLISH', ARGV[3], ARGV[2] .. '\\n' .. ARGV[4])
-return 1
-`;
-
-export const TARGETS_SHA = createHash("sha1").update(TARGETS_SCRIPT).digest("hex");
-
-/** Marks a notice that carries target deltas: `<revision>\ntargets <base revision>\n<deltas JSON>`. */
-export const TARGETS = "targets ";
-
-/** `KEYS` and `ARGV` of `TARGETS_SCRIPT` for `deltas` written at `rev` over `expected`. */
-export function targetsScriptArgs(
-  base: string,
-  revisionKey: string,
-  channel: string,
-  expected: string,
-  rev: number,
-  deltas: readonly TargetDelta[],
-): { keys: string[]; argv: string[]; notice: string } {
-  const notice = `${TARGETS}${expected}\n${JSON.stringify(deltas)}`;
-  const argv = [expected, String(rev), channel, notice];
-  for (const d of deltas) argv.push(String(d.added.length), String(d.removed.length), ...d.added, ...d.removed);
-  return { keys: [revisionKey, ...deltas.map((d) => targetSetKey(base, d))], argv, notice };
+export function deltaOf(before: readonly string[], after: readonly string[]): Pick<TargetDelta, "added" | "removed"> {
+  if (before === after) return { added: [], removed: [] };
+  const removed: string[] = [];
+  let j = 0;
+  for (let i = 0; i < before.length && removed.length <= FEW; i++) {
+    if (after[j] === before[i]) j++;
+    else removed.push(before[i]!);
+  }
+  const added = after.length - j <= FEW ? after.slice(j) : null;
+  if (added && removed.length <= FEW && removed.every((v) => !after.includes(v)) && added.every((v) => !before.includes(v))) {
+    return { added: [...new Set(added)], removed: [...new Set(removed)] };
+  }
+  const had = new Set(before);
+  const has = new Set(after);
+  return { added: [...has].filter((v) => !had.has(v)), removed: [...had].filter((v) => !has.has(v)) };
 }
 
-/** `values` with a delta applied, sorted (set semantics). */
+const isSorted = (values: readonly string[]) => values.every((v, i) => i === 0 || values[i - 1]! < v);
+
+/** Where `value` is, or would go, in sorted `values`. */
+function place(values: readonly string[], value: string): number {
+  let [lo, hi] = [0, values.length];
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** `values` with a delta applied, sorted and without duplicates (set semantics); a few changes to a sorted list cost no sort. */
 export function applyDelta(values: readonly string[], delta: Pick<TargetDelta, "added" | "removed">): string[] {
-  const set = new Set(values);
-  for (const v of delta.added) set.add(v);
-  for (const v of delta.removed) set.delete(v);
-  return [...set].sort();
+  if (delta.added.length + delta.removed.length > FEW || !isSorted(values)) {
+    const set = new Set(values);
+    for (const v of delta.added) set.add(v);
+    for (const v of delta.removed) set.delete(v);
+    return [...set].sort();
+  }
+  const out = values.slice();
+  for (const v of delta.removed) {
+    const at = place(out, v);
+    if (out[at] === v) out.splice(at, 1);
+  }
+  for (const v of delta.added) {
+    const at = place(out, v);
+    if (out[at] !== v) out.splice(at, 0, v);
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
 import { ReadOrder, type Snapshot } from "@detour/core/store";
+import type { SetId } from "./targets.js";
 
 /** Where the snapshot in force came from. */
 export type Origin = "empty" | "bootstrap" | "redis";
@@ -18,6 +19,8 @@ export class RedisView {
   token: string | null = null;
   /** The raw JSON in Redis the snapshot in force came from. */
   rawInForce: string | null = null;
+  /** The target lists Redis held in sets at `token` (the index). */
+  sets: ReadonlySet<SetId> = new Set();
   origin: Origin | undefined;
   /** A document in Redis that was refused, so it is reported once. */
   refused: { readonly token: string; readonly raw: string } | null = null;

@@ -10,15 +10,18 @@ import {
   WriteConflictError,
   applyMutation,
   asError,
-  diffDocuments,
   type DocumentChanges,
   type Mutator,
   type StoreState,
 } from "@detour/core/store";
+import type { FlagDocument } from "@detour/core";
 import type { RedisClient } from "./connection.js";
 import { parseStored, revisionOf, type Observed } from "./document.js";
 import type { RedisStoreKeys, StoreSettings } from "./options.js";
-import { CAS_SCRIPT, CAS_SHA } from "./scripts.js";
+import { stageLarge } from "./bulk.js";
+import { planWrite, type WritePlan } from "./layout.js";
+import { WRITE_SCRIPT, WRITE_SHA } from "./scripts.js";
+import { targetSetKey, type SetId } from "./targets.js";
 import type { RedisSync } from "./sync.js";
 import type { RedisView } from "./view.js";
 
@@ -34,7 +37,7 @@ export interface CasResult {
 }
 
 /**
- * Writes `raw` at revision `rev` if Redis still holds what `expected` says;
+ * Writes `plan` at revision `rev` if Redis still holds what `expected` says;
  * `seq` orders the reply among reads. `ROLE` travels in the same round trip
  * (on a Cluster, to the node holding the keys) to count the replicas the
  * write must reach before it is acknowledged.
@@ -44,37 +47,54 @@ export async function compareAndSet(
   keys: RedisStoreKeys,
   view: RedisView,
   expected: Observed,
-  raw: string,
+  plan: WritePlan,
   rev: number,
-  changes?: string,
 ): Promise<CasResult> {
-  const [mode, carried] = noticeBody(raw, changes);
-  const args = [keys.document, keys.revision, expected.exists ? "1" : "0", expected.rev ?? "", String(rev), raw, keys.channel, mode, carried];
-  const notice = mode === "0" ? null : `${rev}\n${mode === "1" ? raw : carried}`;
+  const { ops, discard } = await stageLarge(redis, keys.targets, plan.ops);
+  const args: string[] = [keys.document, keys.revision, keys.targets];
+  for (const op of ops) args.push(targetSetKey(keys.targets, op.id));
+  args.push(expected.exists ? "1" : "0", expected.rev ?? "", String(rev), plan.stored, keys.channel, plan.notice, plan.reset ? "1" : "0");
+  // No spread: a set written whole can hold a million values, more arguments than a call takes.
+  for (const op of ops) {
+    args.push(op.op, String(op.added.length), String(op.removed.length));
+    for (const v of op.added) args.push(v);
+    for (const v of op.removed) args.push(v);
+  }
+  const notice = plan.notice === "" ? null : `${rev}\n${plan.notice}`;
   if (notice) view.ownWrites.add(notice);
   let seq = view.order.next();
   let replies: Array<[Error | null, unknown]>;
   try {
-    replies = await exec(redis.pipeline().evalsha(CAS_SHA, 2, ...args).role());
+    replies = await exec(redis.pipeline().evalsha(WRITE_SHA, 3 + ops.length, args).role());
     if (replies[0]![0] && /NOSCRIPT/.test(replies[0]![0].message)) {
       seq = view.order.next();
-      replies = await exec(redis.pipeline().eval(CAS_SCRIPT, 2, ...args).role());
+      replies = await exec(redis.pipeline().eval(WRITE_SCRIPT, 3 + ops.length, args).role());
     }
   } finally {
     if (notice) view.ownWrites.delete(notice);
   }
   const [[casError, result], [, role]] = replies as [[Error | null, unknown], [Error | null, unknown]];
+  const ok = !casError && Number(result) === 1;
+  if (!ok) await discard();
   if (casError) throw casError;
-  return { ok: Number(result) === 1, seq, replicas: replicasOf(role) };
+  return { ok, seq, replicas: replicasOf(role) };
 }
 
 /**
- * What the change notice carries: the changes when they are smaller than the
- * document, else the document when it is small, else nothing (receivers read it).
+ * The notice of a write that involves no target set: the changes when they
+ * are smaller than the document, else the document when it is small, else
+ * nothing (receivers read it).
  */
-function noticeBody(raw: string, changes: string | undefined): ["0" | "1" | "2", string] {
-  if (changes !== undefined && changes.length <= INLINE_NOTICE_MAX && changes.length < raw.length) return ["2", changes];
-  return [raw.length <= INLINE_NOTICE_MAX ? "1" : "0", ""];
+export function smallNotice(raw: string, changes: () => DocumentChanges | null, base: string | null): string {
+  const diff = base === null ? null : changes();
+  const carried = diff === null ? undefined : changesNotice(base!, diff);
+  if (carried !== undefined && carried.length <= INLINE_NOTICE_MAX && carried.length < raw.length) return carried;
+  return raw.length <= INLINE_NOTICE_MAX ? raw : "";
+}
+
+/** Plans writing `next` over `base` (see `planWrite`), with the notices this store sends. */
+export function plan(base: Readonly<FlagDocument>, inRedis: ReadonlySet<SetId> | null, next: Readonly<FlagDocument>, baseRevision: string | null): WritePlan {
+  return planWrite(base, inRedis, next, baseRevision, (raw, changes) => smallNotice(raw, changes, baseRevision), INLINE_NOTICE_MAX);
 }
 
 /** Marks a notice that carries changes: `<revision>\nchanges <base revision>\n<changes JSON>`. */
@@ -131,8 +151,9 @@ export class RedisWriter {
       if (this.#state.closed) throw new StoreClosedError("redis");
       let base: Snapshot;
       let expected: Observed;
+      let inRedis: ReadonlySet<SetId> | null;
       try {
-        ({ base, expected } = await this.#base(attempt));
+        ({ base, expected, inRedis } = await this.#base(attempt));
       } catch (error) {
         if (error instanceof StoreClosedError) throw error;
         this.#sync.unreachable(error);
@@ -144,10 +165,10 @@ export class RedisWriter {
         now: this.#state.now(),
         incremental: true,
       });
-      const json = JSON.stringify(next.document);
+      const planned = plan(base.document, inRedis, next.document, inRedis !== null && expected.exists && expected.rev !== null && String(base.revision) === expected.rev ? expected.rev : null);
       let written: CasResult;
       try {
-        written = await compareAndSet(this.#sync.commands(), this.#settings.keys, this.#view, expected, json, next.revision, this.#changes(base, next, expected));
+        written = await compareAndSet(this.#sync.commands(), this.#settings.keys, this.#view, expected, planned, next.revision);
       } catch (error) {
         if (error instanceof StoreClosedError) throw error;
         this.#sync.unreachable(error);
@@ -156,7 +177,7 @@ export class RedisWriter {
         });
       }
       if (written.ok) {
-        this.#sync.written(next, written.seq, json);
+        this.#sync.written(next, written.seq, planned);
         await this.#replicated(written.replicas, next.revision);
         return next;
       }
@@ -185,32 +206,30 @@ export class RedisWriter {
     }
   }
 
-  /** The document the mutator starts from, and what Redis must still hold for the write to go through. */
-  async #base(attempt: number): Promise<{ base: Snapshot; expected: Observed }> {
+  /**
+   * The document the mutator starts from, what Redis must still hold for the
+   * write to go through, and the target sets Redis holds for that document
+   * (`null` when the base is not what Redis holds).
+   */
+  async #base(attempt: number): Promise<{ base: Snapshot; expected: Observed; inRedis: ReadonlySet<SetId> | null }> {
     const view = this.#view;
     const snap = this.#state.snapshot;
     const rev = view.revisionInRedis;
     if (attempt === 0 && snap && view.origin === "redis" && !view.refused && this.#state.failure === undefined && rev !== null) {
       // Optimistic: our snapshot is what Redis held last we looked; the compare-and-set checks it.
-      return { base: snap, expected: { exists: true, rev: rev || null } };
+      return { base: snap, expected: { exists: true, rev: rev || null }, inRedis: view.sets };
     }
     const current = await this.#sync.read();
     const expected = { exists: current.raw !== null, rev: current.rev };
     if (current.raw === null) {
-      return { base: snap && view.origin !== "empty" ? snap : (view.boot ?? snap ?? Snapshot.empty(this.#state.now())), expected };
+      return { base: snap && view.origin !== "empty" ? snap : (view.boot ?? snap ?? Snapshot.empty(this.#state.now())), expected, inRedis: null };
     }
     try {
-      return { base: parseStored(current.raw, current.rev, this.#settings.keys, this.#settings.source, this.#state.now()), expected };
+      const base = parseStored(current.raw, current.rev, this.#settings.keys, this.#settings.source, this.#state.now(), current.members);
+      return { base, expected, inRedis: new Set(current.members.keys()) };
     } catch {
       // A refused document is replaced by a write based on the last good one.
-      return { base: snap ?? view.boot ?? Snapshot.empty(this.#state.now()), expected };
+      return { base: snap ?? view.boot ?? Snapshot.empty(this.#state.now()), expected, inRedis: null };
     }
-  }
-
-  /** The change notice's changes, when the document it was made from is the one Redis holds at `expected`. */
-  #changes(base: Snapshot, next: Snapshot, expected: Observed): string | undefined {
-    if (!expected.exists || expected.rev === null || String(base.revision) !== expected.rev) return undefined;
-    const changes = diffDocuments(base.document, next.document);
-    return changes === null ? undefined : changesNotice(expected.rev, changes);
   }
 }

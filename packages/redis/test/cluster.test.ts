@@ -20,12 +20,20 @@ describe.sequential("redis+cluster: three masters, one replica each", () => {
 
   const cli = (...args: string[]) => detour([...args, "--store", setup.url, "--prefix", prefix]);
 
-  it("keeps document, revision and channel in one hash slot, and a change from the CLI reaches both processes", async () => {
+  it("keeps document, revision, channel and target sets in one hash slot, and a change from the CLI reaches both processes", async () => {
     const [node] = setup.live();
     const slots = await Promise.all(
-      ["document", "revision", "changes"].map((k) => node!.ask((r) => r.call("CLUSTER", "KEYSLOT", key(k)))),
+      ["document", "revision", "changes", "targets", "targets:targets:1:user:site"].map((k) => node!.ask((r) => r.call("CLUSTER", "KEYSLOT", key(k)))),
     );
     expect(new Set(slots).size).toBe(1);
+
+    // A list large enough for a set of its own, then a delta to it: both scripts run on the Cluster.
+    const seeded = await a.send("target", { prefix: "u", n: 2000 });
+    await reaches(b, Number(seeded.revision));
+    const delta = await a.send("target", { prefix: "v", n: 1 });
+    await reaches(b, Number(delta.revision));
+    expect((await b.send("state")).targeted).toBe(2001);
+    expect(await (await setup.masterOf(key("document"))).ask((r) => r.scard(key("targets:targets:1:user:site")))).toBe(2001);
 
     const { revision } = await a.send("set-site", { mode: "read-only" });
     await Promise.all([reaches(a, Number(revision)), reaches(b, Number(revision))]);

@@ -22,7 +22,8 @@ export function uniquePrefix(): string {
 export async function deleteKeys(url: string, prefix: string): Promise<void> {
   const redis = new Redis(url, { maxRetriesPerRequest: 0 });
   try {
-    await redis.del(`${prefix}:document`, `${prefix}:revision`);
+    const sets = await redis.smembers(`${prefix}:targets`);
+    await redis.del(`${prefix}:document`, `${prefix}:revision`, `${prefix}:targets`, ...sets);
   } finally {
     redis.disconnect();
   }

@@ -44,7 +44,7 @@ describe.sequential("redis+sentinel: a master, a replica, three sentinels", () =
     const master = await setup.master();
     const writes = a.send("incr-until-error");
     // Let some writes be acknowledged, then kill the master under them.
-    await eventually(async () => (await counterOn(master)) >= 20, 20_000, "20 acknowledged increments");
+    await eventually(async () => (await counterOn(master)) >= 20, FAILOVER_BOUND_MS, "20 acknowledged increments");
     await master.kill();
     const { acked, failure } = await writes;
     expect(String(failure)).toMatch(/StoreUnavailableError/);

@@ -38,7 +38,7 @@ describe("redisStore against the shared Redis", () => {
     const { store, prefix } = setup();
     const snapshot = await store.load();
     expect(snapshot.keys()).toEqual([]);
-    expect(store.keys).toEqual({ document: `${prefix}:document`, revision: `${prefix}:revision`, channel: `${prefix}:changes` });
+    expect(store.keys).toEqual({ document: `${prefix}:document`, revision: `${prefix}:revision`, channel: `${prefix}:changes`, targets: `${prefix}:targets` });
     expect(await raw().exists(`${prefix}:document`)).toBe(0);
     expect(store.health()).toMatchObject({ kind: "redis", revision: 0, stale: false, error: null });
   });

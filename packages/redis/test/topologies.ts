@@ -13,6 +13,9 @@ import { Worker, freePort, removeWorkerBundle, uniquePrefix, waitFor as eventual
 
 const MASTER = "detour-master";
 
+// Waits, not speed claims: a replica syncs in well under a second on an idle machine, far longer on a loaded one.
+const SYNC_BOUND_MS = 45_000;
+
 /** One redis-server process (data node or sentinel). */
 export class Node {
   process: ChildProcess | undefined;
@@ -156,7 +159,7 @@ export class SentinelSetup {
     await this.synced(replica);
     await eventually(
       async () => new RegExp(`port=${replica.port},state=online`).test(await master.ask((r) => r.info("replication"))),
-      20_000,
+      SYNC_BOUND_MS,
       `replica ${replica.port} online at ${master.port}`,
     );
   }
@@ -165,7 +168,7 @@ export class SentinelSetup {
   async synced(replica: Node): Promise<void> {
     await eventually(
       async () => /master_link_status:up/.test(await replica.ask((r) => r.info("replication"))),
-      20_000,
+      SYNC_BOUND_MS,
       `replica ${replica.port} to sync`,
     );
   }

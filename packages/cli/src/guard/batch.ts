@@ -25,25 +25,36 @@ export interface WriteStats {
 const ATTEMPTS = 3;
 
 /**
- * Coalesces per-key "turn on" and "turn off" requests into batched store
- * writes, one write in flight at a time: while a write is in flight, new
- * requests queue, and the next write takes every queued request of the
- * oldest request's kind. With N commands running, a write carries up to N
- * keys, so the store's per-write cost (a whole-document rewrite on the file
- * and Redis stores today) is shared by them. Each request resolves once the
- * write that carries it is committed, or rejects with its error.
+ * The most keys one write carries. Each running command has at most one
+ * request queued, so with `--concurrency` up to 1,024 a write rarely waits
+ * for this; it keeps one write's document change (and its audit entry) of a
+ * bounded size whatever happens.
+ */
+export const MAX_BATCH = 256;
+
+/**
+ * Group commit of per-key "turn on" and "turn off" requests, one store
+ * write in flight at a time: the requests made while a write is in flight
+ * queue, and the next write carries the oldest `MAX_BATCH` of them, both
+ * kinds together (`retarget`: the keys whose commands are done go out, the
+ * keys whose commands start come in). With N commands running, a write
+ * carries up to N keys, so the store's per-write cost is shared by them.
+ * Each request resolves once the write that carries it is committed, or
+ * rejects with its error; a write that fails fails only its own requests.
  */
 export class BatchedWrites {
   readonly stats: WriteStats = { writes: 0, keys: 0, ms: 0 };
   readonly #target: LoopTarget;
   readonly #trace: (message: string) => void;
+  readonly #max: number;
   #queue: Request[] = [];
   #scheduled = false;
   #busy = false;
 
-  constructor(target: LoopTarget, trace: (message: string) => void = () => {}) {
+  constructor(target: LoopTarget, trace: (message: string) => void = () => {}, max = MAX_BATCH) {
     this.#target = target;
     this.#trace = trace;
+    this.#max = max;
   }
 
   /** Turns the flag on for `key`; resolves once that is written. */
@@ -72,11 +83,10 @@ export class BatchedWrites {
     this.#busy = true;
     try {
       while (this.#queue.length > 0) {
-        const kind = this.#queue[0]!.kind;
-        const batch = this.#queue.filter((request) => request.kind === kind);
-        this.#queue = this.#queue.filter((request) => request.kind !== kind);
+        const batch = this.#queue.splice(0, this.#max);
+        const keys = (kind: Kind) => batch.filter((request) => request.kind === kind).map((request) => request.key);
         try {
-          await this.#write(kind, batch.map((request) => request.key));
+          await this.#write(keys("enable"), keys("disable"));
           for (const request of batch) request.resolve();
         } catch (error) {
           for (const request of batch) request.reject(error);
@@ -87,14 +97,14 @@ export class BatchedWrites {
     }
   }
 
-  async #write(kind: Kind, keys: string[]): Promise<void> {
+  async #write(on: string[], off: string[]): Promise<void> {
     const started = performance.now();
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          await (kind === "enable" ? this.#target.enable(keys) : this.#target.disable(keys));
+          await this.#target.retarget(on, off);
           this.stats.writes++;
-          this.stats.keys += keys.length;
+          this.stats.keys += on.length + off.length;
           return;
         } catch (error) {
           if (!(error instanceof DetourError && error.code === "DETOUR_STORE_UNAVAILABLE") || attempt >= ATTEMPTS) throw error;

@@ -10,6 +10,13 @@ export function signalExitCode(signal: NodeJS.Signals): number {
   return 128 + (constants.signals[signal] ?? 0);
 }
 
+/** A command the trap can pass signals to: a child process, or one a helper process runs (spawner.ts). */
+export interface RunningCommand {
+  kill(signal: NodeJS.Signals): void;
+  /** Not ended yet. */
+  readonly alive: boolean;
+}
+
 /**
  * Catches SIGINT/SIGTERM/SIGHUP for the whole guard run: the first one is
  * remembered (flags are then left on and the guard exits 128+signal), and
@@ -19,7 +26,7 @@ export class SignalTrap {
   received: NodeJS.Signals | undefined;
   readonly #source: SignalSource;
   readonly #notify: (signal: NodeJS.Signals, forwardedTo: number) => void;
-  readonly #children = new Set<ChildProcess>();
+  readonly #children = new Set<RunningCommand>();
 
   /** `notify` is told of each signal and of how many running commands it was passed to. */
   constructor(source: SignalSource, notify: (signal: NodeJS.Signals, forwardedTo: number) => void) {
@@ -30,17 +37,17 @@ export class SignalTrap {
 
   readonly #handle = (signal: NodeJS.Signals): void => {
     this.received ??= signal;
-    const running = [...this.#children].filter((child) => child.exitCode === null && child.signalCode === null);
+    const running = [...this.#children].filter((child) => child.alive);
     this.#notify(signal, running.length);
     for (const child of running) child.kill(signal);
   };
 
   /** Forwards signals to `child` until `detach(child)`. */
-  attach(child: ChildProcess): void {
+  attach(child: RunningCommand): void {
     this.#children.add(child);
   }
 
-  detach(child: ChildProcess): void {
+  detach(child: RunningCommand): void {
     this.#children.delete(child);
   }
 
@@ -119,24 +126,34 @@ export function runCommand(argv: readonly string[], options: RunOptions): Promis
         options.stats.ms += performance.now() - started;
       }
     }
-    options.trap.attach(child);
+    const running: RunningCommand = {
+      kill: (signal) => void child.kill(signal),
+      get alive() {
+        return child.exitCode === null && child.signalCode === null;
+      },
+    };
+    options.trap.attach(running);
     let settled = false;
     const settle = (outcome: Outcome) => {
       if (settled) return;
       settled = true;
-      options.trap.detach(child);
+      options.trap.detach(running);
       resolve(outcome);
     };
     child.on("error", (error: NodeJS.ErrnoException) => {
       // Only a failure to start lands here before "exit"; later errors (kill on a dead process) are ignored.
       if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) return;
-      const code = error.code === "ENOENT" ? 127 : 126;
-      const reason = error.code === "ENOENT" ? "command not found" : error.code === "EACCES" ? "permission denied" : error.message;
-      settle({ kind: "error", message: `cannot run ${JSON.stringify(argv[0])}: ${reason}`, code });
+      settle(startFailure(argv[0]!, error.code, error.message));
     });
     child.once("exit", (code, signal) => {
       if (signal !== null) settle({ kind: "signal", signal });
       else settle({ kind: "exit", code: code ?? 1 });
     });
   });
+}
+
+/** The outcome of a command that could not be started (`code`: the errno name), with the shell's status. */
+export function startFailure(argv0: string, code: string | undefined, message: string): Outcome {
+  const reason = code === "ENOENT" ? "command not found" : code === "EACCES" ? "permission denied" : message;
+  return { kind: "error", message: `cannot run ${JSON.stringify(argv0)}: ${reason}`, code: code === "ENOENT" ? 127 : 126 };
 }

@@ -141,7 +141,7 @@ export class GuardLoop {
   /** `--resume`: users whose command succeeded but whose "off" the journal does not record are turned off first. */
   async #finishStillOn(target: LoopTarget, keys: readonly string[], journal: JournalWriter | undefined): Promise<void> {
     try {
-      await target.disable(keys);
+      await target.retarget([], keys);
     } catch (error) {
       throw new CliError(`could not turn "${target.flag}" off for ${keyList(keys)}, whose command succeeded before: ${messageOf(error)}; nothing was run`, exitCodeOf(error), {
         cause: error,

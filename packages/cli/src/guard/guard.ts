@@ -5,6 +5,7 @@ import { describeFlag } from "../format.js";
 import { runCommand, signalExitCode, SignalTrap, statusOf, succeeded, why, type Outcome, type SpawnStats } from "./child.js";
 import { GuardLoop } from "./guard-loop.js";
 import { GuardLines } from "./lines.js";
+import { Spawner } from "./spawner.js";
 
 export interface GuardOptions {
   flag: string;
@@ -40,6 +41,8 @@ export class Guard {
   readonly #trap: SignalTrap;
   readonly #lines: GuardLines;
   readonly #spawns: SpawnStats = { spawns: 0, ms: 0 };
+  /** With several commands at once, the processes that start them (spawner.ts). */
+  #spawner: Spawner | undefined;
 
   constructor(context: Context, options: GuardOptions, command: readonly string[], file?: string) {
     this.#context = context;
@@ -96,7 +99,15 @@ export class Guard {
   /** Runs the command, with `key` appended as its last argument when given. */
   #run(key: string | undefined): Promise<Outcome> {
     const argv = key === undefined ? this.#command : [...this.#command, key];
-    return runCommand(argv, { env: this.#context.io.env as NodeJS.ProcessEnv, cwd: this.#context.io.cwd, trap: this.#trap, stats: this.#spawns, ...(this.#file !== undefined ? { file: this.#file } : {}) });
+    const options = { env: this.#env(), cwd: this.#context.io.cwd, trap: this.#trap, stats: this.#spawns, ...(this.#file !== undefined ? { file: this.#file } : {}) };
+    if ((this.#options.concurrency ?? 1) === 1 || this.#options.usersFrom === undefined) return runCommand(argv, options);
+    // Started with the first command, so that a loop that runs nothing starts no helper.
+    this.#spawner ??= new Spawner(this.#env(), this.#context.io.cwd, this.#options.concurrency!);
+    return this.#spawner.run(argv, options);
+  }
+
+  #env(): NodeJS.ProcessEnv {
+    return this.#context.io.env as NodeJS.ProcessEnv;
   }
 
   /** `guard -f FLAG [-u USER] -- COMMAND...` */
@@ -130,8 +141,9 @@ export class Guard {
 
   /** `guard -f FLAG --users-from FILE|- [--concurrency N] [--journal FILE [--resume]] [--resume-from ID] -- COMMAND...` */
   async loop(): Promise<number> {
+    const concurrency = this.#options.concurrency ?? 1;
     try {
-      const loop = new GuardLoop(this.#context, { ...this.#options, usersFrom: this.#options.usersFrom!, concurrency: this.#options.concurrency ?? 1 }, this.#command, {
+      const loop = new GuardLoop(this.#context, { ...this.#options, usersFrom: this.#options.usersFrom!, concurrency }, this.#command, {
         lines: this.#lines,
         trap: this.#trap,
         run: (key) => this.#run(key),
@@ -139,6 +151,7 @@ export class Guard {
       });
       return await loop.run();
     } finally {
+      this.#spawner?.close();
       this.#trap.dispose();
     }
   }

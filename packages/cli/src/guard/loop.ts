@@ -63,7 +63,10 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
   const { items, concurrency, writes, trap, journal, progress } = options;
   const ends = new Map<number, ItemEnd>();
   let stop: Stop | undefined;
+  /** Keys not ended yet. */
   let active = 0;
+  /** Keys holding one of the `concurrency` slots: from their "on" until their "off" is queued. */
+  let holding = 0;
   let next = 0;
   let wake: (() => void) | undefined;
 
@@ -86,7 +89,8 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
     return end;
   };
 
-  const one = async (item: LoopItem): Promise<ItemEnd> => {
+  /** `release()`: the key no longer needs its slot (its "off" is queued, or it ended). */
+  const one = async (item: LoopItem, release: () => void): Promise<ItemEnd> => {
     const { key } = item;
     try {
       await writes.enable(key);
@@ -122,8 +126,14 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
     }
     // Durable before the flag goes off: a crash in between re-runs nothing that succeeded.
     await record({ event: "ok", key });
+    // With several at once, the next key may start now: its "on" is queued after this "off", so
+    // the same write or a later one carries it, and the mode never holds more than `concurrency`
+    // keys (unless this write fails: the loop stops, and a key turned on meanwhile is turned off
+    // unrun). One at a time, the next key waits for this one's "off".
+    const off = writes.disable(key);
+    if (concurrency > 1) release();
     try {
-      await writes.disable(key);
+      await off;
     } catch (error) {
       const end = fail(item, { kind: "still-on", error });
       progress.finished(item.index, key, false, elapsed);
@@ -137,7 +147,15 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
   let unexpected: { error: unknown } | undefined;
   const launch = (item: LoopItem) => {
     active++;
-    void one(item)
+    holding++;
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      holding--;
+      wake?.();
+    };
+    void one(item, release)
       .then(
         (end) => void ends.set(item.index, end),
         (error: unknown) => {
@@ -147,13 +165,14 @@ export async function runLoop(options: LoopOptions): Promise<LoopResult> {
         },
       )
       .finally(() => {
+        release();
         active--;
         wake?.();
       });
   };
 
   for (;;) {
-    while (!stopping() && active < concurrency && next < items.length) launch(items[next++]!);
+    while (!stopping() && holding < concurrency && next < items.length) launch(items[next++]!);
     if (active === 0) break;
     await new Promise<void>((resolve) => (wake = resolve));
     wake = undefined;

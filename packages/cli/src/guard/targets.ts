@@ -17,10 +17,8 @@ export interface TargetNames {
  * command gets as its last argument; the loop does not care which kind.
  */
 export interface LoopTarget extends TargetNames {
-  /** Turns the flag on for `keys` in one store write. */
-  enable(keys: readonly string[]): Promise<void>;
-  /** Turns the flag off for `keys` in one store write. */
-  disable(keys: readonly string[]): Promise<void>;
+  /** Turns the flag off for the keys of `off` and on for those of `on`, in one store write. */
+  retarget(on: readonly string[], off: readonly string[]): Promise<void>;
 }
 
 /** The contexts of one kind of a flag (`user`, or a tenant kind such as `organization`), as messages name them. */
@@ -48,17 +46,11 @@ export function contextTarget(detour: Detour, options: ContextTargetOptions): Lo
   const { flag, mode, message, retryAfter, actor } = options;
   const kind = options.kind ?? "user";
   const who = (keys: readonly string[]) => (kind === "user" ? { users: keys } : { contexts: keys.map((key) => ({ kind, key })) });
+  const settings = { ...(mode !== undefined ? { mode } : {}), ...(message !== undefined ? { message } : {}), ...(retryAfter !== undefined ? { retryAfter } : {}) };
   return {
     ...contextNames(flag, kind),
-    async enable(keys) {
-      await detour.enable(
-        flag,
-        { ...who(keys), ...(mode !== undefined ? { mode } : {}), ...(message !== undefined ? { message } : {}), ...(retryAfter !== undefined ? { retryAfter } : {}) },
-        { actor },
-      );
-    },
-    async disable(keys) {
-      await detour.disable(flag, who(keys), { actor });
+    async retarget(on, off) {
+      await detour.retarget(flag, { ...(on.length > 0 ? { on: { ...who(on), ...settings } } : {}), ...(off.length > 0 ? { off: who(off) } : {}) }, { actor });
     },
   };
 }

@@ -53,9 +53,9 @@ export function diffDocuments(base: Readonly<FlagDocument>, next: Readonly<FlagD
   }
   const oldAudit = base.audit ?? [];
   const newAudit = next.audit ?? [];
-  if (json(oldAudit) !== json(newAudit)) {
-    const added = addedInFront(oldAudit, newAudit);
-    if (added === null) return null;
+  const added = addedInFront(oldAudit, newAudit);
+  if (added === null) return null;
+  if (added > 0 || newAudit.length !== oldAudit.length) {
     changes.auditAdded = newAudit.slice(0, added);
     changes.auditLength = newAudit.length;
   }
@@ -73,12 +73,38 @@ function patchable(doc: unknown): boolean {
   return DICTIONARIES.every((name) => d[name] === undefined || isPlainObject(d[name])) && (d.audit === undefined || Array.isArray(d.audit));
 }
 
-/** How many entries `after` has in front of (a prefix of) `before`, or `null` when it is not that. */
+/**
+ * How many entries `after` has in front of (a prefix of) `before`, or `null`
+ * when it is not that. Entries are compared one by one (by identity, then by
+ * their JSON), so a mismatch stops at the first entry that differs instead
+ * of serializing the whole log (1,000 entries) for every candidate.
+ */
 function addedInFront(before: readonly AuditEntry[], after: readonly AuditEntry[]): number | null {
   for (let added = 0; added <= Math.min(after.length, 16); added++) {
     const kept = after.length - added;
     if (kept > before.length) continue;
-    if (json(after.slice(added)) === json(before.slice(0, kept))) return added;
+    let same = true;
+    for (let i = 0; i < kept && same; i++) same = sameEntry(after[added + i], before[i]);
+    if (same) return added;
   }
   return null;
+}
+
+/** Equal as elements of a JSON array (where `undefined` is written `null`). */
+function sameEntry(a: unknown, b: unknown): boolean {
+  return a === b || entryJson(a) === entryJson(b);
+}
+
+/** The JSON of frozen entries (a snapshot's, compared again on every write after it), kept. */
+const frozenJson = new WeakMap<object, string>();
+
+function entryJson(entry: unknown): string {
+  const frozen = entry !== null && typeof entry === "object" && Object.isFrozen(entry);
+  if (frozen) {
+    const known = frozenJson.get(entry);
+    if (known !== undefined) return known;
+  }
+  const text = json(entry) ?? "null";
+  if (frozen) frozenJson.set(entry, text);
+  return text;
 }

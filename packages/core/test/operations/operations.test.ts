@@ -30,6 +30,32 @@ describe("enable / disable / rollout / replace", () => {
     await detour.close();
   });
 
+  it("retarget takes some users out and puts others in with one write, an audit entry for each half", async () => {
+    const detour = await detourWith({ flags: {} }, { user: (req) => req.user as string });
+    await detour.enable("site", { users: ["u1", "u2"] }, { actor: "alice" });
+    const revision = detour.snapshot()!.revision;
+    await detour.retarget("site", { off: { users: ["u1"] }, on: { users: ["u3", "u4"], mode: "read-only", message: "Moving data" } }, { actor: "guard" });
+    expect(detour.snapshot()!.revision).toBe(revision + 1);
+    expect(detour.status().flags[0]).toMatchObject({ mode: "read-only", scope: "user", users: ["u2", "u3", "u4"], message: "Moving data" });
+    expect(detour.decide(request({ method: "POST", user: "u1" })).action).toBe("pass");
+    expect(detour.decide(request({ method: "POST", user: "u3" })).action).toBe("block");
+    expect(detour.audit().map((e) => `${e.actor}:${e.action}:${JSON.stringify(e.details?.users)}`)).toEqual([
+      'guard:enable:["u3","u4"]',
+      'guard:disable:["u1"]',
+      'alice:enable:["u1","u2"]',
+    ]);
+    // Taking the last users out while others come in leaves only the newcomers.
+    await detour.retarget("site", { off: { users: ["u2", "u3", "u4"] }, on: { users: ["u5"] } });
+    expect(detour.status().flags[0]).toMatchObject({ users: ["u5"] });
+    await detour.retarget("site", { off: { users: ["u5"] } });
+    expect(detour.status().flags).toEqual([]);
+    // A half without users or contexts would turn the whole flag on or off: refused, nothing written.
+    await expect(detour.retarget("site", { on: { mode: "maintenance" } })).rejects.toThrow(ArgumentError);
+    await expect(detour.retarget("site", { off: {} })).rejects.toThrow(/off.*users or contexts/);
+    expect(detour.status().flags).toEqual([]);
+    await detour.close();
+  });
+
   it("whole-site maintenance also blocks the users who were read-only; a user targeted available stays exempt", async () => {
     const detour = await detourWith({ flags: {} }, { user: (req) => req.user as string });
     await detour.enable("site", { users: ["u1"] });

@@ -1,13 +1,15 @@
 import { DICTIONARIES } from "../../document/changes.js";
 import { dictionary } from "../../document/dictionaries.js";
-import type { FlagDocument } from "../../document/types.js";
+import type { AuditEntry, FlagDocument } from "../../document/types.js";
 
 /**
  * A mutable copy of a frozen document that copies each flag, flag value and
  * segment only when a mutator reads it: entries it never touches stay the
  * snapshot's own objects, so `diffDocuments` tells them unchanged by identity
  * and a write to one flag of thousands costs that flag. The audit log is
- * copied whole (mutators may edit its entries in place).
+ * copied whole (mutators may edit its entries in place) when a mutator reads
+ * it; Detour's own operations only put entries in front (`prependAudit`),
+ * which leaves the old entries the snapshot's own, uncopied.
  */
 export function lazyDraft(document: Readonly<FlagDocument>): FlagDocument {
   const draft: Record<string, unknown> = { ...document };
@@ -15,8 +17,54 @@ export function lazyDraft(document: Readonly<FlagDocument>): FlagDocument {
     const entries = document[name];
     if (entries) draft[name] = copyOnRead(entries as Record<string, unknown>);
   }
-  if (document.audit) draft.audit = structuredClone(document.audit);
+  if (document.audit) deferAudit(draft, document.audit);
   return draft as FlagDocument;
+}
+
+/** The entries put in front of a draft's audit log that nobody has read yet, and the log they go in front of. */
+interface DeferredAudit {
+  readonly original: readonly AuditEntry[];
+  readonly added: AuditEntry[];
+  limit: number;
+}
+
+const deferred = new WeakMap<object, DeferredAudit>();
+
+/** `draft.audit` reads as a private copy, made on first read, with the entries put in front so far. */
+function deferAudit(draft: Record<string, unknown>, original: readonly AuditEntry[]): void {
+  const state: DeferredAudit = { original, added: [], limit: Infinity };
+  deferred.set(draft, state);
+  Object.defineProperty(draft, "audit", {
+    configurable: true,
+    enumerable: true,
+    get: () => settleAudit(draft, structuredClone(original)),
+    set: (value: unknown) => {
+      deferred.delete(draft);
+      Object.defineProperty(draft, "audit", { value, writable: true, enumerable: true, configurable: true });
+    },
+  });
+}
+
+/** Replaces the deferred log by `[...added, ...old]` (cut to the limit) as a plain property; returns it. */
+function settleAudit(draft: Record<string, unknown>, old: readonly AuditEntry[]): AuditEntry[] {
+  const state = deferred.get(draft)!;
+  deferred.delete(draft);
+  const audit = [...state.added, ...old].slice(0, state.limit);
+  Object.defineProperty(draft, "audit", { value: audit, writable: true, enumerable: true, configurable: true });
+  return audit;
+}
+
+/**
+ * Puts `entry` in front of `doc.audit`, keeping the newest `limit`, without
+ * copying the old entries when `doc` is a draft whose log nobody has read;
+ * returns false (nothing done) for any other document.
+ */
+export function prependAudit(doc: object, entry: AuditEntry, limit: number): boolean {
+  const state = deferred.get(doc);
+  if (state === undefined || Object.getOwnPropertyDescriptor(doc, "audit")?.get === undefined) return false;
+  state.added.unshift(entry);
+  state.limit = Math.min(state.limit, limit);
+  return true;
 }
 
 /** What each copy-on-read dictionary stands for: its plain object, read without copying. */
@@ -29,6 +77,9 @@ const targets = new WeakMap<object, Record<string, unknown>>();
 export function settleDraft(draft: unknown): unknown {
   if (draft === null || typeof draft !== "object") return draft;
   const doc = draft as Record<string, unknown>;
+  const audit = deferred.get(doc);
+  // Unless a mutator deleted the log (the accessor went with it).
+  if (audit && Object.getOwnPropertyDescriptor(doc, "audit")?.get !== undefined) settleAudit(doc, audit.original);
   for (const name of DICTIONARIES) {
     const value = doc[name];
     const plain = value !== null && typeof value === "object" ? targets.get(value) : undefined;
