@@ -146,4 +146,9 @@ export class RequestDecision<Req> implements Decision {
     const { action, mode, scope, picked, flag, reason, evaluation, message, retryAfter, until, status } = this.#outcome;
     return { action, mode, scope, picked, flag, reason, evaluation, message, retryAfter, until, status };
   }
+
+  /** `console.log(decision)` and `util.inspect()` show the fields, which live on the prototype. */
+  [Symbol.for("nodejs.util.inspect.custom")](_depth: number, options: object, inspect: (value: unknown, options: object) => string): string {
+    return `Decision ${inspect(this.toJSON(), options)}`;
+  }
 }

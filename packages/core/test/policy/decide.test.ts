@@ -300,3 +300,16 @@ describe("decide: resolution", () => {
     await detour.close();
   });
 });
+
+describe("decide: a decision shown and serialized", () => {
+  it("lists its fields in JSON and in util.inspect (console.log), though they live on its prototype", async () => {
+    const { inspect } = await import("node:util");
+    const detour = await detourWith({ flags: modeFlag("site", { fallthrough: { variation: MODE_INDEX["read-only"] } }) } as never);
+    const decision = detour.decide(request({ method: "POST" }));
+    expect(JSON.parse(JSON.stringify(decision))).toMatchObject({ action: "block", mode: "read-only", flag: "site", status: 503 });
+    const shown = inspect(decision);
+    expect(shown).toMatch(/^Decision \{/);
+    expect(shown).toContain("mode: 'read-only'");
+    expect(shown).toContain("flag: 'site'");
+  });
+});
