@@ -53,7 +53,7 @@ let preparedPrototype: object | null = null;
  * `setPrototypeOf`, so a new own property on `req` costs V8 a map migration
  * and a walk up a long prototype chain on every request (~+15,000
  * instructions, measured with callgrind); a symbol-keyed entry in
- * `res.locals` still cost ~1,000 more than a `WeakMap` entry. The decision
+ * `res.locals` still cost ~1,500 more than a `WeakMap` entry. The decision
  * goes into a `WeakMap` keyed by the request instead, and `req.detour` is an
  * accessor defined once on the app's request prototype.
  */
