@@ -1,7 +1,7 @@
 /** Reading documents: what Redis holds, parsed and validated, and the bootstrap document. */
 import { readFile } from "node:fs/promises";
 import type { FlagDocument } from "@detour/core";
-import { DocumentSyntaxError, parseDocument, Snapshot, ValidationError } from "@detour/core/store";
+import { parseDocument, Snapshot, ValidationError } from "@detour/core/store";
 import { assemble } from "./layout.js";
 import type { RedisStoreKeys } from "./options.js";
 import type { SetId } from "./targets.js";
@@ -43,17 +43,12 @@ export function parseStored(
   if (rev !== null && !INTEGER.test(rev)) {
     throw new ValidationError([{ path: "(revision)", message: `${keys.revision} holds ${JSON.stringify(rev.slice(0, 40))}, expected an integer` }], source);
   }
-  const revision = rev === null ? {} : { revision: Number(rev) };
-  if (members.size === 0) return parseDocument(raw, { source, now, ...revision });
-  let input: unknown;
-  try {
-    input = JSON.parse(raw);
-  } catch (error) {
-    throw new DocumentSyntaxError(source, raw, error);
-  }
-  const whole = assemble(input, members);
-  const document = whole !== null && typeof whole === "object" && !Array.isArray(whole) ? { ...whole, ...revision } : whole;
-  return Snapshot.load(document, { source, now });
+  return parseDocument(raw, {
+    source,
+    now,
+    ...(rev === null ? {} : { revision: Number(rev) }),
+    ...(members.size === 0 ? {} : { prepare: (parsed: unknown) => assemble(parsed, members) }),
+  });
 }
 
 /** The bootstrap option as a snapshot: a JSON file read and validated, or a document validated. */

@@ -14,6 +14,12 @@ export interface ParseOptions {
   /** Creation time of the snapshot (epoch ms). Default: now. */
   readonly now?: number;
   /**
+   * What the source makes of the parsed JSON before it is loaded: a store
+   * that keeps parts of the document elsewhere (Redis sets of large target
+   * lists) puts them back here.
+   */
+  readonly prepare?: (parsed: unknown) => unknown;
+  /**
    * `false`: validation errors describe values by type, never quote them (for
    * sources that may hold someone else's bytes, such as a file replaced by a
    * symlink). Default `true`.
@@ -58,6 +64,7 @@ export function parseDocument(text: string, options: ParseOptions): Snapshot {
   } catch (error) {
     throw new DocumentSyntaxError(options.source, text, error);
   }
+  if (options.prepare !== undefined) input = options.prepare(input);
   if (options.revision !== undefined && input !== null && typeof input === "object" && !Array.isArray(input)) {
     input = { ...(input as object), revision: options.revision };
   }
