@@ -272,22 +272,38 @@ export class Policy<Req> implements ContextFactory<Req> {
    * (with the other kinds it reads). `#keep` files it where `#consider` looks.
    */
   #firstContext(flag: ModeFlag, accessor: RequestAccessor<Req>, req: Req, view: PolicyView): EvaluationContext {
-    if (!flag.contextual) return NO_CONTEXT;
-    if (flag.keyOnly) return flag.otherKinds ? this.#withKinds({ key: this.#userKey(req) }, req, view.kinds) : { key: this.#userKey(req) };
-    if (!flag.readsRequest && !flag.otherKinds) return this.#withCustom({ key: this.#userKey(req) }, req);
-    const user = this.#userContext(accessor, req);
-    return flag.otherKinds ? this.#withKinds(user, req, view.kinds) : user;
+    switch (flag.needs) {
+      case "none":
+        return NO_CONTEXT;
+      case "key":
+        return { key: this.#userKey(req) };
+      case "key-kinds":
+        return this.#withKinds({ key: this.#userKey(req) }, req, view.kinds);
+      case "custom":
+        return this.#withCustom({ key: this.#userKey(req) }, req);
+      case "user": {
+        const user = this.#userContext(accessor, req);
+        return flag.otherKinds ? this.#withKinds(user, req, view.kinds) : user;
+      }
+    }
   }
 
   #keep(pending: Pending<Req>, flag: ModeFlag, context: EvaluationContext): void {
-    if (!flag.contextual) return;
-    if (flag.keyOnly) {
-      if (flag.otherKinds) pending.keyKinds = context;
-      else pending.keyContext = context;
-    } else if (!flag.readsRequest && !flag.otherKinds) pending.customContext = context;
-    else {
-      pending.context = context;
-      pending.withKinds = flag.otherKinds;
+    switch (flag.needs) {
+      case "none":
+        return;
+      case "key":
+        pending.keyContext = context;
+        return;
+      case "key-kinds":
+        pending.keyKinds = context;
+        return;
+      case "custom":
+        pending.customContext = context;
+        return;
+      case "user":
+        pending.context = context;
+        pending.withKinds = flag.otherKinds;
     }
   }
 
@@ -321,7 +337,7 @@ export class Policy<Req> implements ContextFactory<Req> {
       const index = result.variationIndex;
       const mode = index === null ? null : site.modes[index];
       if ((!mode || mode === "available") && !this.#visitsAnySecret(accessor, req, view)) {
-        const whole = site.contextual && !site.keyOnly && (site.readsRequest || site.otherKinds) ? this.#complete(context, site.otherKinds, view) : undefined;
+        const whole = site.needs === "user" ? this.#complete(context, site.otherKinds, view) : undefined;
         return this.#finish(this.#pass(snapshot, accessor, req, whole), req);
       }
       pending = newPending(accessor, req, snapshot, view, outage);
@@ -363,15 +379,22 @@ export class Policy<Req> implements ContextFactory<Req> {
     if (flag === null) return;
     // A flag that answers everyone alike reads no context: user() is not called for it.
     let context: EvaluationContext;
-    if (!flag.contextual) context = NO_CONTEXT;
-    else if (!flag.keyOnly) {
-      context =
-        flag.readsRequest || flag.otherKinds
-          ? this.#contextFor(pending, flag.otherKinds)
-          : (pending.context ?? (pending.customContext ??= this.#withCustom({ key: this.#userKey(pending.req) }, pending.req)));
+    switch (flag.needs) {
+      case "none":
+        context = NO_CONTEXT;
+        break;
+      case "key":
+        context = pending.context ?? (pending.keyContext ??= { key: this.#userKey(pending.req) });
+        break;
+      case "key-kinds":
+        context = pending.withKinds ? pending.context! : (pending.keyKinds ??= this.#withKinds({ key: this.#userKey(pending.req) }, pending.req, pending.view.kinds));
+        break;
+      case "custom":
+        context = pending.context ?? (pending.customContext ??= this.#withCustom({ key: this.#userKey(pending.req) }, pending.req));
+        break;
+      case "user":
+        context = this.#contextFor(pending, flag.otherKinds);
     }
-    else if (flag.otherKinds) context = pending.withKinds ? pending.context! : (pending.keyKinds ??= this.#withKinds({ key: this.#userKey(pending.req) }, pending.req, pending.view.kinds));
-    else context = pending.context ?? (pending.keyContext ??= { key: this.#userKey(pending.req) });
     const lookup = lookupOf(pending.snapshot);
     let result = evaluateCompiled(flag.compiled, context, lookup);
     const rules = flag.pathRules;

@@ -20,12 +20,8 @@ export interface ModeFlag {
   readonly settings: DetourFlagSettings | undefined;
   /** Mode of each variation (`null` for a value that is not a mode). */
   readonly modes: readonly (Mode | null)[];
-  /** The result depends on who asks: the context must be built. */
-  readonly contextual: boolean;
-  /** Only keys can change the result (targets, rollouts by key): no other attribute is read. */
-  readonly keyOnly: boolean;
-  /** Evaluating it can read the attributes Detour reads off the request (`ip`, `path`, `method`); else `{ key, ...context(req) }` is enough. */
-  readonly readsRequest: boolean;
+  /** The context it is evaluated with (see `ContextNeed`). */
+  readonly needs: ContextNeed;
   /** Evaluating it can read a context kind other than `user`: the request's `contexts(req)` are needed. */
   readonly otherKinds: boolean;
   /** Which other kinds it reads. */
@@ -42,6 +38,21 @@ export interface ModeFlag {
   readonly ruleKinds: readonly (string | null)[];
   /** When the client should retry (epoch ms: the window end, else `detour.retryAt`), `null` when neither is set. */
   readonly retryAt: number | null;
+}
+
+/**
+ * The least context a flag's evaluation reads: `none` (it answers everyone
+ * alike), `key` (only keys change the result: targets, rollouts by key),
+ * `key-kinds` (the same with other context kinds), `custom` (`{ key,
+ * ...context(req) }`: it reads none of `ip`, `path`, `method`), `user` (the
+ * user's whole context, with the other kinds when `otherKinds`).
+ */
+export type ContextNeed = "none" | "key" | "key-kinds" | "custom" | "user";
+
+function contextNeed(compiled: CompiledFlag, flag: Flag, otherKinds: boolean): ContextNeed {
+  if (!compiled.contextual) return "none";
+  if (readsOnlyKey(compiled)) return otherKinds ? "key-kinds" : "key";
+  return otherKinds || readsRequest(flag) ? "user" : "custom";
 }
 
 export interface PolicyView {
@@ -156,17 +167,16 @@ function modeFlag(snapshot: Snapshot, key: string, now: number, boundaries: numb
   });
   if (!canBlock) return null;
   const kinds = kindsRead(snapshot, key);
-  const keyOnly = readsOnlyKey(compiled);
+  const otherKinds = readsAnyKind(kinds);
+  const needs = contextNeed(compiled, flag, otherKinds);
   const until = Number.isFinite(schedule.until) ? new Date(schedule.until) : null;
   return {
     key,
     compiled,
     settings: flag.detour,
     modes,
-    contextual: compiled.contextual,
-    keyOnly,
-    readsRequest: readsRequest(flag),
-    otherKinds: readsAnyKind(kinds),
+    needs,
+    otherKinds,
     kinds,
     splitRollout: compiled.on && splits(compiled.fallthrough),
     wholeMode:
@@ -174,7 +184,7 @@ function modeFlag(snapshot: Snapshot, key: string, now: number, boundaries: numb
         ? (modes[compiled.fallthrough.result.variationIndex] ?? null)
         : null,
     until,
-    pathRules: compiled.contextual && !keyOnly ? pathRulesOf(compiled, modes) : null,
+    pathRules: needs === "custom" || needs === "user" ? pathRulesOf(compiled, modes) : null,
     ruleKinds: ruleKindsOf(compiled),
     retryAt: until !== null ? until.getTime() : flag.detour?.retryAt !== undefined ? Date.parse(flag.detour.retryAt) : null,
   };
