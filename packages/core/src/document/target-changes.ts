@@ -54,7 +54,7 @@ export function withTargetChanges(
         const entry = entriesOf(flag, change.list)?.[change.index];
         if (!entry) continue;
         const from = entriesOf(own(key), change.list)?.[change.from]?.values ?? EMPTY;
-        entry.values = deriveValues(from, change.added, change.removed, foldLimit(valueCount(from))) as string[];
+        entry.values = deriveValues(from, change.added, change.removed, foldLimit(valueCount(from)), change.sorted === true) as string[];
       }
     }
   };

@@ -30,6 +30,8 @@ export interface TargetChange {
   readonly added: readonly string[];
   /** Keys the entry held. */
   readonly removed: readonly string[];
+  /** The list is kept sorted (a set read back, as the Redis store does): the added keys take their place instead of going last. */
+  readonly sorted?: boolean;
 }
 
 /** Keys changed since a list's root (or a compiled group's Map) past which it is built afresh: 2·√n, so copying the change on each write and rebuilding now and then cost about the same. */
@@ -40,6 +42,8 @@ interface Derivation {
   readonly root: readonly string[];
   readonly removed: ReadonlySet<string>;
   readonly appended: ReadonlySet<string>;
+  /** The root is sorted and the appended keys are merged into it in order. */
+  readonly sorted: boolean;
 }
 
 const derivations = new WeakMap<object, Derivation>();
@@ -51,8 +55,19 @@ const memberships = new WeakMap<object, (key: string) => boolean>();
 const indexes = new WeakMap<object, ReadonlySet<string>>();
 
 function build(d: Derivation): string[] {
-  const out = d.removed.size === 0 ? d.root.slice() : d.root.filter((v) => !d.removed.has(v));
-  for (const v of d.appended) out.push(v);
+  const kept = d.removed.size === 0 ? d.root.slice() : d.root.filter((v) => !d.removed.has(v));
+  if (!d.sorted) {
+    for (const v of d.appended) kept.push(v);
+    return kept;
+  }
+  const extra = [...d.appended].sort();
+  const out: string[] = [];
+  let i = 0;
+  for (const v of extra) {
+    while (i < kept.length && kept[i]! < v) out.push(kept[i++]!);
+    out.push(v);
+  }
+  while (i < kept.length) out.push(kept[i++]!);
   return out;
 }
 
@@ -136,7 +151,7 @@ export function valueCount(values: readonly string[]): number {
  * same root, or from a new root once the change since the root passes
  * `limit` keys.
  */
-export function deriveValues(values: readonly string[], added: readonly string[], removed: readonly string[], limit: number): readonly string[] {
+export function deriveValues(values: readonly string[], added: readonly string[], removed: readonly string[], limit: number, sorted = false): readonly string[] {
   if (added.length === 0 && removed.length === 0) return values;
   if (!removed.every((key) => snapshotHas(values, key)) || added.some((key) => snapshotHas(values, key) && !removed.includes(key))) {
     // Not the change it says it is (a delta from elsewhere): applied as to a set, whatever the cost.
@@ -144,24 +159,26 @@ export function deriveValues(values: readonly string[], added: readonly string[]
     const kept = plainValues(values).filter((v) => !drop.has(v));
     const have = new Set(kept);
     for (const key of added) if (!have.has(key)) kept.push(key);
-    return Object.freeze(kept);
+    return Object.freeze(sorted ? kept.sort() : kept);
   }
-  const next = derive(values, added, removed, limit);
+  const next = derive(values, added, removed, limit, sorted);
   steps.set(next, { from: values, added, removed });
   return next;
 }
 
-function derive(values: readonly string[], added: readonly string[], removed: readonly string[], limit: number): readonly string[] {
-  const d = derivations.get(values);
-  const root = d ? d.root : values;
+function derive(values: readonly string[], added: readonly string[], removed: readonly string[], limit: number, sorted: boolean): readonly string[] {
+  let d = derivations.get(values);
+  // A list derived in the other order is built first (a store that changed how it keeps the list).
+  if (d && d.sorted !== sorted) d = undefined;
+  const root = d ? d.root : plainValues(values);
   const gone = new Set(d?.removed);
   const appended = new Set(d?.appended);
   for (const key of removed) {
     if (!appended.delete(key)) gone.add(key);
   }
   for (const key of added) appended.add(key);
-  if (gone.size + appended.size > limit) return Object.freeze(build({ root, removed: gone, appended }));
-  return derived({ root, removed: gone, appended });
+  if (gone.size + appended.size > limit) return Object.freeze(build({ root, removed: gone, appended, sorted }));
+  return derived({ root, removed: gone, appended, sorted });
 }
 
 /** A draft's list standing for a snapshot's, with what the write did to it so far. */
