@@ -54,20 +54,19 @@ const memberships = new WeakMap<object, (key: string) => boolean>();
 /** Indexes built for lists no compiled group speaks for (built once: the lists are frozen). */
 const indexes = new WeakMap<object, ReadonlySet<string>>();
 
-function build(d: Derivation): string[] {
-  const kept = d.removed.size === 0 ? d.root.slice() : d.root.filter((v) => !d.removed.has(v));
-  if (!d.sorted) {
-    for (const v of d.appended) kept.push(v);
-    return kept;
-  }
-  const extra = [...d.appended].sort();
-  const out: string[] = [];
-  let i = 0;
-  for (const v of extra) {
-    while (i < kept.length && kept[i]! < v) out.push(kept[i++]!);
+/** The list `d` stands for, written into `out`. */
+function build(d: Derivation, out: string[] = []): string[] {
+  const { root, removed } = d;
+  const extra = d.sorted ? [...d.appended].sort() : [];
+  let next = 0;
+  for (let i = 0; i < root.length; i++) {
+    const v = root[i]!;
+    if (removed.size !== 0 && removed.has(v)) continue;
+    while (next < extra.length && extra[next]! < v) out.push(extra[next++]!);
     out.push(v);
   }
-  while (i < kept.length) out.push(kept[i++]!);
+  while (next < extra.length) out.push(extra[next++]!);
+  if (!d.sorted) for (const v of d.appended) out.push(v);
   return out;
 }
 
@@ -78,8 +77,7 @@ function derived(d: Derivation): readonly string[] {
   const ready = () => {
     if (!built) {
       built = true;
-      const values = build(d);
-      for (let i = 0; i < values.length; i++) target.push(values[i]!);
+      build(d, target);
       Object.freeze(target);
     }
     return target;
