@@ -70,6 +70,25 @@ function build(d: Derivation, out: string[] = []): string[] {
   return out;
 }
 
+/**
+ * The traps of an array Proxy whose target is filled on first use: every
+ * trap builds it (`ready`), then reads the target, so the Proxy invariants
+ * hold (what it reports is what the target holds).
+ */
+function builtOnUse(ready: () => string[]): ProxyHandler<string[]> {
+  return {
+    has: (_, key) => Reflect.has(ready(), key),
+    ownKeys: () => Reflect.ownKeys(ready()),
+    getOwnPropertyDescriptor: (_, key) => Reflect.getOwnPropertyDescriptor(ready(), key),
+    defineProperty: (_, key, descriptor) => Reflect.defineProperty(ready(), key, descriptor),
+    deleteProperty: (_, key) => Reflect.deleteProperty(ready(), key),
+    isExtensible: () => Reflect.isExtensible(ready()),
+    preventExtensions: () => Reflect.preventExtensions(ready()),
+    getPrototypeOf: () => Array.prototype,
+    setPrototypeOf: () => false,
+  };
+}
+
 /** A frozen array that stands for `d`, built on its first read. */
 function derived(d: Derivation): readonly string[] {
   const target: string[] = [];
@@ -85,17 +104,9 @@ function derived(d: Derivation): readonly string[] {
   const length = d.root.length - d.removed.size + d.appended.size;
   const toJSON = () => ready();
   const proxy = new Proxy(target, {
+    ...builtOnUse(ready),
     get: (_, key) => (key === "length" && !built ? length : key === "toJSON" ? toJSON : Reflect.get(ready(), key)),
-    has: (_, key) => Reflect.has(ready(), key),
-    ownKeys: () => Reflect.ownKeys(ready()),
-    getOwnPropertyDescriptor: (_, key) => Reflect.getOwnPropertyDescriptor(ready(), key),
-    defineProperty: (_, key, descriptor) => Reflect.defineProperty(ready(), key, descriptor),
-    deleteProperty: (_, key) => Reflect.deleteProperty(ready(), key),
     set: () => false,
-    isExtensible: () => Reflect.isExtensible(ready()),
-    preventExtensions: () => Reflect.preventExtensions(ready()),
-    getPrototypeOf: () => Array.prototype,
-    setPrototypeOf: () => false,
   });
   derivations.set(proxy, d);
   return proxy;
@@ -206,17 +217,9 @@ export function trackValues(source: readonly string[]): string[] {
     return target;
   };
   const proxy = new Proxy(target, {
+    ...builtOnUse(ready),
     get: (_, key) => (key === "length" && !state.copied ? state.count : Reflect.get(ready(), key)),
-    has: (_, key) => Reflect.has(ready(), key),
-    ownKeys: () => Reflect.ownKeys(ready()),
-    getOwnPropertyDescriptor: (_, key) => Reflect.getOwnPropertyDescriptor(ready(), key),
-    defineProperty: (_, key, descriptor) => Reflect.defineProperty(ready(), key, descriptor),
-    deleteProperty: (_, key) => Reflect.deleteProperty(ready(), key),
     set: (_, key, value) => Reflect.set(ready(), key, value),
-    isExtensible: () => Reflect.isExtensible(ready()),
-    preventExtensions: () => Reflect.preventExtensions(ready()),
-    getPrototypeOf: () => Array.prototype,
-    setPrototypeOf: () => false,
   });
   tracked.set(proxy, state);
   return proxy;

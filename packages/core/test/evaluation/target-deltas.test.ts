@@ -2,21 +2,11 @@
 import { describe, expect, it } from "vitest";
 import { Snapshot, compiledFlagOf } from "../../src/snapshot.js";
 import { applyMutation } from "../../src/stores/index.js";
+import { tracksTargets } from "../../src/stores/spi/lazy-draft.js";
 import { disableFlag, enableFlag } from "../../src/operations/edits.js";
 import type { FlagDocument } from "../../src/document/types.js";
 import type { EvaluationContext } from "../../src/evaluation/types.js";
-
-/** Deterministic PRNG (mulberry32), so a failure names its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from "@detour/test-support/random";
 
 const users = (from: number, count: number) => Array.from({ length: count }, (_, i) => `user-${from + i}`);
 
@@ -80,7 +70,7 @@ describe("per-user changes patched into the compiled snapshot", () => {
         let overlays = 0;
         for (let i = 0; i < 120; i++) {
           const mutate = step(rnd);
-          patched = applyMutation(patched, mutate, { incremental: true, now: 0 });
+          patched = applyMutation(patched, tracksTargets((doc: FlagDocument) => mutate(doc)), { incremental: true, now: 0 });
           plain = applyMutation(plain, mutate, { now: 0 });
           // Compared as JSON (the order of each list included), without printing lists of hundreds on a failure.
           expect(JSON.stringify(patched.document.flags) === JSON.stringify(plain.document.flags), `step ${i}`).toBe(true);
@@ -100,12 +90,22 @@ describe("per-user changes patched into the compiled snapshot", () => {
 
   it("a target change names only the changed users and keeps the large list uncopied", () => {
     const current = Snapshot.from(documentOf("targets"), { now: 0 });
-    const next = applyMutation(current, (doc) => void enableFlag(doc, "site", { users: ["new-user"] }, context), { incremental: true, now: 0 });
+    const next = applyMutation(current, tracksTargets((doc: FlagDocument) => void enableFlag(doc, "site", { users: ["new-user"] }, context)), { incremental: true, now: 0 });
     expect(next.evaluate("site", { key: "new-user" }).value).toBe("read-only");
     expect(next.document.flags!.site!.targets![0]!.values.length).toBe(401);
     expect(next.document.flags!.site!.targets![0]!.values.at(-1)).toBe("new-user");
     expect(Array.isArray(next.document.flags!.site!.targets![0]!.values)).toBe(true);
     expect(Object.isFrozen(next.document.flags!.site!.targets![0]!.values)).toBe(true);
+  });
+
+  it("a mutator not marked as target-aware gets plain lists it may structuredClone", () => {
+    const current = Snapshot.from(documentOf("targets"), { now: 0 });
+    const next = applyMutation(current, (doc) => {
+      const copy = structuredClone(doc.flags!.site!);
+      copy.targets![0]!.values.push("cloned");
+      doc.flags!.site = copy;
+    }, { incremental: true, now: 0 });
+    expect(next.evaluate("site", { key: "cloned" }).value).toBe("read-only");
   });
 
   it("patch() takes explicit target changes, and a wrong delta is applied as to a set (never silently)", () => {

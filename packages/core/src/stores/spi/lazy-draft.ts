@@ -13,11 +13,11 @@ import { trackValues } from "../../document/target-values.js";
  * it; Detour's own operations only put entries in front (`prependAudit`),
  * which leaves the old entries the snapshot's own, uncopied.
  */
-export function lazyDraft(document: Readonly<FlagDocument>): FlagDocument {
+export function lazyDraft(document: Readonly<FlagDocument>, options: { trackTargets?: boolean } = {}): FlagDocument {
   const draft: Record<string, unknown> = { ...document };
   for (const name of DICTIONARIES) {
     const entries = document[name];
-    if (entries) draft[name] = copyOnRead(entries as Record<string, unknown>, name === "flags" ? draftFlag : cloneJson);
+    if (entries) draft[name] = copyOnRead(entries as Record<string, unknown>, name === "flags" && options.trackTargets ? draftFlag : cloneJson);
   }
   if (document.audit) deferAudit(draft, document.audit);
   return draft as FlagDocument;
@@ -89,6 +89,23 @@ export function settleDraft(draft: unknown): unknown {
   }
   return doc;
 }
+
+const targetAware = new WeakSet<object>();
+
+/**
+ * Marks a mutator that edits target lists only through `removeValues`,
+ * `appendValues`, `hasValue` and `valueCount` (Detour's own operations):
+ * its incremental draft tracks large lists instead of copying them. Other
+ * mutators get plain arrays (a tracked list is a Proxy, which
+ * `structuredClone` refuses).
+ */
+export function tracksTargets<M extends object>(mutator: M): M {
+  targetAware.add(mutator);
+  return mutator;
+}
+
+/** Whether `mutator` was marked by `tracksTargets`. */
+export const isTargetAware = (mutator: object): boolean => targetAware.has(mutator);
 
 /** Lists from this many keys are tracked in a draft rather than copied. */
 const TRACKED_FROM = 256;
