@@ -83,7 +83,7 @@ async function count(bundle, id) {
       const resolve = args.names ? perfMapResolver(`/tmp/perf-${pid}.map`) : (name) => name;
       const self = new Map();
       for (const [name, ir] of dump.self) {
-        const key = resolve(qualified(name)).replace(/^(JS|Builtin|Function|LazyCompile):[*~^+]?/, "").replace(/ \S+\.mjs:\d+:\d+$/, "");
+        const key = resolve(qualified(name)).replace(/^(JS|Builtin|Function|LazyCompile):/, "").replace(/ \S+\.mjs:\d+:\d+$/, "");
         self.set(key, (self.get(key) ?? 0) + ir / N);
       }
       windows.push({ ir: dump.totals / N, quiet: (gc + jit) / N < 1, self });

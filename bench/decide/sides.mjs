@@ -57,6 +57,12 @@ export const cases = {
     requests: requestsOf("POST", "/orders"),
     options: bypassOptions,
   },
+  "b-cookie": {
+    name: "(b) the same, with a browser's Cookie header (a session, no bypass cookie) and a query string",
+    flag: modeFlag({ fallthrough: { variation: 2 } }),
+    requests: requestsOf("POST", "/orders/new?step=2", () => ({ headers: { cookie: "sid=s%3A8f1c2e9a7b6d5c4e3f2a1b0c9d8e7f6a.Zx9; theme=dark; _ga=GA1.2.1234567890.1700000000; consent=yes" } })),
+    options: bypassOptions,
+  },
   e: {
     name: "(e) rule with an `in` clause (country in 10 values, half match), context() callback",
     flag: countryRule,
