@@ -37,18 +37,6 @@ const ANONYMOUS = "anonymous";
 
 const NO_CONTEXT: EvaluationContext = Object.freeze({ key: ANONYMOUS });
 
-/** Whether `outcome` says what a decision of `verdict` with `action` and `reason` says (its other fields come from the flag, the same in one view). */
-function sameOutcome(outcome: Outcome, action: DecisionAction, verdict: Verdict, reason: DecisionReason): boolean {
-  return (
-    outcome.action === action &&
-    outcome.reason === reason &&
-    outcome.flag === verdict.key &&
-    outcome.mode === verdict.mode &&
-    outcome.scope === verdict.scope &&
-    outcome.evaluation === verdict.evaluation &&
-    outcome.picked === null
-  );
-}
 
 /** The state of one request's decision before any flag is considered. */
 function newPending<Req>(accessor: RequestAccessor<Req>, req: Req, snapshot: Snapshot, view: PolicyView, outage: string | null): Pending<Req> {
@@ -214,7 +202,8 @@ export class Policy<Req> implements ContextFactory<Req> {
     const custom = this.#options.context;
     if (custom) {
       const extra = custom(req);
-      if (extra) for (const name of Object.keys(extra)) if (name !== "key" && name !== "kind") context[name] = extra[name];
+      // for…in with Object.hasOwn reads the same keys as Object.keys (own, enumerable, string) without an array per request.
+      if (extra) for (const name in extra) if (name !== "key" && name !== "kind" && Object.hasOwn(extra, name)) context[name] = extra[name];
     }
     return context;
   }
@@ -369,6 +358,8 @@ export class Policy<Req> implements ContextFactory<Req> {
           const whole = site.needs === "user" ? this.#complete(context, site.otherKinds, view) : undefined;
           return this.#finish(this.#pass(snapshot, accessor, req, whole), req);
         }
+        const alone = this.#siteAlone(site, result, context, accessor, req, snapshot, view);
+        if (alone !== null) return this.#finish(alone, req);
         pending = newPending(accessor, req, snapshot, view, outage);
         this.#keep(pending, site, context);
         this.#apply(pending, site, this.#options.siteFlag, "site", result, context);
@@ -395,6 +386,45 @@ export class Policy<Req> implements ContextFactory<Req> {
     const bypass = this.#bypass(accessor, req, verdict.flag?.settings, pending, null);
     const action: DecisionAction = bypass === null ? "block" : bypass === "BYPASS_SECRET" ? "redirect" : "pass";
     return this.#finish(this.#decision(action, verdict, bypass ?? verdict.reason, pending), req);
+  }
+
+  /**
+   * The decision of a request the site flag alone puts in a mode (no features, no outage), without the
+   * per-request state of the general path; `null` where that path must decide (a secret URL visit).
+   */
+  #siteAlone(
+    site: ModeFlag,
+    result: EvaluationResult,
+    context: EvaluationContext,
+    accessor: RequestAccessor<Req>,
+    req: Req,
+    snapshot: Snapshot,
+    view: PolicyView,
+  ): Decision | null {
+    let mode = site.modes[result.variationIndex!];
+    if (!mode || mode === "available") return null;
+    const kind = result.reason.kind;
+    let picked = kind === "TARGET_MATCH" || kind === "RULE_MATCH" || (kind === "FALLTHROUGH" && site.splitRollout);
+    if (picked && site.wholeMode !== null && stricter(site.wholeMode, mode)) {
+      mode = site.wholeMode;
+      picked = false;
+    }
+    let action: DecisionAction;
+    let reason: DecisionReason;
+    if (mode === "read-only" && isSafeMethod(accessor.method(req))) {
+      if (this.#visitsAnySecret(accessor, req, view)) return null;
+      action = "pass";
+      reason = "SAFE_METHOD";
+    } else {
+      const bypass = this.#bypass(accessor, req, site.settings, null, null, view);
+      if (bypass === "BYPASS_SECRET") return null;
+      action = bypass === null ? "block" : "pass";
+      reason = bypass ?? "FLAG";
+    }
+    const by = picked ? pickedBy(site.compiled, site.ruleKinds, result, context, snapshot) : null;
+    const scope: Scope = by === null ? "site" : by.kind === "user" ? "user" : "context";
+    const whole = site.needs === "user" ? this.#complete(context, site.otherKinds, view) : undefined;
+    return this.#decisionOf(action, mode, scope, site, this.#options.siteFlag, result.reason, reason, by, view, snapshot, accessor, req, whole, null);
   }
 
   #consider(pending: Pending<Req>, flag: ModeFlag | null, key: string, scope: Scope): void {
@@ -493,6 +523,10 @@ export class Policy<Req> implements ContextFactory<Req> {
   #periodOf(pending: Pending<Req>, key: string): string {
     const view = pending.view;
     if (pending.outage !== null && view.failClosed.has(key)) return failClosedPeriod(key, pending.outage);
+    return this.#viewPeriod(view, key);
+  }
+
+  #viewPeriod(view: PolicyView, key: string): string {
     let period = view.periods.get(key);
     if (period === undefined) {
       period = periodOf(key, view.snapshot.definition(key));
@@ -523,6 +557,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     settings: DetourFlagSettings | undefined,
     pending: Pending<Req> | null,
     periods: readonly string[] | null,
+    siteView?: PolicyView,
   ): DecisionReason | null {
     if (this.#allowPath !== null && this.#allowed(accessor, req)) return "ALLOWED_PATH";
     if (this.#allowIp !== null && this.#allowIp(accessor.ip(req))) return "ALLOWED_IP";
@@ -530,7 +565,12 @@ export class Policy<Req> implements ContextFactory<Req> {
     if (secret !== null) {
       const cookie = accessor.header(req, "cookie");
       if (cookie) {
-        const open = pending === null ? (periods ?? []) : (pending.blocking ?? []).map((key) => this.#periodOf(pending, key));
+        const open =
+          pending !== null
+            ? (pending.blocking ?? []).map((key) => this.#periodOf(pending, key))
+            : siteView !== undefined
+              ? [this.#viewPeriod(siteView, this.#options.siteFlag)]
+              : (periods ?? []);
         if (verifyBypassCookie(cookie, { secret: secret.value, periods: open, now: this.#options.now() })) return "BYPASS_COOKIE";
       }
     }
@@ -585,25 +625,50 @@ export class Policy<Req> implements ContextFactory<Req> {
   }
 
   #decision(action: DecisionAction, verdict: Verdict, reason: DecisionReason, pending: Pending<Req>): Decision {
-    const flag = verdict.flag;
+    return this.#decisionOf(
+      action, verdict.mode, verdict.scope, verdict.flag, verdict.key, verdict.evaluation, reason, verdict.picked,
+      pending.view, pending.snapshot, pending.accessor, pending.req, this.#fullContext(pending),
+      action === "redirect" ? this.#periodsInForce(pending) : null,
+    );
+  }
+
+  #decisionOf(
+    action: DecisionAction,
+    mode: Mode,
+    scope: Scope,
+    flag: ModeFlag | null,
+    key: string,
+    evaluation: EvaluationReason | null,
+    reason: DecisionReason,
+    picked: PickedContext | null,
+    view: PolicyView,
+    snapshot: Snapshot,
+    accessor: RequestAccessor<Req>,
+    req: Req,
+    context: EvaluationContext | undefined,
+    periods: readonly string[] | null,
+  ): Decision {
     const settings = flag?.settings;
     const until = flag?.until ?? null;
     const retryAt = flag?.retryAt ?? null;
     // An outcome with nothing of its request in it (no picked context, no clock, no cookie periods) is shared by the requests decided alike.
-    const shareable = retryAt === null && verdict.picked === null && action !== "redirect";
+    const shareable = retryAt === null && picked === null && action !== "redirect";
     const last = this.#shared;
-    if (shareable && last !== null && last.view === pending.view && sameOutcome(last.outcome, action, verdict, reason)) {
-      return new RequestDecision(last.outcome, pending.snapshot, this, pending.accessor, pending.req, this.#fullContext(pending));
+    if (shareable && last !== null && last.view === view) {
+      const o = last.outcome;
+      if (o.action === action && o.reason === reason && o.flag === key && o.mode === mode && o.scope === scope && o.evaluation === evaluation && o.picked === null) {
+        return new RequestDecision(o, snapshot, this, accessor, req, context);
+      }
     }
     const retryAfter = retryAt !== null ? Math.max(0, Math.ceil((retryAt - this.#options.now()) / 1000)) : (settings?.retryAfter ?? this.#options.retryAfter);
     const outcome = flagOutcome(
-      action, verdict.mode, verdict.scope, verdict.key, reason, verdict.evaluation,
+      action, mode, scope, key, reason, evaluation,
       { message: settings?.message ?? null, retryAfter, until, status: settings?.status ?? this.#options.status },
-      action === "redirect" ? this.#periodsInForce(pending) : null,
-      verdict.picked,
+      periods,
+      picked,
     );
-    if (shareable) this.#shared = { view: pending.view, outcome };
-    return new RequestDecision(outcome, pending.snapshot, this, pending.accessor, pending.req, this.#fullContext(pending));
+    if (shareable) this.#shared = { view, outcome };
+    return new RequestDecision(outcome, snapshot, this, accessor, req, context);
   }
 
   #failMode(accessor: RequestAccessor<Req>, req: Req): Decision {
