@@ -71,7 +71,7 @@ function flagsLayout(flags: Readonly<Record<string, Flag>>): FlagsLayout {
     const { large, stored } = flag !== null && typeof flag === "object" ? flagLayout(key, flag) : { large: NONE, stored: flag };
     for (const [id, values] of large) sets.set(id, values);
     if (copied === undefined && large.size > 0) {
-      // Copied key by key, not with Object.assign: three times cheaper from a dictionary of a thousand flags.
+      // Key by key, as core's copyDictionary (Object.assign from a large dictionary costs three times as much).
       copied = dictionary<Flag>();
       for (let j = 0; j < i; j++) copied[keys[j]!] = flags[keys[j]!]!;
     }

@@ -16,7 +16,7 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === "object" && !Array.isArray(value) && typeof (value as { toJSON?: unknown }).toJSON !== "function";
 
 /** `JSON.stringify(value)`, kept for a frozen object. */
-export function frozenJson(value: unknown): string | undefined {
+function frozenJson(value: unknown): string | undefined {
   if (value === null || typeof value !== "object" || !Object.isFrozen(value)) return JSON.stringify(value);
   let text = known.get(value);
   if (text === undefined) {
