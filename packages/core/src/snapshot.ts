@@ -3,7 +3,7 @@ import { cloneJson } from "./document/clone.js";
 import { isDerived } from "./document/target-values.js";
 import { withTargetChanges } from "./document/target-changes.js";
 import type { TargetChange } from "./document/target-values.js";
-import { dictionary, withDictionaries } from "./document/dictionaries.js";
+import { copyDictionary, withDictionaries } from "./document/dictionaries.js";
 import { loadDocument, validateDocument } from "./validation/validate.js";
 import type { ValidationIssue } from "./errors.js";
 import type { Flag, FlagDocument } from "./document/types.js";
@@ -98,18 +98,25 @@ export class Snapshot {
     const old = previous?.document;
     const oldFlags = previous ? previous.#flags : undefined;
     const oldSegments = previous ? previous.#segments : undefined;
-    for (const [key, flag] of Object.entries(document.flags ?? {})) {
+    // Key loops, not Object.entries: no pair allocated per flag of a large document on every patch.
+    const flags = document.flags ?? {};
+    for (const key of Object.keys(flags)) {
+      const flag = flags[key]!;
       const same = old?.flags?.[key] === flag && old?.flagValues?.[key] === undefined;
       const before = oldFlags?.get(key);
       const changed = targetChanges?.[key];
       const patch = changed && before && old?.flags?.[key] === before.flag ? { previous: before, changes: changed } : undefined;
       this.#flags.set(key, (same && before) || compileFlag(flag, {}, patch));
     }
-    for (const [key, value] of Object.entries(document.flagValues ?? {})) {
+    const values = document.flagValues ?? {};
+    for (const key of Object.keys(values)) {
+      const value = values[key]!;
       const same = old?.flagValues !== undefined && key in old.flagValues && old.flagValues[key] === value && old.flags?.[key] === undefined;
       this.#flags.set(key, (same && oldFlags?.get(key)) || compileFlag(flagFromValue(key, value)));
     }
-    for (const [key, segment] of Object.entries(document.segments ?? {})) {
+    const segments = document.segments ?? {};
+    for (const key of Object.keys(segments)) {
+      const segment = segments[key]!;
       const same = old?.segments?.[key] === segment;
       this.#segments.set(key, (same && oldSegments?.get(key)) || compileSegment(segment));
     }
@@ -148,7 +155,7 @@ export class Snapshot {
         if (before) (doc as Record<string, unknown>)[name] = before;
         continue;
       }
-      const merged = Object.assign(dictionary<unknown>(), before);
+      const merged = copyDictionary(before);
       for (const [key, value] of Object.entries(delta)) {
         if (value === null) delete merged[key];
         else merged[key] = (checked[name] as Record<string, unknown>)[key];

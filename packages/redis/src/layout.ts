@@ -7,6 +7,7 @@
  */
 import type { Flag, FlagDocument } from "@detour/core";
 import { diffDocuments, valuesChange, type DocumentChanges } from "@detour/core/store";
+import { documentJson } from "./stored-json.js";
 import { LISTS, applyDelta, deltaOf, entryOf, flagOf, largeEntries, setId, type SetId, type TargetDelta } from "./targets.js";
 
 /** A dictionary without a prototype, as core keeps `flags` (a flag may be called `constructor`). */
@@ -27,27 +28,80 @@ export interface Layout {
   readonly sets: ReadonlyMap<SetId, readonly string[]>;
 }
 
+/** One flag as Redis holds it: its entries that live in sets, and the flag with their values taken out (itself when none). */
+interface FlagLayout {
+  readonly key: string;
+  readonly large: ReadonlyMap<SetId, readonly string[]>;
+  readonly stored: Flag;
+}
+
+/** The flags of a `flags` dictionary as Redis holds them, and their sets. */
+interface FlagsLayout {
+  readonly stored: Record<string, Flag>;
+  readonly sets: ReadonlyMap<SetId, readonly string[]>;
+}
+
+/**
+ * Layouts of frozen flags and `flags` dictionaries. A snapshot is frozen
+ * throughout, and the next snapshot shares every flag a write left alone
+ * (and the dictionary, when the write changed no flag), so a write lays out
+ * only the flags it changed.
+ */
+const flagLayouts = new WeakMap<object, FlagLayout>();
+const flagsLayouts = new WeakMap<object, FlagsLayout>();
+const NONE: ReadonlyMap<SetId, readonly string[]> = new Map();
+
 /** `doc` with its large lists taken out (the flags without one are shared, not copied). */
 export function layoutOf(doc: Readonly<FlagDocument>): Layout {
-  const sets = new Map<SetId, readonly string[]>();
   const flags = doc.flags;
-  if (!flags) return { stored: doc as FlagDocument, sets };
+  if (!flags) return { stored: doc as FlagDocument, sets: new Map() };
+  const { stored, sets } = flagsLayout(flags);
+  return { stored: stored === flags ? (doc as FlagDocument) : { ...doc, flags: stored }, sets };
+}
+
+function flagsLayout(flags: Readonly<Record<string, Flag>>): FlagsLayout {
+  const known = flagsLayouts.get(flags);
+  if (known !== undefined) return known;
+  const sets = new Map<SetId, readonly string[]>();
+  const keys = Object.keys(flags);
   let copied: Record<string, Flag> | undefined;
-  for (const [key, flag] of Object.entries(flags)) {
-    if (flag === null || typeof flag !== "object") continue;
-    const large = largeEntries(key, flag);
-    if (large.size === 0) continue;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const flag = flags[key]!;
+    const { large, stored } = flag !== null && typeof flag === "object" ? flagLayout(key, flag) : { large: NONE, stored: flag };
     for (const [id, values] of large) sets.set(id, values);
-    copied ??= Object.assign(dictionary<Flag>(), flags);
-    const out = copied;
-    const stripped: Flag = { ...flag };
-    for (const list of LISTS) {
-      const entries = flag[list];
-      if (Array.isArray(entries)) stripped[list] = entries.map((t) => (large.has(setId(key, list, t)) ? { ...t, values: [] } : t));
+    if (copied === undefined && large.size > 0) {
+      // Key by key, as core's copyDictionary (Object.assign from a large dictionary costs three times as much).
+      copied = dictionary<Flag>();
+      for (let j = 0; j < i; j++) copied[keys[j]!] = flags[keys[j]!]!;
     }
-    out[key] = stripped;
+    if (copied !== undefined) copied[key] = stored;
   }
-  return { stored: copied ? { ...doc, flags: copied } : (doc as FlagDocument), sets };
+  const frozen = Object.isFrozen(flags);
+  const layout: FlagsLayout = { stored: copied === undefined ? (flags as Record<string, Flag>) : frozen ? Object.freeze(copied) : copied, sets };
+  if (frozen) flagsLayouts.set(flags, layout);
+  return layout;
+}
+
+function flagLayout(key: string, flag: Flag): FlagLayout {
+  const known = flagLayouts.get(flag);
+  if (known !== undefined && known.key === key) return known;
+  const large = largeEntries(key, flag);
+  const frozen = Object.isFrozen(flag);
+  const layout: FlagLayout = { key, large, stored: large.size === 0 ? flag : withoutLarge(key, flag, large, frozen) };
+  if (frozen) flagLayouts.set(flag, layout);
+  return layout;
+}
+
+/** `flag` with the values of its `large` entries taken out; frozen like `flag`, so its JSON is kept as a snapshot's. */
+function withoutLarge(key: string, flag: Flag, large: ReadonlyMap<SetId, readonly string[]>, frozen: boolean): Flag {
+  const freeze = <T extends object>(value: T): T => (frozen ? Object.freeze(value) : value);
+  const stripped: Flag = { ...flag };
+  for (const list of LISTS) {
+    const entries = flag[list];
+    if (Array.isArray(entries)) stripped[list] = freeze(entries.map((t) => (large.has(setId(key, list, t)) ? freeze({ ...t, values: freeze([]) }) : t)));
+  }
+  return freeze(stripped);
 }
 
 /** What a compare-and-set writes: the small document, the set operations, and the notice for other instances. */
@@ -87,7 +141,7 @@ export function planWrite(
   maxNotice: number,
 ): WritePlan {
   const after = layoutOf(next);
-  const stored = JSON.stringify(after.stored);
+  const stored = documentJson(after.stored);
   const sets = new Set(after.sets.keys());
   const reset = inRedis === null;
   const before = reset ? new Map<SetId, readonly string[]>() : layoutOf(base).sets;

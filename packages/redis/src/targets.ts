@@ -50,7 +50,8 @@ export function largeEntries(key: string, flag: Readonly<Flag>): Map<SetId, read
   const found = new Map<SetId, readonly string[]>();
   for (const list of LISTS) {
     const entries = flag[list];
-    if (!Array.isArray(entries)) continue;
+    // Most flags have no list that large: no ids built for them.
+    if (!Array.isArray(entries) || !entries.some((t) => Array.isArray(t.values) && t.values.length >= LARGE_TARGETS)) continue;
     const seen = new Map<SetId, number>();
     for (const t of entries) seen.set(setId(key, list, t), (seen.get(setId(key, list, t)) ?? 0) + 1);
     for (const t of entries) {

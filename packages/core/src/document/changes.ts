@@ -44,6 +44,7 @@ export function diffDocuments(base: Readonly<FlagDocument>, next: Readonly<FlagD
   for (const name of DICTIONARIES) {
     const before = (base[name] ?? {}) as Record<string, unknown>;
     const after = (next[name] ?? {}) as Record<string, unknown>;
+    if (before === after) continue; // the same dictionary (a snapshot's, shared by a write that left it alone)
     const delta: Record<string, unknown> = {};
     let any = false;
     for (const key of Object.keys(after)) {

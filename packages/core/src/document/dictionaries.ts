@@ -9,6 +9,17 @@ export function dictionary<V>(): Record<string, V> {
 }
 
 /**
+ * A prototype-free copy of `source`'s own entries, in their order. Copied key
+ * by key: `Object.assign` from a dictionary of a thousand entries costs about
+ * three times as much.
+ */
+export function copyDictionary<V>(source: Readonly<Record<string, V>> | undefined): Record<string, V> {
+  const copy = dictionary<V>();
+  if (source) for (const key of Object.keys(source)) copy[key] = source[key]!;
+  return copy;
+}
+
+/**
  * Gives a document's `flags`, `flagValues` and `segments` no prototype (in
  * place) and returns it, so that looking up a flag named `constructor` or
  * `toString` finds that flag or nothing, never `Object.prototype`'s member,

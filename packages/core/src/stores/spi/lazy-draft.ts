@@ -1,5 +1,5 @@
 import { DICTIONARIES } from "../../document/changes.js";
-import { dictionary } from "../../document/dictionaries.js";
+import { copyDictionary } from "../../document/dictionaries.js";
 import type { AuditEntry, FlagDocument } from "../../document/types.js";
 import { cloneJson } from "../../document/clone.js";
 import { trackValues } from "../../document/target-values.js";
@@ -130,7 +130,7 @@ function draftTarget(target: unknown): unknown {
 }
 
 function copyOnRead(entries: Readonly<Record<string, unknown>>, copy: (entry: unknown) => unknown): Record<string, unknown> {
-  const target = Object.assign(dictionary<unknown>(), entries);
+  const target = copyDictionary(entries);
   const copied = new Set<string>();
   const proxy = new Proxy(target, {
     get(t, key, receiver) {
