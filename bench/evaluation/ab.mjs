@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+// Two versions of core side by side against LaunchDarkly, on the cases of the evaluation section.
+//
+//   node bench/evaluation/ab.mjs [--base main] [--cases d-1000,d-131072] [--rounds 25] [--ms 15]
+//
+// `--base` is a git ref: its packages/core/src is taken out with `git archive`
+// and bundled with esbuild, as the working tree's is; both run in one process
+// with LaunchDarkly's `await variation()` (offline, file data source), on the
+// flags, users and requests of bench/evaluation-compare (imported from it).
+// Per case: decide() and variation() of each version and LaunchDarkly,
+// interleaved, the order rotating every round, the first round discarded.
+// The table shows medians in ns and LD ÷ each, per round then the median, with
+// the lowest and highest per-round ratio (the machine is shared: compare ratios
+// within one run, and runs with each other only by their spread).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { pathToFileURL } from "node:url";
+import { build } from "esbuild";
+import { init, integrations } from "@launchdarkly/node-server-sdk";
+import { root } from "../lib/bundle.mjs";
+import { launchDarklyVersion } from "../lib/common.mjs";
+import { fmt, median } from "../lib/stats.mjs";
+import { cases as allCases } from "../evaluation-compare/run.mjs";
+
+const { values: args } = parseArgs({
+  options: {
+    base: { type: "string", default: "main" },
+    cases: { type: "string", default: "d-1000,d-131072" },
+    rounds: { type: "string", default: "25" },
+    ms: { type: "string", default: "15" },
+  },
+});
+const ROUNDS = Number(args.rounds);
+const TARGET_MS = Number(args.ms);
+const wanted = args.cases.split(",");
+const cases = allCases.filter((c) => wanted.includes(c.id));
+if (cases.length === 0) throw new Error(`no case among ${allCases.map((c) => c.id).join(", ")}`);
+
+const work = mkdtempSync(join(tmpdir(), "detour-eval-ab-"));
+process.on("exit", () => rmSync(work, { recursive: true, force: true }));
+
+async function bundle(name, sourceRoot) {
+  const outfile = join(work, `${name}.mjs`);
+  await build({
+    entryPoints: [join(sourceRoot, "packages/core/src/index.ts")],
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    outfile,
+    nodePaths: [join(root, "node_modules")],
+    logLevel: "warning",
+  });
+  return import(pathToFileURL(outfile).href);
+}
+
+const baseRoot = join(work, "base");
+execFileSync("mkdir", ["-p", baseRoot]);
+execFileSync("sh", ["-c", `git -C "${root}" archive "${args.base}" packages/core/src | tar -x -C "${baseRoot}"`]);
+const baseCommit = execFileSync("git", ["-C", root, "rev-parse", "--short", args.base], { encoding: "utf8" }).trim();
+const versions = { base: await bundle("base", baseRoot), head: await bundle("head", root) };
+
+const silent = { error() {}, warn() {}, info() {}, debug() {} };
+async function launchDarkly(document, id) {
+  const path = join(work, `flags-${id}.json`);
+  writeFileSync(path, JSON.stringify(document));
+  const client = init("sdk-bench-offline", {
+    updateProcessor: new integrations.FileDataSourceFactory({ paths: [path] }).getFactory(),
+    sendEvents: false,
+    diagnosticOptOut: true,
+    logger: silent,
+  });
+  await client.waitForInitialization({ timeout: 10 });
+  return client;
+}
+
+// A fresh loop function per implementation, so every call site keeps its own type feedback.
+const loopFor = (sync) =>
+  sync
+    ? new Function("fn", "n", "let s = 0; for (let i = 0; i < n; i++) { if (fn(i) === undefined) s++; } return s;")
+    : new Function("fn", "n", "return (async () => { let s = 0; for (let i = 0; i < n; i++) { if ((await fn(i)) === undefined) s++; } return s; })();");
+
+async function time(loop, fn, n) {
+  const t0 = process.hrtime.bigint();
+  await loop(fn, n);
+  return Number(process.hrtime.bigint() - t0) / n;
+}
+
+async function calibrate(loop, fn) {
+  let n = 1000;
+  for (;;) {
+    const ns = await time(loop, fn, n);
+    if (ns * n > 5e6 || n >= 5e6) return Math.max(1000, Math.round((TARGET_MS * 1e6) / ns));
+    n *= 4;
+  }
+}
+
+console.log(
+  `\nbase ${args.base} (${baseCommit}) against the working tree; LaunchDarkly ${launchDarklyVersion()}.\n` +
+    `${cpus()[0]?.model?.trim()}, ${cpus().length} cores, node ${process.version}; load average ${loadavg().map((x) => x.toFixed(2)).join(" / ")}; ` +
+    `${ROUNDS} rounds (+1 warm-up) of ~${TARGET_MS} ms per implementation.\n`,
+);
+console.log("| case | implementation | ns (median) | LD ÷ it, median (min–max over rounds) |\n|---|---|---:|---:|");
+for (const c of cases) {
+  const document = { flags: { site: c.flag } };
+  const n = c.users.length;
+  const contexts = c.users.map((key) => ({ key }));
+  const ldContexts = contexts.map((context) => ({ kind: "user", ...context }));
+  const requests = c.users.map((key) => ({ method: "GET", path: "/", ip: "10.1.2.3", headers: {}, user: key }));
+  const ld = await launchDarkly(document, c.id);
+  const at = (n & (n - 1)) === 0 ? (i) => i & (n - 1) : (i) => i % n;
+  const impls = { "LaunchDarkly variation()": { sync: false, fn: (i) => ld.variation("site", ldContexts[at(i)], "available") } };
+  const detours = [];
+  for (const [name, { createDetour }] of Object.entries(versions)) {
+    const detour = createDetour({ store: structuredClone(document), user: (req) => req.user });
+    await detour.ready;
+    detours.push(detour);
+    for (let i = 0; i < n; i++) {
+      const ours = detour.variation("site", contexts[i], "available");
+      const theirs = await ld.variation("site", ldContexts[i], "available");
+      if (ours !== theirs || detour.decide(requests[i]).mode !== ours) throw new Error(`${c.id} ${name}: ${c.users[i]} → ${ours}, LaunchDarkly ${theirs}`);
+    }
+    impls[`${name} decide()`] = { sync: true, fn: (i) => detour.decide(requests[at(i)]) };
+    impls[`${name} variation()`] = { sync: true, fn: (i) => detour.variation("site", contexts[at(i)], "available") };
+  }
+  const names = Object.keys(impls);
+  const loops = Object.fromEntries(names.map((name) => [name, loopFor(impls[name].sync)]));
+  const ops = {};
+  for (const name of names) ops[name] = await calibrate(loops[name], impls[name].fn);
+  const samples = Object.fromEntries(names.map((name) => [name, []]));
+  for (let round = 0; round <= ROUNDS; round++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(k + round) % names.length];
+      const ns = await time(loops[name], impls[name].fn, ops[name]);
+      if (round > 0) samples[name].push(ns);
+    }
+  }
+  const LD = "LaunchDarkly variation()";
+  for (const name of names) {
+    const ratios = samples[LD].map((ld, k) => ld / samples[name][k]);
+    const cell = name === LD ? "" : `${fmt.ratio(median(ratios), 1)} (${fmt.ratio(Math.min(...ratios), 1)}–${fmt.ratio(Math.max(...ratios), 1)})`;
+    console.log(`| ${c.name} | ${name} | ${fmt.ns(median(samples[name]))} | ${cell} |`);
+  }
+  ld.close();
+  for (const detour of detours) await detour.close();
+}
+process.exit(0);
