@@ -44,9 +44,10 @@ function pad(m: Int32Array, acc: number, n: number, blocks: number): number {
   const count = paddedWords(n);
   m[n >> 2] = ((acc << 8) | 0x80) << ((3 - (n & 3)) * 8);
   for (let i = (n >> 2) + 1; i < count - 2; i++) m[i] = 0;
-  const bits = (blocks * 64 + n) * 8;
-  m[count - 2] = Math.floor(bits / 0x100000000);
-  m[count - 1] = bits >>> 0;
+  // The bit length as two words (a string's UTF-8 is well under 2^31 bytes).
+  const bytes = blocks * 64 + n;
+  m[count - 2] = bytes >>> 29;
+  m[count - 1] = bytes << 3;
   return count;
 }
 
@@ -109,22 +110,44 @@ export function sha1High60(prefix: Sha1Prefix, key: string): number {
   if (message.length < needed) message = new Int32Array(needed * 2);
   const m = message;
   const words = prefix.words;
-  for (let i = 0; i < words.length; i++) m[i] = words[i]!;
+  let w = words.length;
+  for (let k = 0; k < w; k++) m[k] = words[k]!;
   let acc = prefix.partial;
   let n = rest;
   let i = 0;
+  const blocks = prefix.blocks;
+  // ASCII: up to the next word boundary, then four characters a word, then the last few.
+  for (; (n & 3) !== 0 && i < length; i++, n++) {
+    const c = key.charCodeAt(i);
+    if (c > 0x7f) return digest(m, packUtf8(m, key, i, acc, n, blocks), prefix);
+    acc = (acc << 8) | c;
+  }
+  if ((n & 3) === 0) {
+    if (n > rest) m[(n >> 2) - 1] = acc;
+    acc = 0;
+    w = n >> 2;
+    for (; i + 4 <= length; i += 4) {
+      const c0 = key.charCodeAt(i);
+      const c1 = key.charCodeAt(i + 1);
+      const c2 = key.charCodeAt(i + 2);
+      const c3 = key.charCodeAt(i + 3);
+      if ((c0 | c1 | c2 | c3) > 0x7f) break;
+      m[w++] = (c0 << 24) | (c1 << 16) | (c2 << 8) | c3;
+    }
+    n = w << 2;
+  }
   for (; i < length; i++) {
     const c = key.charCodeAt(i);
-    if (c > 0x7f) break;
+    if (c > 0x7f) return digest(m, packUtf8(m, key, i, acc, n, blocks), prefix);
     acc = (acc << 8) | c;
-    if ((++n & 3) === 0) {
-      m[(n >> 2) - 1] = acc;
-      acc = 0;
-    }
+    n++;
   }
-  const blocks = prefix.blocks;
-  const count = i === length ? pad(m, acc, n, blocks) : packUtf8(m, key, i, acc, n, blocks);
-  if (count === 16 && blocks === 0) return firstBlockHigh60(m);
+  return digest(m, pad(m, acc, n, blocks), prefix);
+}
+
+/** The first 60 bits of the digest of the prefix's blocks and the `count` packed words. */
+function digest(m: Int32Array, count: number, prefix: Sha1Prefix): number {
+  if (count === 16 && prefix.blocks === 0) return firstBlockHigh60(m);
   const h = state;
   h.set(prefix.state);
   for (let offset = 0; offset < count; offset += 16) compress(m, offset, h);
