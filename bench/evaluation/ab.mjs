@@ -13,17 +13,16 @@
 // the lowest and highest per-round ratio (the machine is shared: compare ratios
 // within one run, and runs with each other only by their spread).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
-import { init, integrations } from "@launchdarkly/node-server-sdk";
 import { root } from "../lib/bundle.mjs";
 import { launchDarklyVersion } from "../lib/common.mjs";
 import { fmt, median } from "../lib/stats.mjs";
-import { cases as allCases } from "../evaluation-compare/run.mjs";
+import { cases as allCases, calibrate, launchDarkly, loopFor, time } from "../evaluation-compare/run.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -63,41 +62,6 @@ execFileSync("sh", ["-c", `git -C "${root}" archive "${args.base}" packages/core
 const baseCommit = execFileSync("git", ["-C", root, "rev-parse", "--short", args.base], { encoding: "utf8" }).trim();
 const versions = { base: await bundle("base", baseRoot), head: await bundle("head", root) };
 
-const silent = { error() {}, warn() {}, info() {}, debug() {} };
-async function launchDarkly(document, id) {
-  const path = join(work, `flags-${id}.json`);
-  writeFileSync(path, JSON.stringify(document));
-  const client = init("sdk-bench-offline", {
-    updateProcessor: new integrations.FileDataSourceFactory({ paths: [path] }).getFactory(),
-    sendEvents: false,
-    diagnosticOptOut: true,
-    logger: silent,
-  });
-  await client.waitForInitialization({ timeout: 10 });
-  return client;
-}
-
-// A fresh loop function per implementation, so every call site keeps its own type feedback.
-const loopFor = (sync) =>
-  sync
-    ? new Function("fn", "n", "let s = 0; for (let i = 0; i < n; i++) { if (fn(i) === undefined) s++; } return s;")
-    : new Function("fn", "n", "return (async () => { let s = 0; for (let i = 0; i < n; i++) { if ((await fn(i)) === undefined) s++; } return s; })();");
-
-async function time(loop, fn, n) {
-  const t0 = process.hrtime.bigint();
-  await loop(fn, n);
-  return Number(process.hrtime.bigint() - t0) / n;
-}
-
-async function calibrate(loop, fn) {
-  let n = 1000;
-  for (;;) {
-    const ns = await time(loop, fn, n);
-    if (ns * n > 5e6 || n >= 5e6) return Math.max(1000, Math.round((TARGET_MS * 1e6) / ns));
-    n *= 4;
-  }
-}
-
 console.log(
   `\nbase ${args.base} (${baseCommit}) against the working tree; LaunchDarkly ${launchDarklyVersion()}.\n` +
     `${cpus()[0]?.model?.trim()}, ${cpus().length} cores, node ${process.version}; load average ${loadavg().map((x) => x.toFixed(2)).join(" / ")}; ` +
@@ -110,7 +74,7 @@ for (const c of cases) {
   const contexts = c.users.map((key) => ({ key }));
   const ldContexts = contexts.map((context) => ({ kind: "user", ...context }));
   const requests = c.users.map((key) => ({ method: "GET", path: "/", ip: "10.1.2.3", headers: {}, user: key }));
-  const ld = await launchDarkly(document, c.id);
+  const ld = await launchDarkly(document, join(work, `flags-${c.id}.json`));
   const at = (n & (n - 1)) === 0 ? (i) => i & (n - 1) : (i) => i % n;
   const impls = { "LaunchDarkly variation()": { sync: false, fn: (i) => ld.variation("site", ldContexts[at(i)], "available") } };
   const detours = [];
@@ -127,9 +91,9 @@ for (const c of cases) {
     impls[`${name} variation()`] = { sync: true, fn: (i) => detour.variation("site", contexts[at(i)], "available") };
   }
   const names = Object.keys(impls);
-  const loops = Object.fromEntries(names.map((name) => [name, loopFor(impls[name].sync)]));
+  const loops = Object.fromEntries(names.map((name) => [name, loopFor(impls[name])]));
   const ops = {};
-  for (const name of names) ops[name] = await calibrate(loops[name], impls[name].fn);
+  for (const name of names) ops[name] = await calibrate(loops[name], impls[name].fn, TARGET_MS);
   const samples = Object.fromEntries(names.map((name) => [name, []]));
   for (let round = 0; round <= ROUNDS; round++) {
     for (let k = 0; k < names.length; k++) {

@@ -9,33 +9,18 @@
  * boundaries drawn at random, so the bucket comparison is exercised on both
  * sides of many thresholds.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { init, integrations, type LDClient } from "@launchdarkly/node-server-sdk";
 import { seededRandom } from "@detour/test-support/random";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Flag, Rollout } from "../../src/document/types.js";
 import { evaluate } from "../../src/evaluation/evaluate.js";
 import type { EvaluationContext } from "../../src/evaluation/types.js";
+import { offlineClient } from "./sdk.js";
 
 const workDir = mkdtempSync(join(tmpdir(), "detour-ld-bucketing-"));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
-
-const silentLogger = { error() {}, warn() {}, info() {}, debug() {} };
-
-async function launchDarkly(flags: Record<string, Flag>): Promise<LDClient> {
-  const path = join(workDir, "flags.json");
-  writeFileSync(path, JSON.stringify({ flags }));
-  const client = init("sdk-bucketing-test", {
-    updateProcessor: new integrations.FileDataSourceFactory({ paths: [path] }).getFactory(),
-    sendEvents: false,
-    diagnosticOptOut: true,
-    logger: silentLogger,
-  });
-  await client.waitForInitialization({ timeout: 10 });
-  return client;
-}
 
 const next = seededRandom(20261204);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
@@ -110,7 +95,7 @@ describe("rollouts against the LaunchDarkly SDK", () => {
       flags[f.key] = f;
     }
     const contexts = Array.from({ length: 250 }, context);
-    const client = await launchDarkly(flags);
+    const client = await offlineClient({ flags }, join(workDir, "flags.json"));
     try {
       const differ: string[] = [];
       const seen = new Set<number | null>();
