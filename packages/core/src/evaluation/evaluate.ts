@@ -36,18 +36,8 @@ export function bucketFor(hashPrefix: Sha1Prefix, value: unknown): number {
   return bucketHash(hashPrefix, key) / BUCKET_SCALE;
 }
 
-/** The rollout's bucketing value as a string, or `null` when it has none. */
-function bucketingKey(outcome: RolloutOutcome, context: EvaluationContext): string | null {
-  if (outcome.bucketsByKey && outcome.forUsers && context.kind === undefined) {
-    // Most rollouts bucket flat users by key: read it without the getter.
-    const key = context.key;
-    if (typeof key === "string") return key;
-  }
-  return bucketable(outcome.bucketBy(context));
-}
-
 function rollout(outcome: RolloutOutcome, context: EvaluationContext): EvaluationResult {
-  const key = bucketingKey(outcome, context);
+  const key = bucketable(outcome.bucketBy(context));
   // No bucketing value: bucket 0, and the context still counts in an experiment if it has the rollout's kind.
   const hash = key === null ? 0 : bucketHash(outcome.hashPrefix, key);
   const counts = key !== null || hasKind(context, outcome.kind);
