@@ -87,8 +87,10 @@ for (const c of cases) {
       const theirs = await ld.variation("site", ldContexts[i], "available");
       if (ours !== theirs || detour.decide(requests[i]).mode !== ours) throw new Error(`${c.id} ${name}: ${c.users[i]} → ${ours}, LaunchDarkly ${theirs}`);
     }
-    impls[`${name} decide()`] = { sync: true, fn: (i) => detour.decide(requests[at(i)]) };
-    impls[`${name} variation()`] = { sync: true, fn: (i) => detour.variation("site", contexts[at(i)], "available") };
+    // Closures of their own (new Function): two closures of one literal share their type feedback,
+    // which would make each call site polymorphic over the two versions' classes.
+    impls[`${name} decide()`] = { sync: true, fn: new Function("detour", "requests", "at", "return (i) => detour.decide(requests[at(i)]);")(detour, requests, at) };
+    impls[`${name} variation()`] = { sync: true, fn: new Function("detour", "contexts", "at", 'return (i) => detour.variation("site", contexts[at(i)], "available");')(detour, contexts, at) };
   }
   const names = Object.keys(impls);
   const loops = Object.fromEntries(names.map((name) => [name, loopFor(impls[name])]));
