@@ -25,7 +25,7 @@ import { statusOf, type DetourStatus } from "./operations/status.js";
 import type { HttpResponse } from "./decision/types.js";
 import type { Snapshot } from "./snapshot.js";
 import { fileStore, memoryStore } from "./stores/index.js";
-import { cloneDocument } from "./stores/spi/lazy-draft.js";
+import { cloneDocument, tracksTargets } from "./stores/spi/lazy-draft.js";
 import type { AuditEntry } from "./document/types.js";
 import type { Store, StoreListener } from "./stores/types.js";
 
@@ -216,7 +216,8 @@ export class Detour<Req = DetourRequest> {
 
   async #write(change: ChangeOptions | undefined, edit: (doc: FlagDocument, context: OperationContext) => void): Promise<DetourStatus> {
     const context = this.#context(change);
-    await this.store.write((doc) => edit(doc, context));
+    // Detour's operations edit target lists through the helpers that let a draft track them (a user added to a million copies none).
+    await this.store.write(tracksTargets((doc: FlagDocument) => edit(doc, context)));
     return this.status();
   }
 

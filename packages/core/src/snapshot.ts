@@ -1,4 +1,8 @@
 import { DICTIONARIES, type DocumentChanges } from "./document/changes.js";
+import { cloneJson } from "./document/clone.js";
+import { isDerived } from "./document/target-values.js";
+import { withTargetChanges } from "./document/target-changes.js";
+import type { TargetChange } from "./document/target-values.js";
 import { dictionary, withDictionaries } from "./document/dictionaries.js";
 import { loadDocument, validateDocument } from "./validation/validate.js";
 import type { ValidationIssue } from "./errors.js";
@@ -15,7 +19,8 @@ const NOT_FOUND: EvaluationResult = Object.freeze({
 });
 
 function deepFreeze<T>(value: T): T {
-  if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
+  // A derived target list freezes itself when it is built; asking would build it.
+  if (value === null || typeof value !== "object" || isDerived(value) || Object.isFrozen(value)) return value;
   Object.freeze(value);
   if (Array.isArray(value)) {
     // Target lists can hold many thousands of user keys: only descend into the objects.
@@ -83,6 +88,7 @@ export class Snapshot {
     previous?: Snapshot,
     problems: readonly ValidationIssue[] = [],
     unloadable: ReadonlySet<string> = new Set(),
+    targetChanges?: Readonly<Record<string, readonly TargetChange[]>>,
   ) {
     this.problems = Object.freeze([...problems]);
     this.unloadable = unloadable;
@@ -94,7 +100,10 @@ export class Snapshot {
     const oldSegments = previous ? previous.#segments : undefined;
     for (const [key, flag] of Object.entries(document.flags ?? {})) {
       const same = old?.flags?.[key] === flag && old?.flagValues?.[key] === undefined;
-      this.#flags.set(key, (same && oldFlags?.get(key)) || compileFlag(flag));
+      const before = oldFlags?.get(key);
+      const changed = targetChanges?.[key];
+      const patch = changed && before && old?.flags?.[key] === before.flag ? { previous: before, changes: changed } : undefined;
+      this.#flags.set(key, (same && before) || compileFlag(flag, {}, patch));
     }
     for (const [key, value] of Object.entries(document.flagValues ?? {})) {
       const same = old?.flagValues !== undefined && key in old.flagValues && old.flagValues[key] === value && old.flags?.[key] === undefined;
@@ -126,6 +135,9 @@ export class Snapshot {
       const delta = changes[name];
       if (delta) fragment[name] = Object.fromEntries(Object.entries(delta).filter(([, v]) => v !== null));
     }
+    // A flag changed by target deltas is validated with only the keys it adds in its changed lists.
+    const targeted = withTargetChanges(fragment.flags as Record<string, unknown> | undefined, changes.targets, this.document.flags);
+    if (targeted) fragment.flags = targeted.fragment;
     if (changes.auditAdded) fragment.audit = changes.auditAdded;
     const checked = validateDocument({ ...fragment, revision: options.revision }, options.source);
     const doc: FlagDocument = { revision: options.revision };
@@ -141,6 +153,7 @@ export class Snapshot {
         if (value === null) delete merged[key];
         else merged[key] = (checked[name] as Record<string, unknown>)[key];
       }
+      if (name === "flags" && targeted) targeted.derive(merged as Record<string, Flag>);
       (doc as Record<string, unknown>)[name] = merged;
     }
     const overlap = Object.keys(doc.flagValues ?? {}).find((key) => doc.flags?.[key] !== undefined);
@@ -154,7 +167,7 @@ export class Snapshot {
     // Problems found when the document was loaded stay reported, but for the entries this change replaced.
     const replaced = (path: string) => DICTIONARIES.some((name) => changes[name] && Object.keys(changes[name]!).some((key) => path === `${name}.${key}` || path.startsWith(`${name}.${key}.`)));
     const unloadable = new Set([...this.unloadable].filter((key) => !(key in (changes.flags ?? {})) && !(key in (changes.flagValues ?? {}))));
-    return new Snapshot(doc, options.now ?? Date.now(), this, this.problems.filter((problem) => !replaced(problem.path)), unloadable);
+    return new Snapshot(doc, options.now ?? Date.now(), this, this.problems.filter((problem) => !replaced(problem.path)), unloadable, targeted?.changes);
   }
 
   /**
@@ -207,6 +220,6 @@ export class Snapshot {
    * `draft.flags.constructor` is a flag named "constructor" or nothing.
    */
   draft(): FlagDocument {
-    return withDictionaries(structuredClone(this.document) as FlagDocument);
+    return withDictionaries(cloneJson(this.document) as FlagDocument);
   }
 }

@@ -8,4 +8,5 @@ export { isStore } from "./stores/is-store.js";
 export { Snapshot } from "./snapshot.js";
 export { withDictionaries } from "./document/dictionaries.js";
 export { diffDocuments, type DocumentChanges } from "./document/changes.js";
+export { valuesChange, type TargetChange } from "./document/target-values.js";
 export { StoreClosedError, StoreUnavailableError, ValidationError, WriteConflictError } from "./errors.js";

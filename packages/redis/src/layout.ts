@@ -6,7 +6,7 @@
  * million sends one user.
  */
 import type { Flag, FlagDocument } from "@detour/core";
-import { diffDocuments, type DocumentChanges } from "@detour/core/store";
+import { diffDocuments, valuesChange, type DocumentChanges } from "@detour/core/store";
 import { LISTS, applyDelta, deltaOf, entryOf, flagOf, largeEntries, setId, type SetId, type TargetDelta } from "./targets.js";
 
 /** A dictionary without a prototype, as core keeps `flags` (a flag may be called `constructor`). */
@@ -99,7 +99,8 @@ export function planWrite(
       ops.push({ id, op: "r", added: values, removed: [] });
       continue;
     }
-    const delta = deltaOf(old, values);
+    // A list the write's snapshot derived from the base's tells its change without a scan.
+    const delta = valuesChange(old, values) ?? deltaOf(old, values);
     if (delta.added.length + delta.removed.length === 0) continue;
     ops.push({ id, op: "a", ...delta });
     deltas.push({ id, ...delta });

@@ -17,7 +17,8 @@ import {
 import { COPY_TIMEOUT_MS, INLINE_MEMBERS, SCAN_ATTEMPTS, readCopy, scanSet } from "./bulk.js";
 import type { RedisClient, RedisConnection } from "./connection.js";
 import { INTEGER, NO_SETS, loadBootstrap, parseStored, revisionOf, tokenOf, type Observed } from "./document.js";
-import { TARGETS, fillChanges, type TargetsNotice, type WritePlan } from "./layout.js";
+import { TARGETS, type TargetsNotice, type WritePlan } from "./layout.js";
+import { noticeChanges } from "./target-notice.js";
 import type { StoreSettings } from "./options.js";
 import { READ_SCRIPT, READ_SHA, runScript } from "./scripts.js";
 import type { SetId } from "./targets.js";
@@ -173,7 +174,7 @@ export class RedisSync {
       let changes = parsed as DocumentChanges;
       if (targets) {
         const notice = parsed as TargetsNotice;
-        changes = fillChanges(snapshot.document, notice);
+        changes = noticeChanges(snapshot.document, notice);
         sets = new Set(notice.sets);
       }
       next = snapshot.patch(changes, { revision: Number(rev), source: this.#settings.source, now: this.#state.now() });

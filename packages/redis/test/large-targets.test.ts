@@ -71,6 +71,9 @@ describe.sequential("redis store: large target lists", () => {
     const after = b.store.snapshot()!;
     expect(compiledFlagOf(after, "other")).toBe(compiledFlagOf(before, "other"));
     expect(compiledFlagOf(after, "site")).not.toBe(compiledFlagOf(before, "site"));
+    // Both sides took the change as a delta: the compiled list is the previous one with an overlay, not a Map built again.
+    expect(compiledFlagOf(after, "site")!.targets![0]!.keys).not.toBeInstanceOf(Map);
+    expect(compiledFlagOf(a.store.snapshot()!, "site")!.targets![0]!.keys).not.toBeInstanceOf(Map);
     expect(after.document.audit?.[0]).toMatchObject({ action: "enable", flag: "site" });
 
     // Reload == incremental: a store that reads everything holds what b built from deltas.

@@ -5,7 +5,9 @@
  * store can send it to other instances instead of the whole document, and
  * `Snapshot.patch()` recompiles only what it names.
  */
-import type { AuditEntry, FlagDocument } from "./types.js";
+import type { AuditEntry, Flag, FlagDocument } from "./types.js";
+import type { TargetChange } from "./target-values.js";
+import { splitTracked } from "./target-changes.js";
 
 export const DICTIONARIES = ["flags", "flagValues", "segments"] as const;
 export type Dictionary = (typeof DICTIONARIES)[number];
@@ -15,6 +17,13 @@ export interface DocumentChanges {
   flags?: Record<string, unknown>;
   flagValues?: Record<string, unknown>;
   segments?: Record<string, unknown>;
+  /**
+   * Flags (of `flags`) whose definition there leaves out the values of some
+   * target entries: each such entry is the entry `from` of the previous
+   * definition with keys added and removed. Adding a user to a list of a
+   * million is told, validated and compiled as that user.
+   */
+  targets?: Record<string, TargetChange[]>;
   /** New audit entries, newest first, put in front of the old ones; the log is then cut to `auditLength`. */
   auditAdded?: AuditEntry[];
   auditLength?: number;
@@ -38,7 +47,14 @@ export function diffDocuments(base: Readonly<FlagDocument>, next: Readonly<FlagD
     const delta: Record<string, unknown> = {};
     let any = false;
     for (const key of Object.keys(after)) {
-      if (!Object.prototype.hasOwnProperty.call(before, key) || (before[key] !== after[key] && json(before[key]) !== json(after[key]))) {
+      const had = Object.prototype.hasOwnProperty.call(before, key);
+      const split = name === "flags" && before[key] !== after[key] ? splitTracked(had ? (before[key] as Flag) : undefined, after[key] as Flag) : undefined;
+      if (split) {
+        if (split.unchanged) continue;
+        delta[key] = split.shell;
+        (changes.targets ??= {})[key] = split.changes;
+        any = true;
+      } else if (!had || (before[key] !== after[key] && json(before[key]) !== json(after[key]))) {
         delta[key] = after[key];
         any = true;
       }

@@ -5,14 +5,14 @@ import type {
   Rollout,
   Segment,
   SegmentRule,
-  Target,
   VariationOrRollout,
 } from "../document/types.js";
 import { compileAttribute, compileReference, kindOf, targetsUsers, type AttributeGetter } from "./attributes.js";
 import { compileFoldedOperator, compileOperator, type ValueMatcher } from "./operators.js";
 import type { EvaluationReason, EvaluationResult } from "./types.js";
-import { keyFilter, type KeyFilter } from "./key-filter.js";
+import { compileTargets, patchTargets, type TargetGroup } from "./target-groups.js";
 import { sharedSha1Prefix, type Sha1Prefix } from "./sha1.js";
+import type { TargetChange } from "../document/target-values.js";
 
 /*
  * A flag is compiled once per snapshot into a shape that evaluates without
@@ -86,13 +86,7 @@ export interface CompiledFlag {
   readonly contextual: boolean;
 }
 
-/** Consecutive targets of one kind: its context keys and the result each picks (the first target listing a key wins). */
-export interface TargetGroup {
-  readonly kind: string;
-  readonly keys: ReadonlyMap<string, EvaluationResult>;
-  /** The keys again, as a filter read before the Map: most keys looked up are in no list. */
-  readonly filter: KeyFilter;
-}
+export type { TargetGroup } from "./target-groups.js";
 
 export interface CompiledSegmentRule {
   readonly clauses: readonly CompiledClause[];
@@ -255,31 +249,6 @@ function compileOutcome(flag: Flag, source: VariationOrRollout | undefined, reas
   return { type: "fixed", result: malformed };
 }
 
-function compileTargets(flag: Flag): TargetGroup[] | null {
-  const targets: Target[] = Array.isArray(flag.targets) ? flag.targets : [];
-  const contextTargets: Target[] = Array.isArray(flag.contextTargets) ? flag.contextTargets : [];
-  const groups: { kind: string; keys: Map<string, EvaluationResult> }[] = [];
-  const add = (target: Target | undefined) => {
-    // A target's own kind counts even when a user context target points at it.
-    if (!target || !Array.isArray(target.values) || target.values.length === 0) return;
-    const kind = kindOf(target.contextKind);
-    let group = groups.at(-1);
-    if (group === undefined || group.kind !== kind) groups.push((group = { kind, keys: new Map() }));
-    const result = variationResult(flag, target.variation, TARGET_MATCH);
-    for (const value of target.values) if (!group.keys.has(value)) group.keys.set(value, result);
-  };
-  if (contextTargets.length === 0) {
-    for (const target of targets) add(target);
-  } else {
-    for (const target of contextTargets) {
-      // LaunchDarkly reads any falsy kind here as `user`: such an entry stands for the user target of the same variation.
-      if (!target.contextKind || target.contextKind === "user") add(targets.find((t) => t.variation === target.variation));
-      else add(target);
-    }
-  }
-  return groups.length > 0 ? groups.map(({ kind, keys }) => ({ kind, keys, filter: keyFilter(keys.keys(), keys.size) })) : null;
-}
-
 const TARGET_MATCH: EvaluationReason = freezeReason({ kind: "TARGET_MATCH" });
 const FALLTHROUGH: EvaluationReason = freezeReason({ kind: "FALLTHROUGH" });
 const OFF: EvaluationReason = freezeReason({ kind: "OFF" });
@@ -293,7 +262,12 @@ export interface CompileOptions {
   readonly foldPaths?: boolean;
 }
 
-export function compileFlag(flag: Flag, options: CompileOptions = {}): CompiledFlag {
+/**
+ * `flag` compiled. `patch`: the compiled form of its previous definition and
+ * the target changes between the two, so the target groups are patched
+ * instead of built again (they are built again when the change does not allow it).
+ */
+export function compileFlag(flag: Flag, options: CompileOptions = {}, patch?: { previous: CompiledFlag; changes: readonly TargetChange[] }): CompiledFlag {
   const foldPaths = options.foldPaths === true;
   const rules = (Array.isArray(flag.rules) ? flag.rules : []).map((rule, ruleIndex): CompiledRule => {
     const reason = freezeReason(
@@ -311,7 +285,9 @@ export function compileFlag(flag: Flag, options: CompileOptions = {}): CompiledF
     variation: p.variation,
     failed: offResult(flag, freezeReason({ kind: "PREREQUISITE_FAILED", prerequisiteKey: p.key })),
   }));
-  const targets = compileTargets(flag);
+  const resultOf = (variation: number) => variationResult(flag, variation, TARGET_MATCH);
+  const patched = patch && sameVariations(patch.previous.flag, flag) ? patchTargets(patch.previous.targets, patch.previous.flag, flag, patch.changes) : undefined;
+  const targets = patched === undefined ? compileTargets(flag, resultOf) : patched;
   const fallthrough = compileOutcome(flag, flag.fallthrough, FALLTHROUGH);
   return {
     key: flag.key,
@@ -324,6 +300,11 @@ export function compileFlag(flag: Flag, options: CompileOptions = {}): CompiledF
     fallthrough,
     contextual: prerequisites.length > 0 || targets !== null || rules.length > 0 || fallthrough.type === "rollout",
   };
+}
+
+/** Target results can be kept when the variations they name are the same values. */
+function sameVariations(a: Flag, b: Flag): boolean {
+  return a.variations === b.variations || JSON.stringify(a.variations) === JSON.stringify(b.variations);
 }
 
 /** `flagValues` shorthand: what the LaunchDarkly file data source makes of `key: value`. */

@@ -51,18 +51,11 @@ export function keyFilter(keys: Iterable<unknown>, count: number): KeyFilter {
   let size = MIN_BITS;
   while (size < count * BITS_PER_KEY && size < MAX_BITS) size *= 2;
   const bits = new Uint32Array(size >>> 5);
-  const mask = size - 1;
+  const filter = { bits, mask: size - 1 };
   for (const key of keys) {
-    if (typeof key !== "string") continue;
-    const h = keyMix(key);
-    const a = h & mask;
-    const b = second(h) & mask;
-    const c = third(h) & mask;
-    bits[a >>> 5]! |= 1 << (a & 31);
-    bits[b >>> 5]! |= 1 << (b & 31);
-    bits[c >>> 5]! |= 1 << (c & 31);
+    if (typeof key === "string") addKey(filter, key);
   }
-  return { bits, mask };
+  return filter;
 }
 
 /** False when `key` is certainly not among the filter's keys. */
@@ -75,4 +68,20 @@ export function mayContain(filter: KeyFilter, key: string): boolean {
   if ((bits[b >>> 5]! & (1 << (b & 31))) === 0) return false;
   const c = third(h) & mask;
   return (bits[c >>> 5]! & (1 << (c & 31))) !== 0;
+}
+
+/**
+ * Lets `key` through `filter` from now on, in place. Safe on a filter other
+ * snapshots share: a filter only ever turns keys away, and a key it lets
+ * through in error is looked up in the snapshot's own Map.
+ */
+export function addKey(filter: KeyFilter, key: string): void {
+  const { bits, mask } = filter;
+  const h = keyMix(key);
+  const a = h & mask;
+  const b = second(h) & mask;
+  const c = third(h) & mask;
+  bits[a >>> 5]! |= 1 << (a & 31);
+  bits[b >>> 5]! |= 1 << (b & 31);
+  bits[c >>> 5]! |= 1 << (c & 31);
 }

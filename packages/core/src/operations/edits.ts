@@ -5,6 +5,7 @@ import { isValidKind } from "../evaluation/context.js";
 import { ArgumentError } from "../errors.js";
 import { hashFlagSecret } from "../bypass/flag-secret.js";
 import { hasModeValues, isMode, stricter, toMode } from "../document/modes.js";
+import { appendValues, removeValues, valueCount } from "../document/target-values.js";
 
 /*
  * The operations an operator performs (CLI, admin API, programmatic), as pure
@@ -167,8 +168,8 @@ function variationFor(flag: Flag, mode: Mode): number {
 
 function removeUsers(flag: Flag, users: readonly string[]): void {
   const drop = new Set(users);
-  for (const target of flag.targets ?? []) target.values = target.values.filter((v) => !drop.has(v));
-  flag.targets = (flag.targets ?? []).filter((t) => t.values.length > 0);
+  for (const target of flag.targets ?? []) removeValues(target, drop);
+  flag.targets = (flag.targets ?? []).filter((t) => valueCount(t.values) > 0);
   for (const target of flag.contextTargets ?? []) {
     if (target.contextKind === "user" || !target.contextKind) {
       // User context targets mirror `targets`; keep them pointing at variations that still have users.
@@ -185,9 +186,9 @@ function removeContexts(flag: Flag, kind: string, keys: readonly string[]): void
   if (!flag.contextTargets) return;
   const drop = new Set(keys);
   for (const target of flag.contextTargets) {
-    if (target.contextKind === kind && Array.isArray(target.values)) target.values = target.values.filter((v) => !drop.has(v));
+    if (target.contextKind === kind && Array.isArray(target.values)) removeValues(target, drop);
   }
-  flag.contextTargets = flag.contextTargets.filter((t) => isUserKind(t.contextKind) || (Array.isArray(t.values) && t.values.length > 0));
+  flag.contextTargets = flag.contextTargets.filter((t) => isUserKind(t.contextKind) || (Array.isArray(t.values) && valueCount(t.values) > 0));
 }
 
 /**
@@ -205,7 +206,7 @@ function addContexts(flag: Flag, kind: string, keys: readonly string[], variatio
     target = { contextKind: kind, variation, values: [] };
     flag.contextTargets.push(target);
   }
-  for (const key of keys) target.values.push(key);
+  appendValues(target, keys);
 }
 
 /** Adds or removes targets, per kind. */
@@ -224,8 +225,7 @@ function addUsers(flag: Flag, users: readonly string[], variation: number): void
     target = { variation, values: [] };
     flag.targets.push(target);
   }
-  // No spread: a target can hold a million user keys, more arguments than a call takes.
-  for (const user of users) target.values.push(user);
+  appendValues(target, users);
   if (flag.contextTargets?.length && !flag.contextTargets.some((t) => (!t.contextKind || t.contextKind === "user") && t.variation === variation)) {
     flag.contextTargets.push({ contextKind: "user", variation, values: [] });
   }

@@ -1,3 +1,4 @@
+import { plainValues } from "../document/target-values.js";
 import type { Flag, JsonValue, Mode } from "../document/types.js";
 import type { ValidationIssue } from "../errors.js";
 import type { Snapshot } from "../snapshot.js";
@@ -79,7 +80,7 @@ export function flagStatus(flag: Flag, siteFlag: string, now: number): FlagStatu
       if (blocking(mode)) {
         modes.push(mode);
         // No spread: a target can hold a million user keys, more arguments than a call takes.
-        for (const user of target.values) users.push(user);
+        for (const user of plainValues(target.values)) users.push(user);
       }
     }
     for (const target of flag.contextTargets ?? []) {
@@ -89,7 +90,7 @@ export function flagStatus(flag: Flag, siteFlag: string, now: number): FlagStatu
       if (!kind || kind === "user" || !blocking(mode) || !Array.isArray(target.values) || target.values.length === 0) continue;
       modes.push(mode);
       const keys = (contexts[kind] ??= []);
-      for (const key of target.values) keys.push(key);
+      for (const key of plainValues(target.values)) keys.push(key);
     }
     const fallthrough = flag.fallthrough;
     if (fallthrough?.variation !== undefined) {

@@ -1,3 +1,4 @@
+import { cloneJson } from "../document/clone.js";
 import { ValidationError, type ValidationIssue } from "../errors.js";
 import { attributeComponents } from "../evaluation/attributes.js";
 import { CLAUSE_OPS, parseCidr } from "../evaluation/operators.js";
@@ -396,7 +397,7 @@ function checkAudit(c: Checker, audit: unknown): void {
  */
 function withoutNulls<T>(c: Checker, value: T, keep: boolean, path: string): T {
   if (value === null || typeof value !== "object") return value;
-  if (keep) return structuredClone(value);
+  if (keep) return cloneJson(value);
   if (Array.isArray(value)) {
     const copy = value.slice();
     for (let i = 0; i < copy.length; i++) {
@@ -541,7 +542,7 @@ function load(given: unknown, source: string | undefined, previous: Readonly<Fla
     const good = previous?.flags && Object.prototype.hasOwnProperty.call(previous.flags, key) ? previous.flags[key] : undefined;
     const kept = good !== undefined ? "its last good version is kept" : "it evaluates as MALFORMED_FLAG until it is fixed";
     problems.push({ path, flag: key, message: `Detour cannot load this flag: ${kept}` });
-    flags[key] = (good !== undefined ? structuredClone(good) : malformedFlag(key, flag)) as never;
+    flags[key] = (good !== undefined ? cloneJson(good) : malformedFlag(key, flag)) as never;
   }
   const out: FlagDocument = {};
   if (doc.flags) out.flags = flags;

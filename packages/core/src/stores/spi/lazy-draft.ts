@@ -1,6 +1,8 @@
 import { DICTIONARIES } from "../../document/changes.js";
 import { dictionary } from "../../document/dictionaries.js";
 import type { AuditEntry, FlagDocument } from "../../document/types.js";
+import { cloneJson } from "../../document/clone.js";
+import { trackValues } from "../../document/target-values.js";
 
 /**
  * A mutable copy of a frozen document that copies each flag, flag value and
@@ -11,11 +13,11 @@ import type { AuditEntry, FlagDocument } from "../../document/types.js";
  * it; Detour's own operations only put entries in front (`prependAudit`),
  * which leaves the old entries the snapshot's own, uncopied.
  */
-export function lazyDraft(document: Readonly<FlagDocument>): FlagDocument {
+export function lazyDraft(document: Readonly<FlagDocument>, options: { trackTargets?: boolean } = {}): FlagDocument {
   const draft: Record<string, unknown> = { ...document };
   for (const name of DICTIONARIES) {
     const entries = document[name];
-    if (entries) draft[name] = copyOnRead(entries as Record<string, unknown>);
+    if (entries) draft[name] = copyOnRead(entries as Record<string, unknown>, name === "flags" && options.trackTargets ? draftFlag : cloneJson);
   }
   if (document.audit) deferAudit(draft, document.audit);
   return draft as FlagDocument;
@@ -88,7 +90,46 @@ export function settleDraft(draft: unknown): unknown {
   return doc;
 }
 
-function copyOnRead(entries: Readonly<Record<string, unknown>>): Record<string, unknown> {
+const targetAware = new WeakSet<object>();
+
+/**
+ * Marks a mutator that edits target lists only through `removeValues`,
+ * `appendValues`, `hasValue` and `valueCount` (Detour's own operations):
+ * its incremental draft tracks large lists instead of copying them. Other
+ * mutators get plain arrays (a tracked list is a Proxy, which
+ * `structuredClone` refuses).
+ */
+export function tracksTargets<M extends object>(mutator: M): M {
+  targetAware.add(mutator);
+  return mutator;
+}
+
+/** Whether `mutator` was marked by `tracksTargets`. */
+export const isTargetAware = (mutator: object): boolean => targetAware.has(mutator);
+
+/** Lists from this many keys are tracked in a draft rather than copied. */
+const TRACKED_FROM = 256;
+
+/** A flag's private copy, its large target lists tracked (see `trackValues`): a write that adds one user to a million copies none. */
+function draftFlag(flag: unknown): unknown {
+  if (flag === null || typeof flag !== "object" || Array.isArray(flag)) return cloneJson(flag);
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(flag)) {
+    copy[key] = (key === "targets" || key === "contextTargets") && Array.isArray(value) ? value.map(draftTarget) : cloneJson(value);
+  }
+  return copy;
+}
+
+function draftTarget(target: unknown): unknown {
+  if (target === null || typeof target !== "object") return target;
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(target)) {
+    copy[key] = key === "values" && Array.isArray(value) && value.length >= TRACKED_FROM ? trackValues(value as string[]) : cloneJson(value);
+  }
+  return copy;
+}
+
+function copyOnRead(entries: Readonly<Record<string, unknown>>, copy: (entry: unknown) => unknown): Record<string, unknown> {
   const target = Object.assign(dictionary<unknown>(), entries);
   const copied = new Set<string>();
   const proxy = new Proxy(target, {
@@ -96,7 +137,7 @@ function copyOnRead(entries: Readonly<Record<string, unknown>>): Record<string, 
       if (typeof key === "string" && !copied.has(key) && Object.prototype.hasOwnProperty.call(t, key)) {
         copied.add(key);
         const value = t[key];
-        if (value !== null && typeof value === "object" && value === entries[key]) t[key] = structuredClone(value);
+        if (value !== null && typeof value === "object" && value === entries[key]) t[key] = copy(value);
       }
       return Reflect.get(t, key, receiver);
     },
@@ -115,5 +156,5 @@ function copyOnRead(entries: Readonly<Record<string, unknown>>): Record<string, 
  * taken from the dictionaries' plain objects, without marking entries read.
  */
 export function cloneDocument<T extends Readonly<FlagDocument>>(document: T): T {
-  return structuredClone(settleDraft({ ...document })) as T;
+  return cloneJson(settleDraft({ ...document })) as T;
 }

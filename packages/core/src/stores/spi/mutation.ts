@@ -2,7 +2,7 @@ import { diffDocuments } from "../../document/changes.js";
 import type { FlagDocument } from "../../document/types.js";
 import { ArgumentError, ValidationError, type ValidationIssue } from "../../errors.js";
 import { Snapshot } from "../../snapshot.js";
-import { lazyDraft, settleDraft } from "./lazy-draft.js";
+import { isTargetAware, lazyDraft, settleDraft } from "./lazy-draft.js";
 import type { Mutator } from "../types.js";
 
 /** Options of {@link applyMutation}. */
@@ -42,7 +42,7 @@ export interface MutationOptions {
  * flag and field at fault. Nothing is changed when it throws.
  */
 export function applyMutation(current: Snapshot, mutator: Mutator, options: MutationOptions = {}): Snapshot {
-  const draft = options.draft ?? (options.incremental ? lazyDraft(current.document) : current.draft());
+  const draft = options.draft ?? (options.incremental ? lazyDraft(current.document, { trackTargets: isTargetAware(mutator) }) : current.draft());
   const returned: unknown = mutator(draft);
   if (isPromiseLike(returned)) {
     throw new ArgumentError("mutator", "must be synchronous; it returned a promise (read what you need before calling write())");
