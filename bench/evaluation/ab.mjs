@@ -12,15 +12,13 @@
 // The table shows medians in ns and LD ÷ each, per round then the median, with
 // the lowest and highest per-round ratio (the machine is shared: compare ratios
 // within one run, and runs with each other only by their spread).
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
-import { build } from "esbuild";
-import { root } from "../lib/bundle.mjs";
 import { launchDarklyVersion } from "../lib/common.mjs";
+import { bundleVersions } from "./versions.mjs";
 import { fmt, median } from "../lib/stats.mjs";
 import { cases as allCases, calibrate, launchDarkly, loopFor, time } from "../evaluation-compare/run.mjs";
 
@@ -41,26 +39,9 @@ if (cases.length === 0) throw new Error(`no case among ${allCases.map((c) => c.i
 const work = mkdtempSync(join(tmpdir(), "detour-eval-ab-"));
 process.on("exit", () => rmSync(work, { recursive: true, force: true }));
 
-async function bundle(name, sourceRoot) {
-  const outfile = join(work, `${name}.mjs`);
-  await build({
-    entryPoints: [join(sourceRoot, "packages/core/src/index.ts")],
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    outfile,
-    nodePaths: [join(root, "node_modules")],
-    logLevel: "warning",
-  });
-  return import(pathToFileURL(outfile).href);
-}
-
-const baseRoot = join(work, "base");
-execFileSync("mkdir", ["-p", baseRoot]);
-execFileSync("sh", ["-c", `git -C "${root}" archive "${args.base}" packages/core/src | tar -x -C "${baseRoot}"`]);
-const baseCommit = execFileSync("git", ["-C", root, "rev-parse", "--short", args.base], { encoding: "utf8" }).trim();
-const versions = { base: await bundle("base", baseRoot), head: await bundle("head", root) };
+const built = await bundleVersions(args.base, work);
+const baseCommit = built.commit;
+const versions = { base: await import(pathToFileURL(built.base).href), head: await import(pathToFileURL(built.head).href) };
 
 console.log(
   `\nbase ${args.base} (${baseCommit}) against the working tree; LaunchDarkly ${launchDarklyVersion()}.\n` +

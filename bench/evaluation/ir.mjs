@@ -18,8 +18,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { build } from "esbuild";
-import { root } from "../lib/bundle.mjs";
+import { bundleVersions } from "./versions.mjs";
 import { fmt } from "../lib/stats.mjs";
 
 const { values: args } = parseArgs({
@@ -35,26 +34,8 @@ const GUEST = fileURLToPath(new URL("./ir-guest.mjs", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "detour-eval-ir-"));
 process.on("exit", () => rmSync(work, { recursive: true, force: true }));
 
-async function bundle(name, sourceRoot) {
-  const outfile = join(work, `${name}.mjs`);
-  await build({
-    entryPoints: [join(sourceRoot, "packages/core/src/index.ts")],
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    outfile,
-    nodePaths: [join(root, "node_modules")],
-    logLevel: "warning",
-  });
-  return outfile;
-}
-
-const baseRoot = join(work, "base");
-execFileSync("mkdir", ["-p", baseRoot]);
-execFileSync("sh", ["-c", `git -C "${root}" archive "${args.base}" packages/core/src | tar -x -C "${baseRoot}"`]);
-const baseCommit = execFileSync("git", ["-C", root, "rev-parse", "--short", args.base], { encoding: "utf8" }).trim();
-const versions = { [`base ${args.base} (${baseCommit})`]: await bundle("base", baseRoot), "working tree": await bundle("head", root) };
+const built = await bundleVersions(args.base, work);
+const versions = { [`base ${args.base} (${built.commit})`]: built.base, "working tree": built.head };
 
 /** Ir per call in each window of one process. */
 async function measure(file, impl, id) {
