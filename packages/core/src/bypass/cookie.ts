@@ -152,6 +152,8 @@ export function readCookies(header: string | readonly string[] | null | undefine
     if (Array.isArray(header)) for (const one of header) values.push(...readCookies(one as unknown as string, name));
     return values;
   }
+  // A pair named `name` has the name in it: most Cookie headers (sessions, preferences) are turned away by one search.
+  if (!header.includes(name)) return values;
   let start = 0;
   while (start < header.length) {
     let end = header.indexOf(";", start);
@@ -245,7 +247,9 @@ export function compileSecretPathMatcher(secretPath: string, option = "allow.sec
   if (expected === null) throw new OptionsError(option, `${JSON.stringify(secretPath)} is not a usable secret path`);
   const length = normalizePath(secretPath.startsWith("/") ? secretPath : `/${secretPath}`)!.length;
   return (path) => {
-    const normal = typeof path === "string" ? normalizePath(path) : null;
+    // The normal form is never longer than the path: a shorter path (most paths, the secret being long) is refused unread.
+    if (typeof path !== "string" || path.length < length) return false;
+    const normal = normalizePath(path);
     if (normal === null || normal.length !== length) return false;
     return timingSafeEqual(digest(normal), expected);
   };

@@ -15,15 +15,17 @@ import {
 import { failClosedPeriod, periodOf } from "../bypass/period.js";
 import type { DetourFlagSettings, Mode } from "../document/types.js";
 import { MAX_MATCH_INPUT } from "../evaluation/regex.js";
-import { isValidKind } from "../evaluation/context.js";
 import type { EvaluationContext, EvaluationReason, EvaluationResult, UserContext } from "../evaluation/types.js";
 import { respond } from "../respond/index.js";
 import { lookupOf, type Snapshot } from "../snapshot.js";
 import { evaluateCompiled } from "../evaluation/evaluate.js";
+import { mayContain } from "../evaluation/key-filter.js";
+import type { TargetGroup } from "../evaluation/compile.js";
 import { RequestDecision, flagOutcome, passOutcome, secretVisitOutcome, type ContextFactory, type Outcome } from "../decision/decision.js";
 import { matchesFlagSecret } from "../bypass/flag-secret.js";
 import { isSafeMethod, stricter } from "../document/modes.js";
-import type { ContextInput, NormalizedOptions } from "../options.js";
+import type { NormalizedOptions } from "../options.js";
+import { keyOfInput, multiKind, withPart, type GivenContexts } from "./contexts.js";
 import { strictestReading } from "./path-rules.js";
 import type { RequestAccessor } from "../request.js";
 import { pickedBy } from "./picked.js";
@@ -32,23 +34,6 @@ import { buildView, type ModeFlag, type PolicyView } from "./view.js";
 import { ALL_KINDS, type KindsRead } from "./kinds.js";
 
 const ANONYMOUS = "anonymous";
-
-/** One kind's part of a request's context from what `contexts(req)` gave for it; `null` for none. */
-function contextPart(input: ContextInput): Record<string, unknown> | null {
-  if (typeof input === "string") return input === "" ? null : { key: input };
-  if (typeof input === "number") return Number.isFinite(input) ? { key: String(input) } : null;
-  if (input === null || typeof input !== "object" || typeof input.key !== "string" || input.key === "") return null;
-  const { kind: _kind, ...part } = input;
-  return part;
-}
-
-/** `multi` with `kind`'s part added (created around `user` on the first part); unchanged when the input holds none. */
-function withPart(multi: Record<string, unknown> | undefined, user: UserContext, kind: string, input: ContextInput): Record<string, unknown> | undefined {
-  const part = contextPart(input);
-  if (part === null || kind === "user" || !isValidKind(kind)) return multi;
-  (multi ??= { kind: "multi", user })[kind] = part;
-  return multi;
-}
 
 const NO_CONTEXT: EvaluationContext = Object.freeze({ key: ANONYMOUS });
 
@@ -133,6 +118,8 @@ export class Policy<Req> implements ContextFactory<Req> {
   /** The last shareable outcome of a flag's decision, with the view it was decided in (see `#decision`). */
   #shared: { view: PolicyView; outcome: Outcome } | null = null;
   readonly #failOpen: Outcome;
+  /** `contexts` is one function for every kind (or absent), not a function per kind. */
+  readonly #contextsAtOnce: boolean;
 
   /** `outage`: an identifier of the store outage in progress (the snapshot in force is stale), or `null`. */
   constructor(options: NormalizedOptions<Req>, snapshot: () => Snapshot | undefined, outage: () => string | null) {
@@ -141,6 +128,7 @@ export class Policy<Req> implements ContextFactory<Req> {
     this.#outage = outage;
     this.#notInForce = passOutcome("NOT_IN_FORCE", options.status);
     this.#failOpen = passOutcome("FAIL_OPEN", options.status);
+    this.#contextsAtOnce = typeof options.contexts !== "object";
     for (const [name, patterns] of options.features) {
       this.#featureNames.add(name);
       if (patterns.length > 0) {
@@ -239,17 +227,52 @@ export class Policy<Req> implements ContextFactory<Req> {
   #withKinds(user: UserContext, req: Req, kinds: KindsRead = ALL_KINDS): EvaluationContext {
     const source = this.#options.contexts;
     if (source === undefined) return user;
+    if (typeof source === "function") return multiKind(user, source(req));
     let multi: Record<string, unknown> | undefined;
-    if (typeof source === "function") {
-      const contexts = source(req);
-      if (contexts) for (const kind of Object.keys(contexts)) multi = withPart(multi, user, kind, contexts[kind]);
-    } else {
-      for (const kind of kinds === ALL_KINDS ? Object.keys(source) : kinds) {
-        const get = source[kind];
-        if (get !== undefined) multi = withPart(multi, user, kind, get(req));
-      }
+    for (const kind of kinds === ALL_KINDS ? Object.keys(source) : kinds) {
+      const get = source[kind];
+      if (get !== undefined) multi = withPart(multi, user, kind, get(req));
     }
     return multi === undefined ? user : (multi as EvaluationContext);
+  }
+
+  /**
+   * For a flag that reads only its target lists (`keyTargets`): `null` when
+   * the request's keys are in none of them, told without building a context
+   * (each list's filter turns most keys away on a few characters); else the
+   * context `#firstContext` builds for it, with `user()` and `contexts()`
+   * still called at most once. Only while `contexts` is one function (or
+   * absent): a per-kind option is left to `#firstContext`.
+   */
+  #targetedContext(flag: ModeFlag, groups: readonly TargetGroup[], req: Req): EvaluationContext | null {
+    let user: string | undefined;
+    let read = false;
+    let given: GivenContexts;
+    for (let i = 0; i < groups.length; i++) {
+      const group = groups[i]!;
+      let key: string | undefined;
+      if (group.kind === "user") key = user ??= this.#userKey(req);
+      else {
+        if (!read) {
+          given = this.#givenContexts(req);
+          read = true;
+        }
+        // Read as any property: a kind `multiKind` would leave out at most costs the context built below.
+        key = given ? keyOfInput(given[group.kind]) : undefined;
+      }
+      if (key !== undefined && mayContain(group.filter, key) && group.keys.has(key)) {
+        const context: UserContext = { key: user ?? this.#userKey(req) };
+        if (!flag.otherKinds) return context;
+        return multiKind(context, read ? given : this.#givenContexts(req));
+      }
+    }
+    return null;
+  }
+
+  /** What the `contexts` option (one function, or none) gives for `req`. */
+  #givenContexts(req: Req): GivenContexts {
+    const source = this.#options.contexts;
+    return typeof source === "function" ? source(req) : undefined;
   }
 
   /** The context built while deciding, when it is the one `decision.variation()` needs (every kind); else `undefined`, built on demand. */
@@ -332,17 +355,24 @@ export class Policy<Req> implements ContextFactory<Req> {
     let pending: Pending<Req>;
     if (siteOnly && site !== null && site.pathRules === null) {
       // The site flag alone, not on the path: no per-request state unless it applies (or a secret URL may be visited).
-      const context = this.#firstContext(site, accessor, req, view);
-      const result = evaluateCompiled(site.compiled, context, lookupOf(snapshot));
-      const index = result.variationIndex;
-      const mode = index === null ? null : site.modes[index];
-      if ((!mode || mode === "available") && !this.#visitsAnySecret(accessor, req, view)) {
-        const whole = site.needs === "user" ? this.#complete(context, site.otherKinds, view) : undefined;
-        return this.#finish(this.#pass(snapshot, accessor, req, whole), req);
+      const targets = site.keyTargets;
+      const context = targets !== null && this.#contextsAtOnce ? this.#targetedContext(site, targets.groups, req) : this.#firstContext(site, accessor, req, view);
+      if (context === null) {
+        // In none of its target lists: the flag puts this request in no mode (`keyTargets`).
+        if (!this.#visitsAnySecret(accessor, req, view)) return this.#finish(this.#pass(snapshot, accessor, req, undefined), req);
+        pending = newPending(accessor, req, snapshot, view, outage);
+      } else {
+        const result = evaluateCompiled(site.compiled, context, lookupOf(snapshot));
+        const index = result.variationIndex;
+        const mode = index === null ? null : site.modes[index];
+        if ((!mode || mode === "available") && !this.#visitsAnySecret(accessor, req, view)) {
+          const whole = site.needs === "user" ? this.#complete(context, site.otherKinds, view) : undefined;
+          return this.#finish(this.#pass(snapshot, accessor, req, whole), req);
+        }
+        pending = newPending(accessor, req, snapshot, view, outage);
+        this.#keep(pending, site, context);
+        this.#apply(pending, site, this.#options.siteFlag, "site", result, context);
       }
-      pending = newPending(accessor, req, snapshot, view, outage);
-      this.#keep(pending, site, context);
-      this.#apply(pending, site, this.#options.siteFlag, "site", result, context);
     } else {
       pending = newPending(accessor, req, snapshot, view, outage);
       this.#consider(pending, site, this.#options.siteFlag, "site");
@@ -526,6 +556,7 @@ export class Policy<Req> implements ContextFactory<Req> {
 
   /** A visit to the app's secret URL or to the own secret of a flag in force, for a request nothing blocks. */
   #visitsAnySecret(accessor: RequestAccessor<Req>, req: Req, view: PolicyView): boolean {
+    if (this.#secretPath === null && (this.#options.secret === null || !view.flagSecrets)) return false;
     if (this.#isSecretVisit(accessor, req)) return true;
     if (this.#options.secret === null) return false;
     let path: string | undefined;

@@ -1,6 +1,7 @@
 import type { DetourFlagSettings, Flag, Mode, Rollout } from "../document/types.js";
 import { attributeComponents } from "../evaluation/attributes.js";
-import type { CompiledFlag, Outcome } from "../evaluation/compile.js";
+import type { CompiledFlag, Outcome, TargetGroup } from "../evaluation/compile.js";
+import type { EvaluationResult } from "../evaluation/types.js";
 import { compiledFlagOf, type Snapshot } from "../snapshot.js";
 import { modesOf } from "../document/modes.js";
 import { inForce, scheduleOf } from "../document/schedule.js";
@@ -38,6 +39,28 @@ export interface ModeFlag {
   readonly ruleKinds: readonly (string | null)[];
   /** When the client should retry (epoch ms: the window end, else `detour.retryAt`), `null` when neither is set. */
   readonly retryAt: number | null;
+  /**
+   * For a flag that reads nothing but whether a key is in one of its target
+   * lists (on, no prerequisites, no rules, a fixed fallthrough) and puts no
+   * one else in a mode: its lists and what it answers a request in none of
+   * them; else `null`.
+   */
+  readonly keyTargets: KeyTargets | null;
+}
+
+export interface KeyTargets {
+  readonly groups: readonly TargetGroup[];
+  /** The fallthrough's result. */
+  readonly untargeted: EvaluationResult;
+}
+
+/** The `keyTargets` of a flag, when its targets put some keys in a mode and everyone else in none. */
+function keyTargetsOf(compiled: CompiledFlag, modes: readonly (Mode | null)[]): KeyTargets | null {
+  const { targets, fallthrough } = compiled;
+  if (!compiled.on || compiled.prerequisites.length > 0 || compiled.rules.length > 0 || targets === null || fallthrough.type !== "fixed") return null;
+  const index = fallthrough.result.variationIndex;
+  const mode = index === null ? null : modes[index];
+  return !mode || mode === "available" ? { groups: targets, untargeted: fallthrough.result } : null;
 }
 
 /**
@@ -71,6 +94,8 @@ export interface PolicyView {
   readonly kinds: KindsRead;
   /** Bypass periods of this snapshot's flags by key, filled as blocked requests need them (`periodOf`). */
   readonly periods: Map<string, string>;
+  /** Some flag in force has its own secret URL (`detour.secret`). */
+  readonly flagSecrets: boolean;
 }
 
 function outcomeVariations(outcome: Outcome, into: Set<number>): void {
@@ -187,6 +212,7 @@ function modeFlag(snapshot: Snapshot, key: string, now: number, boundaries: numb
     pathRules: needs === "custom" || needs === "user" ? pathRulesOf(compiled, modes) : null,
     ruleKinds: ruleKindsOf(compiled),
     retryAt: until !== null ? until.getTime() : flag.detour?.retryAt !== undefined ? Date.parse(flag.detour.retryAt) : null,
+    keyTargets: keyTargetsOf(compiled, modes),
   };
 }
 
@@ -207,6 +233,7 @@ export function buildView(snapshot: Snapshot, siteFlag: string, featureNames: It
       if (snapshot.unloadable.has(key) && snapshot.definition(key)!.variations.length === 0) brokenClosed.add(key);
     }
   }
+  const flagsInForce = [...(site ? [site] : []), ...features.values()];
   return {
     snapshot,
     site,
@@ -215,7 +242,8 @@ export function buildView(snapshot: Snapshot, siteFlag: string, featureNames: It
     expires: boundaries.length > 0 ? Math.min(...boundaries) : Infinity,
     failClosed,
     brokenClosed,
-    kinds: unionKinds([...(site ? [site] : []), ...features.values()].map((flag) => flag.kinds)),
+    kinds: unionKinds(flagsInForce.map((flag) => flag.kinds)),
     periods: new Map(),
+    flagSecrets: flagsInForce.some((flag) => Boolean(flag.settings?.secret)),
   };
 }

@@ -272,6 +272,12 @@ describe("readCookie / readCookies", () => {
     expect(readCookies(["a=1", "a=2; b=3"], "a")).toEqual(["1", "2"]);
     expect(readCookies(undefined, "a")).toEqual([]);
   });
+
+  it("finds nothing in a header without the name, or with it only inside other names or values", () => {
+    expect(readCookies("sid=s%3A8f1c; theme=dark", "detour_bypass")).toEqual([]);
+    expect(readCookies("xdetour_bypass=1; detour_bypassx=2; a=detour_bypass", "detour_bypass")).toEqual([]);
+    expect(readCookies("xdetour_bypass=1;  detour_bypass =2", "detour_bypass")).toEqual(["2"]);
+  });
 });
 
 describe("the secret URL", () => {

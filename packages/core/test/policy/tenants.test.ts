@@ -94,3 +94,65 @@ describe("which kind a segment rule picked", () => {
     expect(detour.decide(request({ headers: { "x-org": "globex" } }))).toMatchObject({ mode: "available" });
   });
 });
+
+describe("a site flag that only targets keys", () => {
+  // Decided from the keys alone while the request is in no list: no context is built, each callback is called at most once.
+  const flags = modeFlag("site", {
+    contextTargets: [
+      { contextKind: "user", variation: 1, values: [] },
+      { contextKind: "organization", variation: 2, values: ["acme", "7"] },
+    ],
+    targets: [{ variation: 1, values: ["u1"] }],
+  });
+
+  function counting(given: (req: DetourRequest) => Record<string, unknown> | undefined) {
+    const calls = { user: 0, contexts: 0 };
+    const options = {
+      user: (req: DetourRequest) => (calls.user++, (req as { user?: string }).user),
+      contexts: (req: DetourRequest) => (calls.contexts++, given(req) as Record<string, string>),
+    };
+    return { calls, options };
+  }
+
+  it("answers as the full evaluation does, calling user() and contexts() at most once per decision", async () => {
+    const { calls, options } = counting((req) => ({ organization: req.headers?.["x-org"] as string | undefined }));
+    const detour = await detourWith({ flags }, options);
+    const cases: [string | undefined, string | undefined, object][] = [
+      ["globex", "u2", { action: "pass", mode: "available", flag: null }],
+      [undefined, undefined, { action: "pass", mode: "available" }],
+      ["globex", "u1", { action: "block", mode: "read-only", scope: "user", picked: { kind: "user", key: "u1" } }],
+      ["acme", "u2", { action: "block", mode: "maintenance", scope: "context", picked: { kind: "organization", key: "acme" } }],
+      ["acme", undefined, { action: "block", mode: "maintenance", picked: { kind: "organization", key: "acme" } }],
+    ];
+    for (const [orgKey, user, expected] of cases) {
+      calls.user = calls.contexts = 0;
+      const decision = detour.decide(tenantRequest(orgKey, "POST", user));
+      expect(decision).toMatchObject(expected);
+      expect(calls.user).toBeLessThanOrEqual(1);
+      expect(calls.contexts).toBeLessThanOrEqual(1);
+      expect(decision.explain("site")).toMatchObject({ variationIndex: decision.mode === "maintenance" ? 2 : decision.mode === "read-only" ? 1 : 0 });
+    }
+  });
+
+  it("reads every form of a kind's key contexts() gives, and no kind it would leave out", async () => {
+    const forms: [unknown, string][] = [
+      [{ key: "acme", plan: "free" }, "block"],
+      [{ kind: "organization", key: "acme" }, "block"],
+      [7, "block"],
+      ["", "pass"],
+      [{ key: "" }, "pass"],
+      [Number.NaN, "pass"],
+      [{ name: "acme" }, "pass"],
+      [null, "pass"],
+    ];
+    for (const [input, action] of forms) {
+      const { options } = counting(() => ({ organization: input as string }));
+      const detour = await detourWith({ flags }, options);
+      expect(detour.decide(tenantRequest(undefined, "POST", "u2")), JSON.stringify(input)).toMatchObject({ action });
+    }
+    // Inherited from a prototype: not one of the kinds contexts() gave.
+    const inherited = counting(() => Object.create({ organization: "acme" }) as Record<string, unknown>);
+    const detour = await detourWith({ flags }, inherited.options);
+    expect(detour.decide(tenantRequest(undefined, "POST", "u2"))).toMatchObject({ action: "pass", mode: "available" });
+  });
+});
