@@ -283,52 +283,56 @@ async function check(c, s) {
 // ------------------------------------------------------------------ timing
 
 // A fresh loop function per implementation, so every call site keeps its own type feedback.
-function loopFor(impl) {
+export function loopFor(impl) {
   return impl.sync
     ? new Function("fn", "n", "let s = 0; for (let i = 0; i < n; i++) { if (fn(i) === undefined) s++; } return s;")
     : new Function("fn", "n", "return (async () => { let s = 0; for (let i = 0; i < n; i++) { if ((await fn(i)) === undefined) s++; } return s; })();");
 }
 
-async function time(loop, fn, n) {
+export async function time(loop, fn, n) {
   const t0 = process.hrtime.bigint();
   await loop(fn, n);
   return Number(process.hrtime.bigint() - t0) / n;
 }
 
-async function calibrate(loop, fn) {
+/** Calls per sample for ~`targetMs` ms. */
+export async function calibrate(loop, fn, targetMs = TARGET_MS) {
   let n = 1000;
   for (;;) {
     const ns = await time(loop, fn, n);
-    if (ns * n > 5e6 || n >= 5e6) return Math.max(1000, Math.round((TARGET_MS * 1e6) / ns));
+    if (ns * n > 5e6 || n >= 5e6) return Math.max(1000, Math.round((targetMs * 1e6) / ns));
     n *= 4;
   }
+}
+
+/** LaunchDarkly's SDK offline on its file data source, fed `document` through a file at `path`, no events. */
+export async function launchDarkly(document, path) {
+  const { init, integrations } = await import("@launchdarkly/node-server-sdk");
+  writeFileSync(path, JSON.stringify(document));
+  const silent = { error() {}, warn() {}, info() {}, debug() {} };
+  const client = init("sdk-bench-offline", {
+    updateProcessor: new integrations.FileDataSourceFactory({ paths: [path] }).getFactory(),
+    sendEvents: false,
+    diagnosticOptOut: true,
+    logger: silent,
+  });
+  await client.waitForInitialization({ timeout: 10 });
+  return client;
 }
 
 export async function main() {
   const m = machine();
   const { createDetour } = await loadDetour(["core"]);
-  const { init, integrations } = await import("@launchdarkly/node-server-sdk");
   const { GrowthBookClient } = await import("@growthbook/growthbook");
   const { Unleash, InMemStorageProvider } = await import("unleash-client");
   const work = mkdtempSync(join(tmpdir(), "detour-eval-compare-"));
-  const silent = { error() {}, warn() {}, info() {}, debug() {} };
   const tools = {
     createDetour,
     GrowthBookClient,
     Unleash,
     InMemStorageProvider,
     ldFile: (id) => join(work, `flags-${id}.json`),
-    ldInit: async (document, path) => {
-      writeFileSync(path, JSON.stringify(document));
-      const client = init("sdk-bench-offline", {
-        updateProcessor: new integrations.FileDataSourceFactory({ paths: [path] }).getFactory(),
-        sendEvents: false,
-        diagnosticOptOut: true,
-        logger: silent,
-      });
-      await client.waitForInitialization({ timeout: 10 });
-      return client;
-    },
+    ldInit: launchDarkly,
   };
 
   const rows = [];

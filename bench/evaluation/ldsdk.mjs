@@ -16,12 +16,12 @@
 // medians in ns per evaluation and the ratio to LaunchDarkly's `await variation()`.
 // Before timing, every context of every case is checked to evaluate the same in both.
 import { build } from "esbuild";
-import { init, integrations } from "@launchdarkly/node-server-sdk";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { launchDarklyVersion } from "../lib/common.mjs";
+import { launchDarkly } from "../evaluation-compare/run.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const ldVersion = launchDarklyVersion();
@@ -122,16 +122,7 @@ for (const c of cases) c.ldContexts = c.contexts.map((context) => ({ kind: "user
 
 // ------------------------------------------------------------ LaunchDarkly, offline
 
-const path = join(work, "flags.json");
-writeFileSync(path, JSON.stringify(document));
-const silent = { error() {}, warn() {}, info() {}, debug() {} };
-const client = init("sdk-bench", {
-  updateProcessor: new integrations.FileDataSourceFactory({ paths: [path] }).getFactory(),
-  sendEvents: false,
-  diagnosticOptOut: true,
-  logger: silent,
-});
-await client.waitForInitialization({ timeout: 10 });
+const client = await launchDarkly(document, join(work, "flags.json"));
 
 const snapshot = Snapshot ? Snapshot.from(structuredClone(document)) : null;
 

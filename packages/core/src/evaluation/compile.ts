@@ -11,6 +11,7 @@ import { compileAttribute, compileReference, kindOf, targetsUsers, type Attribut
 import { compileFoldedOperator, compileOperator, type ValueMatcher } from "./operators.js";
 import type { EvaluationReason, EvaluationResult } from "./types.js";
 import { compileTargets, patchTargets, type TargetGroup } from "./target-groups.js";
+import { sharedSha1Prefix, type Sha1Prefix } from "./sha1.js";
 import type { TargetChange } from "../document/target-values.js";
 
 /*
@@ -37,8 +38,8 @@ export interface FixedOutcome {
 
 export interface RolloutOutcome {
   readonly type: "rollout";
-  /** `prefix + "." ` ready to be hashed with the bucketing value. */
-  readonly hashPrefix: string;
+  /** `prefix + "."`, prepared to be hashed with the bucketing value. */
+  readonly hashPrefix: Sha1Prefix;
   readonly bucketBy: AttributeGetter;
   /** The bucketing attribute is the context key. */
   readonly bucketsByKey: boolean;
@@ -48,6 +49,8 @@ export interface RolloutOutcome {
   readonly forUsers: boolean;
   /** Cumulative weights, summed exactly as LaunchDarkly sums them (floats, weight / 1e5). */
   readonly thresholds: Float64Array;
+  /** The same as bounds on the hash: `hash < bounds[i]` exactly when LaunchDarkly's `hash / 0xFFFFFFFFFFFFFFF < thresholds[i]`. */
+  readonly bounds: Float64Array;
   /** Result per slot when the context counts in the experiment, and when it does not. */
   readonly counted: readonly EvaluationResult[];
   readonly uncounted: readonly EvaluationResult[];
@@ -89,7 +92,7 @@ export interface CompiledSegmentRule {
   readonly clauses: readonly CompiledClause[];
   /** `null` when every matching context is in; else the bucket must be below this. */
   readonly weight: number | null;
-  readonly hashPrefix: string;
+  readonly hashPrefix: Sha1Prefix;
   readonly bucketBy: AttributeGetter | null;
   readonly kind: string;
 }
@@ -147,9 +150,42 @@ function compileClause(clause: Clause, foldPaths = false): CompiledClause {
   return { attribute, match, negate, segments: null };
 }
 
-function hashPrefix(key: string, salt: string | undefined, seed: unknown): string {
+function hashPrefix(key: string, salt: string | undefined, seed: unknown): Sha1Prefix {
   // A seed of 0 counts as no seed, as in the LaunchDarkly SDK.
-  return `${seed ? Number(seed) : `${key}.${salt || ""}`}.`;
+  return sharedSha1Prefix(`${seed ? Number(seed) : `${key}.${salt || ""}`}.`);
+}
+
+/** LaunchDarkly's bucket: the first 60 bits of the hash over 0xFFFFFFFFFFFFFFF (as it writes it), a float in [0, 1]. */
+export const BUCKET_SCALE = 1152921504606847e3;
+
+const ulp = new Float64Array(1);
+const ulpBits = new BigInt64Array(ulp.buffer);
+
+/** The double next to `x` (≥ 0) upwards, or downwards. */
+function step(x: number, by: 1n | -1n): number {
+  ulp[0] = x;
+  ulpBits[0]! += by;
+  return ulp[0]!;
+}
+
+/**
+ * The least hash `h` ≥ 0 whose bucket `h / BUCKET_SCALE` is not below
+ * `threshold`, so that `hash < boundOf(threshold)` exactly when the float
+ * comparison LaunchDarkly makes is true: the rounded division by a positive
+ * constant never decreases as `h` grows, so the hashes whose bucket is below
+ * the threshold are all those below the least one whose bucket is not. A NaN
+ * threshold (a weight that is not a number) has no hash below it.
+ */
+export function boundOf(threshold: number): number {
+  if (Number.isNaN(threshold)) return -Infinity;
+  if (threshold <= 0) return 0;
+  let h = Math.min(threshold * BUCKET_SCALE, Number.MAX_VALUE);
+  while (h / BUCKET_SCALE < threshold) {
+    if (h === Number.MAX_VALUE) return Infinity;
+    h = step(h, 1n);
+  }
+  while (h > 0 && step(h, -1n) / BUCKET_SCALE >= threshold) h = step(h, -1n);
+  return h;
 }
 
 const keyGetters = new Map<string, AttributeGetter>();
@@ -191,6 +227,7 @@ function compileRollout(flag: Flag, rollout: Rollout, reason: EvaluationReason):
   const uncounted = slots.map((slot) => variationResult(flag, slot.variation, reason));
   return {
     type: "rollout",
+    bounds: thresholds.map(boundOf),
     bucketsByKey: bucketBy === keyAttribute(kind),
     hashPrefix: hashPrefix(flag.key, flag.salt, rollout.seed),
     bucketBy,

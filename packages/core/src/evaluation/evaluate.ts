@@ -1,5 +1,6 @@
 import type { Flag, FlagDocument, Segment } from "../document/types.js";
 import {
+  BUCKET_SCALE,
   compileFlag,
   compileSegment,
   MALFORMED_RESULT,
@@ -12,6 +13,7 @@ import {
 import { contextProblem, hasKind, keyOf } from "./context.js";
 import { bucketHash } from "./bucket-memo.js";
 import { mayContain } from "./key-filter.js";
+import type { Sha1Prefix } from "./sha1.js";
 import type { EvaluationContext, EvaluationResult } from "./types.js";
 
 /** Where prerequisites and segments are looked up during an evaluation. */
@@ -19,8 +21,6 @@ export interface FlagLookup {
   flag(key: string): CompiledFlag | undefined;
   segment(key: string): CompiledSegment | undefined;
 }
-
-const BUCKET_SCALE = 1152921504606847e3; // 0xFFFFFFFFFFFFFFF as LaunchDarkly writes it
 
 /** A bucketing value: strings as they are, integers in decimal, anything else none. */
 function bucketable(value: unknown): string | null {
@@ -30,20 +30,21 @@ function bucketable(value: unknown): string | null {
 }
 
 /** The context's bucket in [0, 1) for a rollout, or -1 when it has no bucketing value. */
-export function bucketFor(hashPrefix: string, value: unknown): number {
+export function bucketFor(hashPrefix: Sha1Prefix, value: unknown): number {
   const key = bucketable(value);
   if (key === null) return -1;
   return bucketHash(hashPrefix, key) / BUCKET_SCALE;
 }
 
 function rollout(outcome: RolloutOutcome, context: EvaluationContext): EvaluationResult {
-  let bucket = bucketFor(outcome.hashPrefix, outcome.bucketBy(context));
+  const key = bucketable(outcome.bucketBy(context));
   // No bucketing value: bucket 0, and the context still counts in an experiment if it has the rollout's kind.
-  const counts = bucket >= 0 || hasKind(context, outcome.kind);
-  if (bucket < 0) bucket = 0;
-  const thresholds = outcome.thresholds;
-  for (let i = 0; i < thresholds.length; i++) {
-    if (bucket < thresholds[i]!) return counts ? outcome.counted[i]! : outcome.uncounted[i]!;
+  const hash = key === null ? 0 : bucketHash(outcome.hashPrefix, key);
+  const counts = key !== null || hasKind(context, outcome.kind);
+  // The bounds are the thresholds on the hash itself (see `boundOf`): no division.
+  const bounds = outcome.bounds;
+  for (let i = 0; i < bounds.length; i++) {
+    if (hash < bounds[i]!) return counts ? outcome.counted[i]! : outcome.uncounted[i]!;
   }
   return outcome.last;
 }

@@ -1,7 +1,10 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { Flag, Rollout } from "../../src/document/types.js";
+import { seededRandom as random } from "@detour/test-support/random";
+import { BUCKET_SCALE, boundOf } from "../../src/evaluation/compile.js";
 import { bucketFor, evaluate } from "../../src/evaluation/evaluate.js";
+import { sharedSha1Prefix } from "../../src/evaluation/sha1.js";
 import type { EvaluationContext } from "../../src/evaluation/types.js";
 
 /** LaunchDarkly's bucket, computed the slow, obvious way. */
@@ -35,7 +38,7 @@ describe("percentage bucketing: the public LaunchDarkly vectors", () => {
 
   for (const [key, expected] of vectors) {
     it(`buckets ${key} of flag hashKey, salt saltyA, at ${expected}`, () => {
-      expect(bucketFor("hashKey.saltyA.", key)).toBeCloseTo(expected, 7);
+      expect(bucketFor(sharedSha1Prefix("hashKey.saltyA."), key)).toBeCloseTo(expected, 7);
     });
 
     it(`puts ${key} on the right side of a rollout boundary just around ${expected}`, () => {
@@ -234,5 +237,61 @@ describe("experiments", () => {
       rolloutFlag(experiment({ variations: [{ variation: 0, weight: 0 }, { variation: 2, weight: 0, untracked }] }));
     expect(evaluate(short(false), { key: "user-1" })).toEqual({ value: "c", variationIndex: 2, reason: { kind: "FALLTHROUGH", inExperiment: true } });
     expect(evaluate(short(true), { key: "user-1" })).toEqual({ value: "c", variationIndex: 2, reason: { kind: "FALLTHROUGH" } });
+  });
+});
+
+describe("the bucket bounds (thresholds on the hash itself)", () => {
+  const SCALE = 0xfffffffffffffff; // the double LaunchDarkly divides by
+  const bits = new BigInt64Array(1);
+  const float = new Float64Array(bits.buffer);
+  const below = (x: number) => {
+    float[0] = x;
+    bits[0]! -= 1n;
+    return float[0]!;
+  };
+
+  /** Whether the bound is the least double whose bucket is not below the threshold (the one below it has a bucket below). */
+  function exact(threshold: number): boolean {
+    const bound = boundOf(threshold);
+    return bound / SCALE >= threshold && (bound === 0 || below(bound) / SCALE < threshold);
+  }
+
+  it("divide by the same double LaunchDarkly divides by", () => {
+    expect(BUCKET_SCALE).toBe(SCALE);
+  });
+
+  it("are exact for every threshold a single weight gives, and for running sums of random weights", () => {
+    const wrong: number[] = [];
+    for (let weight = 1; weight <= 100000; weight++) if (!exact(weight / 1e5)) wrong.push(weight / 1e5);
+    const next = random(5);
+    for (let run = 0; run < 2000; run++) {
+      let sum = 0;
+      for (let slot = 0; slot < 5; slot++) {
+        sum += Math.floor(next() * 40000) / 1e5;
+        if (!exact(sum)) wrong.push(sum);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it("agree with the float comparison on hashes around each bound and at random", () => {
+    const next = random(6);
+    const wrong: number[][] = [];
+    for (let k = 0; k < 5000; k++) {
+      const threshold = Math.floor(next() * 100001) / 1e5;
+      const bound = boundOf(threshold);
+      for (const hash of [bound, below(bound), bound + 2 ** 8, Math.max(0, bound - 2 ** 8), Math.floor(next() * 2 ** 60)]) {
+        if (hash < bound !== hash / SCALE < threshold) wrong.push([threshold, hash]);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it("leave nothing below a threshold of 0 or less or NaN, and everything below one past every bucket", () => {
+    expect(boundOf(0)).toBe(0);
+    expect(boundOf(-1)).toBe(0);
+    expect(boundOf(Number.NaN)).toBe(-Infinity);
+    expect(boundOf(2)).toBeGreaterThan(2 ** 60);
+    expect(boundOf(1e300)).toBe(Infinity);
   });
 });

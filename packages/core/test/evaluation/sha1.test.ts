@@ -2,7 +2,12 @@ import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { seededRandom as random } from "@detour/test-support/random";
 import { describe, expect, it, vi } from "vitest";
-import { sha1High60 } from "../../src/evaluation/sha1.js";
+import { sha1High60 as hashOf, sha1Prefix } from "../../src/evaluation/sha1.js";
+
+/** SHA-1 of `a + b` through a prepared prefix `a`. */
+function sha1High60(a: string, b = ""): number {
+  return hashOf(sha1Prefix(a), b);
+}
 
 /** The reference: exactly what LaunchDarkly computes from the hex digest. */
 function reference(text: string): number {
@@ -86,10 +91,10 @@ describe("sha1High60", () => {
     for (const text of ["€".repeat(100), "😀".repeat(70), "a€😀".repeat(40)]) {
       vi.resetModules();
       const fresh = await import("../../src/evaluation/sha1.js");
-      expect(fresh.sha1High60(text), `${text.length} code units`).toBe(reference(text));
+      expect(fresh.sha1High60(fresh.sha1Prefix(""), text), `${text.length} code units`).toBe(reference(text));
       const half = text.length >> 1;
       const cut = text.codePointAt(half - 1)! > 0xffff ? half + 1 : half; // stay between whole code points
-      expect(fresh.sha1High60(text.slice(0, cut), text.slice(cut))).toBe(reference(text));
+      expect(fresh.sha1High60(fresh.sha1Prefix(text.slice(0, cut)), text.slice(cut))).toBe(reference(text));
     }
   });
 
@@ -120,5 +125,31 @@ describe("sha1High60", () => {
       }),
       { seed: 42, numRuns: 2000 },
     );
+  });
+
+  it("hashes lone surrogates as U+FFFD, as Node's hash.update(string) does, and pairs as one code point", () => {
+    const next = random(7);
+    const units = ["a", "\ud83d", "\ude00", "\ud83d\ude00", "é", "€", "\udbff", "\udc00"];
+    for (let sample = 0; sample < 500; sample++) {
+      let key = "";
+      const length = Math.floor(next() * 40);
+      for (let i = 0; i < length; i++) key += units[Math.floor(next() * units.length)];
+      const prefix = sample % 2 === 0 ? "flag.salt." : "ü".repeat(40) + "."; // the second: a prefix of 81 bytes
+      expect(sha1High60(prefix, key), JSON.stringify(key)).toBe(reference(prefix + key));
+    }
+  });
+
+  it("hashes through prefixes of whole blocks and more (64, 128 bytes and around), one prefix for many keys", () => {
+    const next = random(8);
+    for (const length of [63, 64, 65, 100, 127, 128, 129]) {
+      for (const ascii of [true, false]) {
+        const prefixText = codePoints(next, length, ascii).join("");
+        const prefix = sha1Prefix(prefixText);
+        for (let k = 0; k < 70; k++) {
+          const key = codePoints(next, k, k % 3 !== 0).join("");
+          expect(hashOf(prefix, key), `${length}-byte prefix, ${k}-byte key`).toBe(reference(prefixText + key));
+        }
+      }
+    }
   });
 });

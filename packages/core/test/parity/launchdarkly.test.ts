@@ -13,40 +13,31 @@
  *
  * Reproduce or explore: DETOUR_PARITY_SEED=<n> DETOUR_PARITY_RUNS=<n>.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import { init, integrations, type LDClient, type LDEvaluationDetail } from "@launchdarkly/node-server-sdk";
+import type { LDClient, LDEvaluationDetail } from "@launchdarkly/node-server-sdk";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Flag, FlagDocument, JsonValue } from "../../src/document/types.js";
 import { flagFromValue } from "../../src/evaluation/compile.js";
 import { evaluate } from "../../src/evaluation/evaluate.js";
 import type { EvaluationResult } from "../../src/evaluation/types.js";
+import { offlineClient } from "./sdk.js";
 import { LD_OPS, parityCaseArbitrary, type ParityCase, type ParityContext } from "@detour/test-support/parity-arbitraries";
 
 const SEED = Number(process.env.DETOUR_PARITY_SEED ?? 20261123);
 const RUNS = Number(process.env.DETOUR_PARITY_RUNS ?? 2500);
 
-const silentLogger = { error() {}, warn() {}, info() {}, debug() {} };
 const workDir = mkdtempSync(join(tmpdir(), "detour-ld-parity-"));
 let fileCounter = 0;
 
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
 /** Starts a LaunchDarkly client on `document` through its file data source, offline from the network. */
-async function launchDarkly(document: FlagDocument): Promise<LDClient> {
-  const path = join(workDir, `flags-${fileCounter++}.json`);
-  writeFileSync(path, JSON.stringify(document));
-  const client = init("sdk-parity-test", {
-    updateProcessor: new integrations.FileDataSourceFactory({ paths: [path] }).getFactory(),
-    sendEvents: false,
-    diagnosticOptOut: true,
-    logger: silentLogger,
-  });
-  await client.waitForInitialization({ timeout: 10 });
-  return client;
+function launchDarkly(document: FlagDocument): Promise<LDClient> {
+  return offlineClient(document, join(workDir, `flags-${fileCounter++}.json`));
 }
 
 /** What both sides are compared on. */
