@@ -34,6 +34,20 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/**
+ * Whether `changed` (the flag and flag value keys a patch names) replaces
+ * entries only: each is, before and after, in the same one of `flags` and
+ * `flagValues`, so the compiled flags of `before` can be copied in order and
+ * the named ones set in place.
+ */
+function sameKeys(before: Readonly<FlagDocument>, after: Readonly<FlagDocument>, changed: readonly string[]): boolean {
+  const has = (dictionary: Readonly<Record<string, unknown>> | undefined, key: string) => dictionary !== undefined && Object.prototype.hasOwnProperty.call(dictionary, key);
+  for (const key of changed) {
+    if (has(before.flags, key) !== has(after.flags, key) || has(before.flagValues, key) !== has(after.flagValues, key)) return false;
+  }
+  return true;
+}
+
 /** What a flag's evaluation depends on, for integrations that report it (the OpenFeature provider's reasons). */
 export interface FlagTraits {
   /** The fallthrough is a percentage rollout (or an experiment). */
@@ -71,7 +85,7 @@ export class Snapshot {
   readonly problems: readonly ValidationIssue[];
   /** Keys of the flags Detour could not represent (kept at their last good version, or evaluating as MALFORMED_FLAG). */
   readonly unloadable: ReadonlySet<string>;
-  readonly #flags = new Map<string, CompiledFlag>();
+  readonly #flags: Map<string, CompiledFlag>;
   readonly #segments = new Map<string, CompiledSegment>();
   readonly #lookup: FlagLookup = { flag: (key) => this.#flags.get(key), segment: (key) => this.#segments.get(key) };
 
@@ -89,6 +103,7 @@ export class Snapshot {
     problems: readonly ValidationIssue[] = [],
     unloadable: ReadonlySet<string> = new Set(),
     targetChanges?: Readonly<Record<string, readonly TargetChange[]>>,
+    changed?: readonly string[],
   ) {
     this.problems = Object.freeze([...problems]);
     this.unloadable = unloadable;
@@ -98,6 +113,41 @@ export class Snapshot {
     const old = previous?.document;
     const oldFlags = previous ? previous.#flags : undefined;
     const oldSegments = previous ? previous.#segments : undefined;
+    const flags = document.flags ?? {};
+    if (changed !== undefined && old !== undefined && oldFlags !== undefined && sameKeys(old, document, changed)) {
+      // A patch that adds and removes no key: every flag it does not name keeps its compiled form and its place.
+      this.#flags = new Map(oldFlags);
+      for (const key of changed) {
+        const value = document.flagValues?.[key];
+        if (value !== undefined) {
+          this.#flags.set(key, compileFlag(flagFromValue(key, value)));
+          continue;
+        }
+        const flag = flags[key]!;
+        const before = oldFlags.get(key);
+        const targets = targetChanges?.[key];
+        const patch = targets && before && old.flags?.[key] === before.flag ? { previous: before, changes: targets } : undefined;
+        this.#flags.set(key, compileFlag(flag, {}, patch));
+      }
+    } else {
+      this.#flags = new Map();
+      this.#compileFlags(document, old, oldFlags, targetChanges);
+    }
+    const segments = document.segments ?? {};
+    for (const key of Object.keys(segments)) {
+      const segment = segments[key]!;
+      const same = old?.segments?.[key] === segment;
+      this.#segments.set(key, (same && oldSegments?.get(key)) || compileSegment(segment));
+    }
+  }
+
+  /** Compiles every flag and flag value of `document`, reusing `oldFlags` where the definition is the same object. */
+  #compileFlags(
+    document: FlagDocument,
+    old: Readonly<FlagDocument> | undefined,
+    oldFlags: ReadonlyMap<string, CompiledFlag> | undefined,
+    targetChanges: Readonly<Record<string, readonly TargetChange[]>> | undefined,
+  ): void {
     // Key loops, not Object.entries: no pair allocated per flag of a large document on every patch.
     const flags = document.flags ?? {};
     for (const key of Object.keys(flags)) {
@@ -113,12 +163,6 @@ export class Snapshot {
       const value = values[key]!;
       const same = old?.flagValues !== undefined && key in old.flagValues && old.flagValues[key] === value && old.flags?.[key] === undefined;
       this.#flags.set(key, (same && oldFlags?.get(key)) || compileFlag(flagFromValue(key, value)));
-    }
-    const segments = document.segments ?? {};
-    for (const key of Object.keys(segments)) {
-      const segment = segments[key]!;
-      const same = old?.segments?.[key] === segment;
-      this.#segments.set(key, (same && oldSegments?.get(key)) || compileSegment(segment));
     }
   }
 
@@ -174,7 +218,8 @@ export class Snapshot {
     // Problems found when the document was loaded stay reported, but for the entries this change replaced.
     const replaced = (path: string) => DICTIONARIES.some((name) => changes[name] && Object.keys(changes[name]!).some((key) => path === `${name}.${key}` || path.startsWith(`${name}.${key}.`)));
     const unloadable = new Set([...this.unloadable].filter((key) => !(key in (changes.flags ?? {})) && !(key in (changes.flagValues ?? {}))));
-    return new Snapshot(doc, options.now ?? Date.now(), this, this.problems.filter((problem) => !replaced(problem.path)), unloadable, targeted?.changes);
+    const changed = [...new Set([...Object.keys(changes.flags ?? {}), ...Object.keys(changes.targets ?? {}), ...Object.keys(changes.flagValues ?? {})])];
+    return new Snapshot(doc, options.now ?? Date.now(), this, this.problems.filter((problem) => !replaced(problem.path)), unloadable, targeted?.changes, changed);
   }
 
   /**

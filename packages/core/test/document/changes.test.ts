@@ -33,6 +33,7 @@ function roundTrip(before: FlagDocument, after: FlagDocument) {
   const patched = old.patch(changes!, { revision: after.revision ?? 0, now: 0 });
   const whole = Snapshot.from(after, { now: 0 });
   expect(JSON.parse(JSON.stringify(patched.document))).toEqual(JSON.parse(JSON.stringify(whole.document)));
+  expect(patched.keys()).toEqual(whole.keys());
   for (const key of new Set([...old.keys(), ...whole.keys()])) {
     for (const user of ["u1", "u2", "u3", "new", "ann"]) {
       expect(patched.evaluate(key, { key: user })).toEqual(whole.evaluate(key, { key: user }));
@@ -55,6 +56,18 @@ describe("diffDocuments and Snapshot.patch", () => {
     expect(compiledFlagOf(patched, "f3")).not.toBe(compiledFlagOf(old, "f3"));
     for (const key of old.keys().filter((k) => k !== "f3")) expect(compiledFlagOf(patched, key)).toBe(compiledFlagOf(old, key));
     expect(compiledSegmentOf(patched, "staff")).toBe(compiledSegmentOf(old, "staff"));
+  });
+
+  it("a flag value and a flag replaced in place keep their places; every other compiled flag is the previous snapshot's", () => {
+    const after = base();
+    after.revision = 6;
+    after.flagValues = { limit: 4, banner: "hi" };
+    after.flags!.f7!.on = false;
+    const { old, patched, changes } = roundTrip(base(), after);
+    expect(Object.keys(changes.flags!)).toEqual(["f7"]);
+    expect(changes.flagValues).toEqual({ limit: 4 });
+    expect(patched.evaluate("limit", { key: "u1" }).value).toBe(4);
+    for (const key of old.keys().filter((k) => k !== "f7" && k !== "limit")) expect(compiledFlagOf(patched, key)).toBe(compiledFlagOf(old, key));
   });
 
   it("removals, flag values and segments round-trip", () => {
@@ -101,6 +114,7 @@ describe("applyMutation({ incremental: true })", () => {
     const whole = applyMutation(current, mutate, { now: 0 });
     const patched = applyMutation(current, mutate, { now: 0, incremental: true });
     expect(JSON.parse(JSON.stringify(patched.document))).toEqual(JSON.parse(JSON.stringify(whole.document)));
+  expect(patched.keys()).toEqual(whole.keys());
     expect(patched.revision).toBe(current.revision + 1);
   });
 
