@@ -43,9 +43,22 @@ function deepFreeze<T>(value: T): T {
 function sameKeys(before: Readonly<FlagDocument>, after: Readonly<FlagDocument>, changed: readonly string[]): boolean {
   const has = (dictionary: Readonly<Record<string, unknown>> | undefined, key: string) => dictionary !== undefined && Object.prototype.hasOwnProperty.call(dictionary, key);
   for (const key of changed) {
-    if (has(before.flags, key) !== has(after.flags, key) || has(before.flagValues, key) !== has(after.flagValues, key)) return false;
+    const inFlags = has(after.flags, key);
+    const inValues = has(after.flagValues, key);
+    // A key in neither (a removal of nothing) has no entry to set in place.
+    if ((!inFlags && !inValues) || has(before.flags, key) !== inFlags || has(before.flagValues, key) !== inValues) return false;
   }
   return true;
+}
+
+/**
+ * `flag` compiled; its target lists patched into `before`'s compiled groups
+ * when `changes` (the patch's target deltas) start from the definition
+ * `before` was compiled from (`oldFlag`, the previous document's entry).
+ */
+function compileDefinition(flag: Flag, before: CompiledFlag | undefined, oldFlag: unknown, changes: readonly TargetChange[] | undefined): CompiledFlag {
+  const patch = changes && before && oldFlag === before.flag ? { previous: before, changes } : undefined;
+  return compileFlag(flag, {}, patch);
 }
 
 /** What a flag's evaluation depends on, for integrations that report it (the OpenFeature provider's reasons). */
@@ -123,11 +136,7 @@ export class Snapshot {
           this.#flags.set(key, compileFlag(flagFromValue(key, value)));
           continue;
         }
-        const flag = flags[key]!;
-        const before = oldFlags.get(key);
-        const targets = targetChanges?.[key];
-        const patch = targets && before && old.flags?.[key] === before.flag ? { previous: before, changes: targets } : undefined;
-        this.#flags.set(key, compileFlag(flag, {}, patch));
+        this.#flags.set(key, compileDefinition(flags[key]!, oldFlags.get(key), old.flags?.[key], targetChanges?.[key]));
       }
     } else {
       this.#flags = new Map();
@@ -154,9 +163,7 @@ export class Snapshot {
       const flag = flags[key]!;
       const same = old?.flags?.[key] === flag && old?.flagValues?.[key] === undefined;
       const before = oldFlags?.get(key);
-      const changed = targetChanges?.[key];
-      const patch = changed && before && old?.flags?.[key] === before.flag ? { previous: before, changes: changed } : undefined;
-      this.#flags.set(key, (same && before) || compileFlag(flag, {}, patch));
+      this.#flags.set(key, (same && before) || compileDefinition(flag, before, old?.flags?.[key], targetChanges?.[key]));
     }
     const values = document.flagValues ?? {};
     for (const key of Object.keys(values)) {

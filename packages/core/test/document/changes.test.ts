@@ -70,6 +70,13 @@ describe("diffDocuments and Snapshot.patch", () => {
     for (const key of old.keys().filter((k) => k !== "f7" && k !== "limit")) expect(compiledFlagOf(patched, key)).toBe(compiledFlagOf(old, key));
   });
 
+  it("a change removing a flag the document does not have leaves every flag in force", () => {
+    const old = Snapshot.from(base(), { now: 0 });
+    const patched = old.patch({ flags: { nope: null } }, { revision: 5, now: 0 });
+    expect(patched.keys()).toEqual(old.keys());
+    expect(patched.evaluate("f1", { key: "u1" }).value).toBe("read-only");
+  });
+
   it("removals, flag values and segments round-trip", () => {
     const after = base();
     after.revision = 9;
