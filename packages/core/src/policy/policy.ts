@@ -35,6 +35,21 @@ import { ALL_KINDS, type KindsRead } from "./kinds.js";
 
 const ANONYMOUS = "anonymous";
 
+/** Whether `result` picked this request out (a target, a rule, a split rollout's bucket) rather than the whole flag deciding. */
+function picksOut(flag: ModeFlag, result: EvaluationResult): boolean {
+  const kind = result.reason.kind;
+  return kind === "TARGET_MATCH" || kind === "RULE_MATCH" || (kind === "FALLTHROUGH" && flag.splitRollout);
+}
+
+/**
+ * Per-user modes add restrictions: a picked `mode` gives way to the flag's
+ * stricter whole mode (a user targeted read-only does not escape the whole
+ * flag's maintenance; a user targeted "available" still does, as an exemption).
+ */
+function yieldsToWhole(flag: ModeFlag, mode: Mode): boolean {
+  return flag.wholeMode !== null && stricter(flag.wholeMode, mode);
+}
+
 const NO_CONTEXT: EvaluationContext = Object.freeze({ key: ANONYMOUS });
 
 
@@ -403,10 +418,9 @@ export class Policy<Req> implements ContextFactory<Req> {
   ): Decision | null {
     let mode = site.modes[result.variationIndex!];
     if (!mode || mode === "available") return null;
-    const kind = result.reason.kind;
-    let picked = kind === "TARGET_MATCH" || kind === "RULE_MATCH" || (kind === "FALLTHROUGH" && site.splitRollout);
-    if (picked && site.wholeMode !== null && stricter(site.wholeMode, mode)) {
-      mode = site.wholeMode;
+    let picked = picksOut(site, result);
+    if (picked && yieldsToWhole(site, mode)) {
+      mode = site.wholeMode!;
       picked = false;
     }
     let action: DecisionAction;
@@ -472,12 +486,9 @@ export class Policy<Req> implements ContextFactory<Req> {
     const index = result.variationIndex;
     let mode = index === null ? null : flag.modes[index];
     if (!mode || mode === "available") return;
-    const kind = result.reason.kind;
-    let picked = kind === "TARGET_MATCH" || kind === "RULE_MATCH" || (kind === "FALLTHROUGH" && flag.splitRollout);
-    // Per-user modes add restrictions: a user targeted read-only does not escape the
-    // whole flag's maintenance (a user targeted "available" still does, as an exemption).
-    if (picked && flag.wholeMode !== null && stricter(flag.wholeMode, mode)) {
-      mode = flag.wholeMode;
+    let picked = picksOut(flag, result);
+    if (picked && yieldsToWhole(flag, mode)) {
+      mode = flag.wholeMode!;
       picked = false;
     }
     this.#blocks(pending, key, mode);
